@@ -1,0 +1,158 @@
+"""`python main.py [command]`: the headless commands. Every error is one clear line on stderr, never a traceback."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+
+COMMANDS = {
+    "train": "train a VAE, GAN or diffusion model on Synthetic Faces or a folder of images",
+    "sample": "draw a grid of images from a checkpoint",
+    "interpolate": "morph between two seeds and save a strip (PNG) or an animation (GIF)",
+}
+
+
+class UsageError(Exception):
+    pass
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line on stderr (exit code 2)."""
+
+    def error(self, message: str):  # noqa: D401 - argparse's hook
+        print(f"error: {message} (see '{self.prog} --help')", file=sys.stderr)
+        sys.exit(2)
+
+
+def build_parser() -> Parser:
+    parser = Parser(prog="python main.py", description="Latent Explorer: VAEs, GANs and diffusion models, side by side.")
+    sub = parser.add_subparsers(dest="command", parser_class=Parser, metavar="command")
+
+    t = sub.add_parser("train", help=COMMANDS["train"], description=COMMANDS["train"])
+    t.add_argument("--model", required=True, choices=["vae", "gan", "diffusion"])
+    t.add_argument("--data", default="synthetic-faces", help="'synthetic-faces' or a folder of images")
+    t.add_argument("--out", required=True, help="the run's folder (checkpoint, training state, samples)")
+    t.add_argument("--steps", type=int, default=2000)
+    t.add_argument("--batch-size", type=int, default=64)
+    t.add_argument("--lr", type=float, default=None, help="learning rate (default: the family's own)")
+    t.add_argument("--image-size", type=int, default=64, choices=[16, 32, 64, 128])
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
+    t.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    t.add_argument("--events", action="store_true", help="print one JSON object per line instead of a progress bar")
+    t.add_argument("--channels", type=int, default=None, help="network width (default: the family's own)")
+    t.add_argument("--latent-dim", type=int, default=None, help="VAE and GAN: size of the latent vector")
+    t.add_argument("--beta", type=float, default=None, help="VAE: weight of the KL term (beta-VAE)")
+    t.add_argument("--gan-loss", choices=["minimax", "non-saturating", "wgan-gp", "hinge"], default=None)
+    t.add_argument("--critic-steps", type=int, default=None, help="GAN: discriminator steps per generator step")
+    t.add_argument("--spectral-norm", action="store_true", help="GAN: spectral normalisation in the discriminator")
+    t.add_argument("--schedule", choices=["linear", "cosine"], default=None, help="diffusion: noise schedule")
+    t.add_argument("--ema", type=float, default=None, help="moving-average decay of the weights (0 = off)")
+    t.add_argument("--data-count", type=int, default=20000, help="Synthetic Faces: how many faces")
+    t.add_argument("--data-seed", type=int, default=0, help="Synthetic Faces: which faces")
+    t.add_argument("--log-every", type=int, default=10)
+    t.add_argument("--sample-every", type=int, default=250, help="steps between sample grids (0 = never)")
+    t.add_argument("--sample-steps", type=int, default=25, help="diffusion: DDIM steps for sample grids")
+    t.add_argument("--checkpoint-every", type=int, default=500)
+
+    s = sub.add_parser("sample", help=COMMANDS["sample"], description=COMMANDS["sample"])
+    s.add_argument("--checkpoint", required=True)
+    s.add_argument("-n", type=int, default=16, help="how many images")
+    s.add_argument("--seed", type=int, default=0, help="image i uses seed + i")
+    s.add_argument("--sampler", choices=["ddpm", "ddim"], default="ddim", help="diffusion only")
+    s.add_argument("--steps", type=int, default=None, help="diffusion: steps (DDIM 50, DDPM 1000 by default)")
+    s.add_argument("--eta", type=float, default=0.0, help="diffusion DDIM: 0 deterministic ... 1 DDPM-like")
+    s.add_argument("--out", required=True, help="a .png file")
+    s.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
+
+    i = sub.add_parser("interpolate", help=COMMANDS["interpolate"], description=COMMANDS["interpolate"])
+    i.add_argument("--checkpoint", required=True)
+    i.add_argument("--seeds", type=int, nargs=2, required=True, metavar=("A", "B"))
+    i.add_argument("--frames", type=int, default=12)
+    i.add_argument("--mode", choices=["lerp", "slerp"], default="slerp")
+    i.add_argument("--steps", type=int, default=50, help="diffusion: DDIM steps per frame")
+    i.add_argument("--out", required=True, help="a .png strip or a .gif animation")
+    i.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
+    return parser
+
+
+def print_commands() -> None:
+    print("Latent Explorer — commands:")
+    for name, text in COMMANDS.items():
+        print(f"  python main.py {name:<12} {text}")
+    print("Run 'python main.py COMMAND --help' for a command's options.")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv:
+        print_commands()
+        return 0
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "train":
+            from explorer.cli_train import run_train
+
+            return run_train(args)
+        from explorer import cli_generate
+
+        return {"sample": cli_generate.run_sample, "interpolate": cli_generate.run_interpolate}[args.command](args)
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the one place that turns any failure into one line
+        print(f"error: {one_line(exc)}", file=sys.stderr)
+        if os.environ.get("LATENT_EXPLORER_DEBUG"):
+            raise
+        return 1
+
+
+def one_line(exc: BaseException) -> str:
+    """Our own errors carry a sentence for people; anything else is named by its type as well."""
+    from models.checkpoint import CheckpointError
+    from models.data import DataError
+    from models.families import ConfigError
+
+    text = " ".join(str(exc).split())
+    if isinstance(exc, (CheckpointError, DataError, ConfigError, UsageError)):
+        return text
+    if isinstance(exc, OSError) and exc.filename:
+        return f"{exc.strerror or text}: '{exc.filename}'"
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def watch_stdin_commands(control) -> threading.Thread:
+    """Read 'pause' / 'resume' / 'stop' lines from standard input (how the app steers a training child)."""
+
+    def read() -> None:
+        try:
+            for line in sys.stdin:
+                control.handle_command(line)
+        except (OSError, ValueError):
+            pass
+
+    thread = threading.Thread(target=read, name="stdin-commands", daemon=True)
+    thread.start()
+    return thread
+
+
+def install_stop_signals(control) -> None:
+    """SIGINT and SIGTERM ask the loop to save a checkpoint and stop; a second SIGINT interrupts at once."""
+
+    def handler(signum, frame):
+        if control.stop_requested and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        control.stop()
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+
+
+def emit_json(event: dict) -> None:
+    sys.stdout.write(json.dumps(event) + "\n")
+    sys.stdout.flush()

@@ -1,0 +1,75 @@
+"""`python main.py sample` and `python main.py interpolate`: images from a checkpoint, as files."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import torch
+
+from explorer.cli import UsageError
+from models.checkpoint import load_checkpoint
+from models.distributed import resolve_device
+from models.generative import GenerativeModel
+from models.image_io import make_grid, save_gif, save_png, to_uint8
+from models.latent import interpolate
+
+
+def _decode_with_progress(model: GenerativeModel, latents: torch.Tensor, what: str, **options) -> torch.Tensor:
+    """Decode, showing a progress line on a terminal for the multi-step (diffusion) case."""
+    final = None
+    for final in model.decode_steps(latents, **options):
+        if final.total > 1 and sys.stderr.isatty():
+            sys.stderr.write(f"\r{what}: step {final.step}/{final.total}")
+            sys.stderr.flush()
+    if final.total > 1 and sys.stderr.isatty():
+        sys.stderr.write("\n")
+    return final.image
+
+
+def _check_out(path: str, suffixes: tuple[str, ...]) -> Path:
+    out = Path(path)
+    if out.suffix.lower() not in suffixes:
+        raise UsageError(f"--out must end in {' or '.join(suffixes)}, not '{out.name}'")
+    return out
+
+
+def run_sample(args: argparse.Namespace) -> int:
+    out = _check_out(args.out, (".png",))
+    if args.n < 1:
+        raise UsageError("-n must be at least 1")
+    ckpt = load_checkpoint(args.checkpoint, resolve_device(args.device))
+    model = ckpt.model
+    options = {}
+    if model.family == "diffusion":
+        options = {"sampler": args.sampler, "steps": args.steps, "eta": args.eta, "seed": args.seed}
+    with torch.no_grad():
+        images = _decode_with_progress(model, model.sample_latents(args.n, args.seed), "sampling", **options)
+    text = {"latent-explorer": json.dumps({"kind": "sample-grid", "checkpoint": str(ckpt.path), "family": model.family,
+                                           "seeds": [args.seed, args.seed + args.n - 1], **options})}
+    save_png(out, make_grid(to_uint8(images)), text=text)
+    print(f"saved {args.n} samples from {ckpt.describe()} to {out}")
+    return 0
+
+
+def run_interpolate(args: argparse.Namespace) -> int:
+    out = _check_out(args.out, (".png", ".gif"))
+    if args.frames < 2:
+        raise UsageError("--frames must be at least 2")
+    ckpt = load_checkpoint(args.checkpoint, resolve_device(args.device))
+    model = ckpt.model
+    a, b = model.latents_for_seeds(args.seeds)
+    path = interpolate(a, b, args.frames, args.mode)
+    options = {"sampler": "ddim", "steps": args.steps} if model.family == "diffusion" else {}
+    with torch.no_grad():
+        frames = to_uint8(_decode_with_progress(model, path, "interpolating", **options))
+    if out.suffix.lower() == ".gif":
+        save_gif(out, list(frames), scale=2 if model.image_size <= 64 else 1)
+    else:
+        text = {"latent-explorer": json.dumps({"kind": "interpolation", "checkpoint": str(ckpt.path),
+                                               "seeds": list(args.seeds), "mode": args.mode})}
+        save_png(out, make_grid(frames, columns=args.frames), text=text)
+    print(f"saved a {args.frames}-frame {args.mode} from seed {args.seeds[0]} to {args.seeds[1]} to {out}")
+    return 0

@@ -1,0 +1,201 @@
+"""Denoising diffusion: noise schedules, forward noising, DDPM and DDIM sampling, DDIM inversion.
+
+Notation (Ho et al. 2020; Song et al. 2021): x_t = sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps, t in [0, T).
+The network predicts eps from (x_t, t). Every sampler is a generator that yields one `Progress` per step
+with the time step t, x_t and the predicted x_0, so a caller can preview every step and stop at any one.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from models.diffusion_unet import UNet, UNetConfig
+from models.generative import GenerativeModel, Progress
+
+SCHEDULES = ("linear", "cosine")
+SAMPLERS = ("ddpm", "ddim")
+EpsFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (x_t (N,3,H,W), t (N,) long) -> eps
+
+
+@dataclass
+class DiffusionConfig(UNetConfig):
+    schedule: str = "cosine"
+    timesteps: int = 1000
+
+    def __post_init__(self):
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"unknown noise schedule {self.schedule!r}; choose linear or cosine")
+
+
+def linear_betas(timesteps: int, start: float = 1e-4, end: float = 0.02) -> torch.Tensor:
+    """Ho et al.'s schedule, rescaled so that any T keeps the same total amount of noise: (T,) float64."""
+    scale = 1000 / timesteps
+    return torch.linspace(start * scale, end * scale, timesteps, dtype=torch.float64)
+
+
+def cosine_betas(timesteps: int, s: float = 0.008) -> torch.Tensor:
+    """Nichol & Dhariwal's schedule: abar_t follows a squared cosine, so little is destroyed early: (T,)."""
+    steps = torch.arange(timesteps + 1, dtype=torch.float64) / timesteps
+    abar = torch.cos((steps + s) / (1 + s) * math.pi / 2) ** 2
+    return (1 - abar[1:] / abar[:-1]).clamp(0, 0.999)
+
+
+class NoiseSchedule(nn.Module):
+    """abar_t and friends as buffers (derived from the config, so not saved in checkpoints)."""
+
+    def __init__(self, kind: str = "cosine", timesteps: int = 1000):
+        super().__init__()
+        betas = linear_betas(timesteps) if kind == "linear" else cosine_betas(timesteps)
+        self.kind, self.timesteps = kind, timesteps
+        self.register_buffer("betas", betas.float(), persistent=False)
+        self.register_buffer("alphas_cumprod", torch.cumprod(1 - betas, 0).float(), persistent=False)
+
+    def abar(self, t: torch.Tensor) -> torch.Tensor:
+        """abar_t for integer t (any shape); t = -1 means 'no noise at all' (abar = 1)."""
+        t = torch.as_tensor(t, device=self.alphas_cumprod.device)
+        padded = torch.cat([self.alphas_cumprod.new_ones(1), self.alphas_cumprod])
+        return padded[t.long() + 1]
+
+    def signal_and_noise(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """sqrt(abar_t) and sqrt(1 - abar_t) for every t: how much image and how much noise x_t holds."""
+        return self.alphas_cumprod.sqrt(), (1 - self.alphas_cumprod).sqrt()
+
+    def q_sample(self, x0: torch.Tensor, t: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+        """Forward process q(x_t | x_0): x0, noise (N, 3, H, W); t (N,) long -> x_t."""
+        abar = self.abar(t).view(-1, 1, 1, 1)
+        return abar.sqrt() * x0 + (1 - abar).sqrt() * noise
+
+    def sampling_timesteps(self, steps: int) -> list[int]:
+        """`steps` time steps, descending to 0: every T/steps-th one, as in the DDIM paper (all of them when steps = T).
+
+        This "leading" grid stops short of T-1 when steps < T. Under the cosine schedule abar_{T-1} is about
+        2e-9: the image is all but gone, so a step to or from T-1 is ill-conditioned and DDIM inversion would
+        lose the image there. Starting at, say, t = 980 (abar about 1e-3) from pure noise costs nothing visible.
+        """
+        steps = max(1, min(int(steps), self.timesteps))
+        stride = self.timesteps / steps
+        return [int(i * stride) for i in range(steps)][::-1]
+
+
+def diffusion_loss(eps_fn: EpsFn, schedule: NoiseSchedule, x0: torch.Tensor,
+                   generator: torch.Generator | None = None) -> torch.Tensor:
+    """Ho et al.'s simple loss: mean squared error of the predicted noise, at a uniformly drawn t per image."""
+    t = torch.randint(0, schedule.timesteps, (x0.shape[0],), generator=generator).to(x0.device)
+    noise = torch.randn(x0.shape, generator=generator).to(x0.device, x0.dtype)
+    return F.mse_loss(eps_fn(schedule.q_sample(x0, t, noise), t), noise)
+
+
+def _predict_x0(schedule: NoiseSchedule, x: torch.Tensor, eps: torch.Tensor, t: int) -> torch.Tensor:
+    abar = schedule.abar(torch.tensor(t))
+    return (x - (1 - abar).sqrt() * eps) / abar.sqrt()
+
+
+def _time(t: int, x: torch.Tensor) -> torch.Tensor:
+    return torch.full((x.shape[0],), t, device=x.device, dtype=torch.long)
+
+
+@torch.no_grad()
+def sample(eps_fn: EpsFn, schedule: NoiseSchedule, x_T: torch.Tensor, steps: int = 50, eta: float = 0.0,
+           seed: int = 0, clip: bool = False) -> Iterator[Progress]:
+    """The generalised DDIM sampler: eta = 0 is deterministic DDIM, eta = 1 is DDPM's ancestral sampling.
+
+    With eta = 1 the step variance equals DDPM's posterior variance beta~_t, so over all T steps this is
+    exactly Ho et al.'s sampler, and over fewer steps it is DDPM on a respaced schedule.
+    clip keeps the predicted x_0 inside [-1, 1] within the update (DDPM's habit); it makes the sampler a
+    map that DDIM inversion cannot undo, so deterministic DDIM leaves it off. Previews are always clipped.
+    x_T: (N, 3, H, W) standard normal noise. Yields (t, x_t, predicted x_0) at every step.
+    """
+    timesteps = schedule.sampling_timesteps(steps)
+    noise_gen = torch.Generator().manual_seed(int(seed))
+    x = x_T
+    for i, t in enumerate(timesteps):
+        t_prev = timesteps[i + 1] if i + 1 < len(timesteps) else -1
+        eps = eps_fn(x, _time(t, x))
+        x0 = _predict_x0(schedule, x, eps, t)
+        abar, abar_prev = schedule.abar(torch.tensor(t)), schedule.abar(torch.tensor(t_prev))
+        if clip:
+            x0 = x0.clamp(-1, 1)
+            eps = (x - abar.sqrt() * x0) / (1 - abar).sqrt()  # the noise consistent with the clipped x0
+        sigma = eta * ((1 - abar_prev) / (1 - abar) * (1 - abar / abar_prev)).sqrt()
+        x = abar_prev.sqrt() * x0 + (1 - abar_prev - sigma**2).clamp(min=0).sqrt() * eps
+        if eta > 0 and t_prev >= 0:
+            x = x + sigma * torch.randn(x.shape, generator=noise_gen).to(x.device, x.dtype)
+        yield Progress(i + 1, len(timesteps), x, x0.clamp(-1, 1), t=t_prev)
+
+
+def ddpm_sample(eps_fn: EpsFn, schedule: NoiseSchedule, x_T: torch.Tensor, steps: int | None = None,
+                seed: int = 0) -> Iterator[Progress]:
+    """DDPM ancestral sampling over all T steps (or a respaced subset of `steps`), x_0 clipped as in DDPM."""
+    return sample(eps_fn, schedule, x_T, steps or schedule.timesteps, eta=1.0, seed=seed, clip=True)
+
+
+def ddim_sample(eps_fn: EpsFn, schedule: NoiseSchedule, x_T: torch.Tensor, steps: int = 50, eta: float = 0.0,
+                seed: int = 0) -> Iterator[Progress]:
+    """DDIM sampling with `steps` steps; eta in [0, 1] blends from deterministic to DDPM-like."""
+    return sample(eps_fn, schedule, x_T, steps, eta=eta, seed=seed)
+
+
+@torch.no_grad()
+def ddim_invert(eps_fn: EpsFn, schedule: NoiseSchedule, x0: torch.Tensor, steps: int = 50,
+                refine: int = 3) -> Iterator[Progress]:
+    """DDIM inversion: run the deterministic sampler backwards, image x0 -> the x_T that DDIM maps back to it.
+
+    A sampling step from t_next to t uses the noise predicted at x_{t_next}, a point inversion has not
+    reached yet. Plain inversion uses the noise at x_t instead, which a less than perfect network turns into
+    a visible error; `refine` fixed-point iterations solve for the consistent x_{t_next}
+    (as in Pan et al. 2023 and ReNoise, 2024), each costing one more network evaluation.
+    Yields (t, x_t, predicted x_0); the last state is x_T, shape of x0.
+    """
+    timesteps = schedule.sampling_timesteps(steps)[::-1]
+    x = x0
+    t_cur = -1
+    for i, t_next in enumerate(timesteps):
+        abar, abar_next = schedule.abar(torch.tensor(t_cur)), schedule.abar(torch.tensor(t_next))
+        t = _time(t_next, x)
+        guess = x
+        for _ in range(1 + max(0, refine)):
+            eps = eps_fn(guess, t)
+            x0_pred = (x - (1 - abar).sqrt() * eps) / abar.sqrt()
+            guess = abar_next.sqrt() * x0_pred + (1 - abar_next).sqrt() * eps
+        x, t_cur = guess, t_next
+        yield Progress(i + 1, len(timesteps), x, x0_pred.clamp(-1, 1), t=t_next)
+
+
+class Diffusion(GenerativeModel):
+    family = "diffusion"
+
+    def __init__(self, config: DiffusionConfig | None = None):
+        super().__init__(config or DiffusionConfig())
+        self.unet = UNet(self.config)
+        self.schedule = NoiseSchedule(self.config.schedule, self.config.timesteps)
+
+    @property
+    def latent_shape(self) -> tuple[int, ...]:
+        return (3, self.image_size, self.image_size)
+
+    def eps(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """Predicted noise for x_t (N, 3, H, W) at time steps t (N,) long."""
+        return self.unet(x, t)
+
+    def loss(self, x0: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Noise-prediction loss of a batch x0 (N, 3, H, W) in [-1, 1]; see diffusion_loss."""
+        return diffusion_loss(self.eps, self.schedule, x0, generator)
+
+    def decode_steps(self, latents: torch.Tensor, sampler: str = "ddim", steps: int | None = None,
+                     eta: float = 0.0, seed: int = 0, **options) -> Iterator[Progress]:
+        """Sampling from x_T = latents; steps defaults to 50 for DDIM and all T for DDPM."""
+        if sampler == "ddpm":
+            return ddpm_sample(self.eps, self.schedule, latents, steps, seed=seed)
+        if sampler == "ddim":
+            return ddim_sample(self.eps, self.schedule, latents, steps or 50, eta=eta, seed=seed)
+        raise ValueError(f"unknown sampler {sampler!r}; choose ddpm or ddim")
+
+    def encode_steps(self, images: torch.Tensor, steps: int = 50, refine: int = 3, **options) -> Iterator[Progress]:
+        """DDIM inversion with `steps` steps; decode with the same number of DDIM steps to get the image back."""
+        return ddim_invert(self.eps, self.schedule, images, steps, refine)

@@ -1,0 +1,129 @@
+"""The small surface every model family shares; the GUI, the CLI and the metrics use only this.
+
+Shapes and ranges, for every family:
+- images: float (N, 3, H, W) in [-1, 1], on the model's device.
+- latents: float (N, *latent_shape), drawn from a standard normal prior:
+  VAE and GAN (N, latent_dim); diffusion (N, 3, H, W), the noise x_T that sampling starts from.
+- decode(latents) -> images; encode(images) -> latents.
+  VAE: decoder / posterior mean. GAN: generator / inversion by optimising z under a fixed budget.
+  Diffusion: deterministic DDIM (eta = 0) sampling / DDIM inversion, so encode then decode is a round trip.
+- decode_steps / encode_steps are generators of `Progress`, one per step, so a caller can show a
+  preview and stop early by simply not asking for the next step. The last one holds the result.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+
+@dataclass
+class Progress:
+    """One step of a long computation (sampling, inversion)."""
+
+    step: int  # steps done so far, 1-based
+    total: int
+    state: torch.Tensor  # the running value: x_t for diffusion, z for GAN inversion; the result at the end
+    image: torch.Tensor  # the current best guess of the image, (N, 3, H, W) in [-1, 1]
+    t: int | None = None  # diffusion time step of `state`; -1 once it is a clean image
+    loss: float | None = None  # inversion's reconstruction error
+
+    @property
+    def done(self) -> bool:
+        return self.step >= self.total
+
+
+def seed_latents(seeds: Sequence[int], shape: Sequence[int]) -> torch.Tensor:
+    """One standard-normal latent per seed, float (N, *shape) on the CPU, identical on every machine.
+
+    Each seed has its own generator so that "seed 42" is the same face whether it is drawn alone or in a grid.
+    """
+    rows = []
+    for seed in seeds:
+        gen = torch.Generator().manual_seed(int(seed))
+        rows.append(torch.randn(tuple(shape), generator=gen))
+    return torch.stack(rows) if rows else torch.empty(0, *shape)
+
+
+def last(steps: Iterator[Progress]) -> Progress:
+    """Run a step generator to its end and return its final step."""
+    final = None
+    for final in steps:
+        pass
+    if final is None:
+        raise RuntimeError("the computation produced no steps")
+    return final
+
+
+class GenerativeModel(nn.Module, ABC):
+    """Base of the VAE, GAN and diffusion models. Subclasses set `family` and keep a config dataclass."""
+
+    family: ClassVar[str]
+
+    def __init__(self, config: Any):
+        super().__init__()
+        self.config = config
+
+    @property
+    def image_size(self) -> int:
+        return int(self.config.image_size)
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+    @property
+    @abstractmethod
+    def latent_shape(self) -> tuple[int, ...]:
+        """Shape of one latent, without the batch dimension."""
+
+    def config_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self.config)
+
+    def sample_latents(self, n: int = 1, seed: int = 0) -> torch.Tensor:
+        """Latents for seeds seed, seed+1, ..., seed+n-1: float (n, *latent_shape) on the model's device."""
+        return self.latents_for_seeds(range(seed, seed + n))
+
+    def latents_for_seeds(self, seeds: Sequence[int]) -> torch.Tensor:
+        """One latent per seed: float (N, *latent_shape) on the model's device."""
+        return seed_latents(seeds, self.latent_shape).to(self.device)
+
+    @abstractmethod
+    def decode_steps(self, latents: torch.Tensor, **options: Any) -> Iterator[Progress]:
+        """Latents (N, *latent_shape) -> steps whose last `image` is the result, (N, 3, H, W) in [-1, 1]."""
+
+    @abstractmethod
+    def encode_steps(self, images: torch.Tensor, **options: Any) -> Iterator[Progress]:
+        """Images (N, 3, H, W) in [-1, 1] -> steps whose last `state` is the latents (N, *latent_shape)."""
+
+    @torch.no_grad()
+    def decode(self, latents: torch.Tensor, **options: Any) -> torch.Tensor:
+        """Latents -> images (N, 3, H, W) in [-1, 1]."""
+        return last(self.decode_steps(latents, **options)).image
+
+    def encode(self, images: torch.Tensor, **options: Any) -> torch.Tensor:
+        """Images (N, 3, H, W) in [-1, 1] -> latents (N, *latent_shape)."""
+        return last(self.encode_steps(images, **options)).state
+
+    def sample(self, n: int = 1, seed: int = 0, **options: Any) -> torch.Tensor:
+        """n images from seeds seed..seed+n-1: (n, 3, H, W) in [-1, 1]."""
+        return self.decode(self.sample_latents(n, seed), **options)
+
+
+def conv_levels(image_size: int, min_size: int = 4) -> int:
+    """How many stride-2 stages take image_size down to min_size (image_size must be min_size * 2^k)."""
+    levels, size = 0, image_size
+    while size > min_size:
+        if size % 2:
+            break
+        size //= 2
+        levels += 1
+    if size != min_size:
+        raise ValueError(f"image size {image_size} is not {min_size} times a power of two (e.g. 32, 64, 128)")
+    return levels
