@@ -79,7 +79,8 @@ class ProgressDisplay:
     def show(self, event: TrainEvent) -> None:
         if isinstance(event, StartEvent):
             verb = "Resuming" if event.resumed else "Training"
-            self._line(f"{verb} a {event.family} ({event.parameters:,} parameters) on {event.dataset}: "
+            what = {"vae": "a VAE", "gan": "a GAN", "diffusion": "a diffusion model"}[event.family]
+            self._line(f"{verb} {what} ({event.parameters:,} parameters) on {event.dataset}: "
                        f"{event.images:,} images, {event.device}, step {event.step} of {event.total_steps}")
             if event.skipped_count:
                 self._line(f"Skipped {event.skipped_count} unreadable files, e.g. {event.skipped[0]}")

@@ -19,6 +19,11 @@ def atomic_writer(path: str | os.PathLike) -> Iterator[BinaryIO]:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
+            if hasattr(os, "fchmod"):  # mkstemp makes the file private (0600); keep the mode a file would have
+                try:
+                    os.fchmod(f.fileno(), path.stat().st_mode & 0o777 if path.exists() else 0o644)
+                except OSError:
+                    pass
             yield f
             f.flush()
             os.fsync(f.fileno())

@@ -54,13 +54,15 @@ class NoiseSchedule(nn.Module):
         betas = linear_betas(timesteps) if kind == "linear" else cosine_betas(timesteps)
         self.kind, self.timesteps = kind, timesteps
         self.register_buffer("betas", betas.float(), persistent=False)
-        self.register_buffer("alphas_cumprod", torch.cumprod(1 - betas, 0).float(), persistent=False)
+        abar = torch.cumprod(1 - betas, 0).float()
+        self.register_buffer("alphas_cumprod", abar, persistent=False)
+        # The same with abar = 1 in front, so that t = -1 (a clean image) indexes like any other step.
+        self.register_buffer("_abar_from_minus_one", torch.cat([abar.new_ones(1), abar]), persistent=False)
 
     def abar(self, t: torch.Tensor) -> torch.Tensor:
         """abar_t for integer t (any shape); t = -1 means 'no noise at all' (abar = 1)."""
-        t = torch.as_tensor(t, device=self.alphas_cumprod.device)
-        padded = torch.cat([self.alphas_cumprod.new_ones(1), self.alphas_cumprod])
-        return padded[t.long() + 1]
+        t = torch.as_tensor(t, device=self._abar_from_minus_one.device)
+        return self._abar_from_minus_one[t.long() + 1]
 
     def signal_and_noise(self) -> tuple[torch.Tensor, torch.Tensor]:
         """sqrt(abar_t) and sqrt(1 - abar_t) for every t: how much image and how much noise x_t holds."""
@@ -102,13 +104,14 @@ def _time(t: int, x: torch.Tensor) -> torch.Tensor:
 
 @torch.no_grad()
 def sample(eps_fn: EpsFn, schedule: NoiseSchedule, x_T: torch.Tensor, steps: int = 50, eta: float = 0.0,
-           seed: int = 0, clip: bool = False) -> Iterator[Progress]:
+           seed: int = 0, clip: bool = True) -> Iterator[Progress]:
     """The generalised DDIM sampler: eta = 0 is deterministic DDIM, eta = 1 is DDPM's ancestral sampling.
 
     With eta = 1 the step variance equals DDPM's posterior variance beta~_t, so over all T steps this is
     exactly Ho et al.'s sampler, and over fewer steps it is DDPM on a respaced schedule.
-    clip keeps the predicted x_0 inside [-1, 1] within the update (DDPM's habit); it makes the sampler a
-    map that DDIM inversion cannot undo, so deterministic DDIM leaves it off. Previews are always clipped.
+    clip keeps the predicted x_0 inside [-1, 1] within each update (and uses the noise consistent with
+    it): a small pixel-space model otherwise drifts into saturated colours. ddim_invert undoes this
+    clipped step exactly.
     x_T: (N, 3, H, W) standard normal noise. Yields (t, x_t, predicted x_0) at every step.
     """
     timesteps = schedule.sampling_timesteps(steps)
@@ -121,7 +124,7 @@ def sample(eps_fn: EpsFn, schedule: NoiseSchedule, x_T: torch.Tensor, steps: int
         abar, abar_prev = schedule.abar(torch.tensor(t)), schedule.abar(torch.tensor(t_prev))
         if clip:
             x0 = x0.clamp(-1, 1)
-            eps = (x - abar.sqrt() * x0) / (1 - abar).sqrt()  # the noise consistent with the clipped x0
+            eps = (x - abar.sqrt() * x0) / (1 - abar).sqrt()
         sigma = eta * ((1 - abar_prev) / (1 - abar) * (1 - abar / abar_prev)).sqrt()
         x = abar_prev.sqrt() * x0 + (1 - abar_prev - sigma**2).clamp(min=0).sqrt() * eps
         if eta > 0 and t_prev >= 0:
@@ -131,8 +134,8 @@ def sample(eps_fn: EpsFn, schedule: NoiseSchedule, x_T: torch.Tensor, steps: int
 
 def ddpm_sample(eps_fn: EpsFn, schedule: NoiseSchedule, x_T: torch.Tensor, steps: int | None = None,
                 seed: int = 0) -> Iterator[Progress]:
-    """DDPM ancestral sampling over all T steps (or a respaced subset of `steps`), x_0 clipped as in DDPM."""
-    return sample(eps_fn, schedule, x_T, steps or schedule.timesteps, eta=1.0, seed=seed, clip=True)
+    """DDPM ancestral sampling over all T steps (or a respaced subset of `steps`)."""
+    return sample(eps_fn, schedule, x_T, steps or schedule.timesteps, eta=1.0, seed=seed)
 
 
 def ddim_sample(eps_fn: EpsFn, schedule: NoiseSchedule, x_T: torch.Tensor, steps: int = 50, eta: float = 0.0,
@@ -142,14 +145,15 @@ def ddim_sample(eps_fn: EpsFn, schedule: NoiseSchedule, x_T: torch.Tensor, steps
 
 
 @torch.no_grad()
-def ddim_invert(eps_fn: EpsFn, schedule: NoiseSchedule, x0: torch.Tensor, steps: int = 50,
-                refine: int = 3) -> Iterator[Progress]:
+def ddim_invert(eps_fn: EpsFn, schedule: NoiseSchedule, x0: torch.Tensor, steps: int = 50, refine: int = 4,
+                clip: bool = True) -> Iterator[Progress]:
     """DDIM inversion: run the deterministic sampler backwards, image x0 -> the x_T that DDIM maps back to it.
 
     A sampling step from t_next to t uses the noise predicted at x_{t_next}, a point inversion has not
-    reached yet. Plain inversion uses the noise at x_t instead, which a less than perfect network turns into
-    a visible error; `refine` fixed-point iterations solve for the consistent x_{t_next}
-    (as in Pan et al. 2023 and ReNoise, 2024), each costing one more network evaluation.
+    reached yet. Plain inversion (refine = 0) uses the noise at x_t instead, which a less than perfect
+    network turns into a visible error. Each of `refine` fixed-point iterations (as in Pan et al. 2023
+    and ReNoise, 2024) costs one more network evaluation and solves for the x_{t_next} from which the
+    sampler's step, clipped like `sample(clip=...)`, lands exactly on x_t.
     Yields (t, x_t, predicted x_0); the last state is x_T, shape of x0.
     """
     timesteps = schedule.sampling_timesteps(steps)[::-1]
@@ -157,12 +161,18 @@ def ddim_invert(eps_fn: EpsFn, schedule: NoiseSchedule, x0: torch.Tensor, steps:
     t_cur = -1
     for i, t_next in enumerate(timesteps):
         abar, abar_next = schedule.abar(torch.tensor(t_cur)), schedule.abar(torch.tensor(t_next))
+        a, s, a_next, s_next = abar.sqrt(), (1 - abar).sqrt(), abar_next.sqrt(), (1 - abar_next).sqrt()
         t = _time(t_next, x)
         guess = x
-        for _ in range(1 + max(0, refine)):
+        for k in range(1 + max(0, refine)):
             eps = eps_fn(guess, t)
-            x0_pred = (x - (1 - abar).sqrt() * eps) / abar.sqrt()
-            guess = abar_next.sqrt() * x0_pred + (1 - abar_next).sqrt() * eps
+            if t_cur < 0 or k == 0 or not clip:
+                x0_pred = (x - s * eps) / a  # the image the step must keep (exact for an unclipped step)
+            else:
+                # The clipped step's own x_0 at the guess, and the noise that then leads back to x exactly.
+                x0_pred = ((guess - s_next * eps) / a_next).clamp(-1, 1)
+                eps = (x - a * x0_pred) / s
+            guess = a_next * x0_pred + s_next * eps
         x, t_cur = guess, t_next
         yield Progress(i + 1, len(timesteps), x, x0_pred.clamp(-1, 1), t=t_next)
 
@@ -196,6 +206,6 @@ class Diffusion(GenerativeModel):
             return ddim_sample(self.eps, self.schedule, latents, steps or 50, eta=eta, seed=seed)
         raise ValueError(f"unknown sampler {sampler!r}; choose ddpm or ddim")
 
-    def encode_steps(self, images: torch.Tensor, steps: int = 50, refine: int = 3, **options) -> Iterator[Progress]:
+    def encode_steps(self, images: torch.Tensor, steps: int = 50, refine: int = 4, **options) -> Iterator[Progress]:
         """DDIM inversion with `steps` steps; decode with the same number of DDIM steps to get the image back."""
         return ddim_invert(self.eps, self.schedule, images, steps, refine)

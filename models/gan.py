@@ -103,10 +103,12 @@ class Discriminator(nn.Module):
 
     @staticmethod
     def _norm(config: GANConfig, channels: int) -> nn.Module:
-        # The gradient penalty is defined per sample, so a WGAN-GP critic must not mix samples through
-        # batch statistics; spectral norm already bounds the layers on its own.
-        if config.loss == "wgan-gp" or config.spectral_norm:
-            return nn.GroupNorm(1, channels) if config.loss == "wgan-gp" else nn.Identity()
+        if config.loss == "wgan-gp":
+            # The gradient penalty is per sample, so the critic must not mix samples through batch
+            # statistics: layer normalisation instead, as the WGAN-GP paper recommends.
+            return nn.GroupNorm(1, channels)
+        if config.spectral_norm:
+            return nn.Identity()  # spectral norm already keeps every layer in check
         return nn.BatchNorm2d(channels)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -143,11 +145,6 @@ def gradient_penalty(discriminator: nn.Module, real: torch.Tensor, fake: torch.T
     scores = discriminator(mixed)
     (grad,) = torch.autograd.grad(scores.sum(), mixed, create_graph=True)
     return (grad.flatten(1).norm(dim=1) - 1.0).pow(2).mean()
-
-
-def probability_real(loss: str, scores: torch.Tensor) -> torch.Tensor:
-    """D's belief that images are real, in [0, 1]: sigmoid of a logit; for a critic, sigmoid of its value."""
-    return torch.sigmoid(scores)
 
 
 class GAN(GenerativeModel):
@@ -190,13 +187,17 @@ class GAN(GenerativeModel):
                 fake = self.generator(z)
                 per_image = (fake - target).pow(2).flatten(1).mean(1)
                 prior = (z.pow(2).mean(1) - 1.0).pow(2)
+                # The best start per image, with the z that made `fake` (before this step's update).
+                best = (per_image.detach().view(n, restarts).argmin(1)
+                        + torch.arange(n, device=z.device) * restarts)
+                report = Progress(step, steps, z.detach()[best].clone(), fake.detach()[best].clone(),
+                                  loss=float(per_image.detach()[best].mean()))
                 opt.zero_grad(set_to_none=True)
                 (per_image + prior_weight * prior).sum().backward()
                 opt.step()
-                with torch.no_grad():
-                    best = per_image.view(n, restarts).argmin(1) + torch.arange(n, device=z.device) * restarts
-                    yield Progress(step, steps, z[best].detach().clone(), fake[best].detach().clone(),
-                                   loss=float(per_image[best].mean()))
+                # Yielded outside any no_grad block, which would otherwise stay switched on in the
+                # caller's code while this generator is paused.
+                yield report
         finally:
             for p in self.generator.parameters():
                 p.requires_grad_(True)

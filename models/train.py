@@ -16,6 +16,7 @@ from typing import Any
 
 import torch
 
+from models.atomic_file import describe_os_error
 from models.checkpoint import CheckpointError, load_training_state, save_checkpoint, save_training_state
 from models.data import DataError, ImageSet, load_dataset
 from models.distributed import DistributedContext, resolve_device
@@ -55,7 +56,7 @@ class TrainSettings:
     log_every: int = 10
     sample_every: int = 250
     sample_count: int = 16
-    sample_steps: int = 25  # DDIM steps for diffusion sample grids
+    sample_steps: int = 25  # respaced DDPM steps for diffusion sample grids
     checkpoint_every: int = 500
 
 
@@ -130,6 +131,18 @@ class Run:
         elif self.state_path.exists() or self.model_path.exists():
             raise TrainError(f"'{self.out}' already holds a training run. Use --resume to continue it, "
                              "or choose another output folder.")
+        if self.out.exists() and not self.out.is_dir():
+            raise TrainError(f"The output '{self.out}' is a file; choose a folder for the run.")
+
+    def make_folder(self) -> None:
+        """Create the run's folder now, so that a folder we cannot write shows before any training."""
+        try:
+            self.out.mkdir(parents=True, exist_ok=True)
+            probe = self.out / ".write-test"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as exc:
+            raise TrainError(f"Cannot write the run to '{self.out}': {describe_os_error(exc)}.") from None
 
     def training_state(self, trainer: FamilyTrainer, batches: BatchSource) -> dict[str, Any]:
         return {"step": self.step, "settings": asdict(self.settings), "trainer": trainer.state_dict(),
@@ -158,8 +171,11 @@ class Run:
 
     def save_samples(self, trainer: FamilyTrainer, latents: torch.Tensor) -> Path:
         model = trainer.export()
+        # Diffusion grids use DDPM's sampler on a few respaced steps: from the same noise and noise seed
+        # every time, and unlike deterministic DDIM it shows a young network's progress faithfully.
+        options = {"sampler": "ddpm", "steps": self.settings.sample_steps} if model.family == "diffusion" else {}
         with torch.no_grad():
-            images = model.decode(latents, steps=self.settings.sample_steps)
+            images = model.decode(latents, **options)
         path = self.out / SAMPLES_DIR / f"step_{self.step:06d}.png"
         return save_png(path, make_grid(to_uint8(images)), scale=2 if model.image_size <= 32 else 1)
 
@@ -195,6 +211,8 @@ def _train(run: Run, control: TrainControl) -> Iterator[TrainEvent]:
     torch.manual_seed(s.seed)  # the same initial weights on every rank (DDP also broadcasts rank 0's)
     data = load_dataset(s.data, size=s.image_size, count=s.data_count, seed=s.data_seed)
     model = build_model(s.family, model_config(s)).to(ctx.device)
+    if ctx.is_main:
+        run.make_folder()
     per_rank = max(1, s.batch_size // ctx.world_size)
     data_gen = torch.Generator().manual_seed(s.seed * 1000 + ctx.rank)
     noise_gen = torch.Generator().manual_seed(s.seed * 1000 + 500 + ctx.rank)

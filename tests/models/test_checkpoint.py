@@ -213,3 +213,11 @@ def test_training_state_round_trip_and_damage(tmp_path):
         load_training_state(path)
     with pytest.raises(CheckpointError, match="no training state"):
         load_training_state(tmp_path / "missing.pt")
+
+
+def test_saved_files_are_readable_by_others_and_keep_their_mode(tmp_path):
+    path = save_checkpoint(tmp_path / "m.safetensors", VAE(tiny_vae()))
+    assert path.stat().st_mode & 0o777 == 0o644
+    os.chmod(path, 0o640)
+    save_checkpoint(path, VAE(tiny_vae()))
+    assert path.stat().st_mode & 0o777 == 0o640

@@ -80,7 +80,7 @@ def test_eta_one_step_is_ddpm_posterior_step():
     s = NoiseSchedule("linear", 100)
     eps_fn = gaussian_eps(s)
     x = torch.randn(3, 3, 4, 4) * 3  # large enough that x0 gets clipped
-    step = next(sample(eps_fn, s, x, steps=100, eta=1.0, seed=5, clip=True))
+    step = next(sample(eps_fn, s, x, steps=100, eta=1.0, seed=5))
     t, tp = 99, 98
     abar, abar_prev, beta = s.alphas_cumprod[t], s.alphas_cumprod[tp], s.betas[t]
     eps = eps_fn(x, torch.full((3,), t))
@@ -96,7 +96,7 @@ def test_samplers_reach_the_data_distribution(eta):
     s = NoiseSchedule("cosine", 1000)
     x_T = torch.randn(4000, 1, 1, 1, generator=torch.Generator().manual_seed(0))
     steps = 1000 if eta == 1.0 else 50
-    final = list(sample(gaussian_eps(s), s, x_T, steps=steps, eta=eta))[-1]
+    final = list(sample(gaussian_eps(s), s, x_T, steps=steps, eta=eta, clip=False))[-1]
     assert final.state.std().item() == pytest.approx(DATA_STD, rel=0.05)
     assert final.state.mean().item() == pytest.approx(0.0, abs=0.05)
 
@@ -117,10 +117,10 @@ def test_ddim_inversion_round_trip_with_exact_noise_predictor():
     s = NoiseSchedule("cosine", 1000)
     eps_fn = gaussian_eps(s)
     x0 = torch.rand(2, 3, 8, 8) - 0.5
-    x_T = list(ddim_invert(eps_fn, s, x0, steps=100))[-1].state
+    x_T = list(ddim_invert(eps_fn, s, x0, steps=100, refine=0, clip=False))[-1].state
     # For N(0, s^2) data the deterministic flow maps x0 to x0 / s: it really went all the way to noise.
     assert torch.allclose(x_T, x0 / DATA_STD, atol=0.05)
-    back = list(ddim_sample(eps_fn, s, x_T, steps=100))[-1].state
+    back = list(sample(eps_fn, s, x_T, steps=100, clip=False))[-1].state
     assert (back - x0).abs().max().item() < 0.02
 
 
@@ -154,11 +154,11 @@ def test_trained_tiny_model_inverts_and_regenerates_an_image():
         opt.step()
     model.eval()
     faces = data.batch(torch.arange(16))
-    latents = model.encode(faces[:2], steps=50, refine=6)
+    latents = model.encode(faces[:2], steps=50)
     assert latents.shape == (2, 3, 16, 16)
     back = model.decode(latents, steps=50)
     distance = (back[:, None] - faces[None]).abs().flatten(2).mean(2)  # (2 regenerated, 16 faces)
     assert distance.argmin(1).tolist() == [0, 1]  # each comes back as itself, not as another face
-    assert distance[0, 0] < 0.05 and distance[1, 1] < 0.05  # and closely: under 2.5 % of the range
+    assert distance[0, 0] < 0.03 and distance[1, 1] < 0.03  # and closely: under 1.5 % of the range
     plain = model.decode(model.encode(faces[:2], steps=50, refine=0), steps=50)
     assert (plain - faces[:2]).abs().mean() > 2 * distance[[0, 1], [0, 1]].mean()  # refinement is what makes it close

@@ -158,3 +158,13 @@ def test_a_folder_without_images_is_refused_before_anything_is_written(tmp_path)
 def test_unknown_device_is_an_error_event(tmp_path):
     events = list(train(tiny("vae", tmp_path, device="tpu")))
     assert isinstance(events[0], ErrorEvent) and "tpu" in events[0].message
+
+
+def test_an_output_that_is_a_file_or_unwritable_is_refused_before_training(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    events = list(train(tiny("vae", blocker)))
+    assert isinstance(events[0], ErrorEvent) and "is a file" in events[0].message
+    events = list(train(tiny("vae", blocker / "run")))
+    assert isinstance(events[0], ErrorEvent) and "Cannot write" in events[0].message
+    assert not any(isinstance(e, StepEvent) for e in events)
