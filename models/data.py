@@ -17,7 +17,7 @@ import os
 import pathlib
 import sys
 import warnings
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import torch

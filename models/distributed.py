@@ -51,7 +51,7 @@ class DistributedContext:
     owns_group: bool = False
 
     @classmethod
-    def start(cls, device_spec: str = "auto") -> "DistributedContext":
+    def start(cls, device_spec: str = "auto") -> DistributedContext:
         """A single process, or (when torchrun set WORLD_SIZE > 1) this process's place in the group."""
         world = int(os.environ.get("WORLD_SIZE", "1"))
         if world <= 1:

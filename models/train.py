@@ -19,7 +19,7 @@ import torch
 from models.atomic_file import describe_os_error
 from models.checkpoint import CheckpointError, load_training_state, save_checkpoint, save_training_state
 from models.data import DataError, ImageSet, load_dataset
-from models.distributed import DistributedContext, resolve_device
+from models.distributed import DistributedContext
 from models.families import ConfigError, build_model
 from models.family_trainers import FamilyTrainer, make_trainer
 from models.image_io import make_grid, save_png, to_uint8
@@ -125,6 +125,7 @@ class Run:
                     self.warnings.append(f"Resuming keeps the run's own {key.replace('_', ' ')} ({saved[key]}).")
                     setattr(s, key, saved[key])
             self.step = int(self.saved_state["step"])
+            self.last_saved_step = self.step  # the checkpoint we resume from is the last good one
             if self.step >= s.steps:
                 raise TrainError(f"The run in '{self.out}' has already done {self.step} of {s.steps} steps; "
                                  "ask for more --steps to continue it.")
@@ -247,7 +248,7 @@ def _train(run: Run, control: TrainControl) -> Iterator[TrainEvent]:
         if ctx.any(not all(math.isfinite(v) for v in result.losses.values())):
             bad = ", ".join(f"{k} = {v}" for k, v in result.losses.items() if not math.isfinite(v)) or "another process"
             kept = (f"the last good checkpoint (step {run.last_saved_step}) is kept"
-                    if run.last_saved_step >= 0 or run.saved_state else "no checkpoint had been saved yet")
+                    if run.last_saved_step >= 0 else "no checkpoint had been saved yet")
             yield ErrorEvent(f"Training diverged at step {run.step + 1} ({bad}); the run stopped and {kept}. "
                              "Try a lower learning rate.")
             yield DoneEvent(run.step, "error")

@@ -103,6 +103,10 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch
     assert "diverged at step 3" in error.message and "step 2" in error.message
     assert events[-1] == DoneEvent(2, "error")
     assert load_checkpoint(tmp_path / MODEL_FILE).step == 2
+    calls.clear()  # a resumed run that diverges names the checkpoint it resumed from
+    events = list(train(tiny("vae", tmp_path, steps=6, resume=True, checkpoint_every=0)))
+    error = next(e for e in events if isinstance(e, ErrorEvent))
+    assert "diverged at step 5" in error.message and "(step 2) is kept" in error.message
 
 
 def test_stop_saves_a_checkpoint(tmp_path):
