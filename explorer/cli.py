@@ -24,7 +24,7 @@ class UsageError(Exception):
 class Parser(argparse.ArgumentParser):
     """argparse, but a usage mistake is one line on stderr (exit code 2)."""
 
-    def error(self, message: str):  # noqa: D401 - argparse's hook
+    def error(self, message: str):
         print(f"error: {message} (see '{self.prog} --help')", file=sys.stderr)
         sys.exit(2)
 
@@ -88,11 +88,31 @@ def print_commands() -> None:
     print("Run 'python main.py COMMAND --help' for a command's options.")
 
 
+TABS = ["explore", "interpolate", "diffusion", "train", "compare"]
+
+
+def build_app_parser() -> Parser:
+    parser = Parser(prog="python main.py", description="Open the Latent Explorer window. Commands: "
+                    + ", ".join(COMMANDS) + " (see 'python main.py COMMAND --help').")
+    parser.add_argument("files", nargs="*", help="checkpoints (.safetensors) or face images to open")
+    parser.add_argument("--screenshot", metavar="PATH", help="draw the window offscreen, save it as PNG and exit")
+    parser.add_argument("--tab", choices=TABS, help="the tab to show")
+    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
+    return parser
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv:
+    if argv[:1] in (["--help"], ["-h"], ["commands"]):
         print_commands()
+        print("With no command, 'python main.py [--tab TAB] [--screenshot PATH] [FILES]' opens the window.")
         return 0
+    opens_app = not argv or argv[0].startswith("-") or os.path.exists(argv[0])
+    if opens_app:
+        app_args = build_app_parser().parse_args(argv)
+        from explorer.app import run_app
+
+        return run_app(app_args.screenshot, app_args.tab, app_args.device, app_args.files)
     args = build_parser().parse_args(argv)
     try:
         if args.command == "train":
@@ -105,7 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
-    except Exception as exc:  # noqa: BLE001 - the one place that turns any failure into one line
+    except Exception as exc:
         print(f"error: {one_line(exc)}", file=sys.stderr)
         if os.environ.get("LATENT_EXPLORER_DEBUG"):
             raise

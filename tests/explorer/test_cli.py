@@ -24,8 +24,8 @@ def assert_one_line_error(result):
     assert "Traceback" not in result.stderr
 
 
-def test_no_arguments_lists_the_commands():
-    result = cli()
+def test_help_lists_the_commands():
+    result = cli("--help")
     assert result.returncode == 0
     for command in ("train", "sample", "interpolate"):
         assert command in result.stdout

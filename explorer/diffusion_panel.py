@@ -1,0 +1,221 @@
+"""Diffusion: watch noise become a face step by step (x_t and the predicted x_0), then scrub the timeline."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSlider,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from explorer import texts
+from explorer.app_context import AppContext
+from explorer.explain_box import ExplainBox
+from explorer.forward_process_view import ForwardProcessView
+from explorer.pixel_image import PixelImage
+from explorer.worker_requests import Diffuse, Diffused, Result, Step
+from models.image_io import make_grid
+
+
+def _captioned(image: PixelImage, caption: str) -> QVBoxLayout:
+    box = QVBoxLayout()
+    box.addWidget(image, 1)
+    label = QLabel(caption)
+    label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+    box.addWidget(label)
+    return box
+
+
+class DiffusionPanel(QWidget):
+    first_image = Signal()
+    finished = Signal(bool)  # stopped
+    export_animation = Signal()
+
+    def __init__(self, context: AppContext, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.context = context
+        self._request = 0
+        self._model = ""
+        self.run: Diffused | None = None
+        self._build()
+        context.current_changed.connect(lambda _: self._model_changed())
+        context.models_changed.connect(self._model_changed)
+        context.result.connect(self._on_result)
+        context.progress.connect(self._on_progress)
+        self._model_changed()
+
+    def _build(self) -> None:
+        self.model_label = QLabel("")
+        self.sampler = QComboBox()
+        self.sampler.addItem("DDIM (fast, deterministic)", "ddim")
+        self.sampler.addItem("DDPM (the original, noisy steps)", "ddpm")
+        self.steps = QSpinBox()
+        self.steps.setRange(10, 1000)
+        self.steps.setValue(50)
+        self.steps.setSuffix(" steps")
+        self.steps.setToolTip("How many denoising steps: DDIM looks good with 20–50, DDPM needs hundreds.")
+        self.eta = QDoubleSpinBox()
+        self.eta.setRange(0.0, 1.0)
+        self.eta.setSingleStep(0.1)
+        self.eta.setPrefix("η ")
+        self.eta.setToolTip("DDIM only: 0 is deterministic, 1 adds as much fresh noise at each step as DDPM.")
+        self.seed = QSpinBox()
+        self.seed.setRange(0, 2**31 - 1)
+        self.seed.setPrefix("seed ")
+        self.seed.setToolTip("Which starting noise: the same seed gives the same noise.")
+        self.generate = QPushButton("Generate")
+        self.generate.setToolTip("Start from pure noise and remove it step by step (Ctrl+G).")
+        self.stop = QPushButton("Stop")
+        self.stop.setEnabled(False)
+        controls = QHBoxLayout()
+        for w in (self.sampler, self.steps, self.eta, self.seed, self.generate, self.stop):
+            controls.addWidget(w)
+        controls.addStretch(1)
+        self.xt = PixelImage("Press Generate to start from pure noise.", 160)
+        self.xt.setToolTip("x_t: the picture being cleaned, at the current step.")
+        self.x0 = PixelImage("The model's guess of the finished face appears here.", 160)
+        self.x0.setToolTip("The predicted x₀: at every step, the model's guess of the final face.")
+        images = QHBoxLayout()
+        images.addLayout(_captioned(self.xt, "x_t — the picture being cleaned"), 1)
+        images.addLayout(_captioned(self.x0, "predicted x₀ — the model's guess of the end result"), 1)
+        self.progress = QProgressBar()
+        self.timeline = QSlider(Qt.Orientation.Horizontal)
+        self.timeline.setEnabled(False)
+        self.timeline.setToolTip("After a run: scrub through every recorded step.")
+        self.step_label = QLabel("")
+        self.step_label.setMinimumWidth(200)
+        timeline = QHBoxLayout()
+        timeline.addWidget(QLabel("Timeline"))
+        timeline.addWidget(self.timeline, 1)
+        timeline.addWidget(self.step_label)
+        self.save_gif = QPushButton("Save GIF…")
+        self.save_gif.setToolTip("Save the whole run, noise to face, as an animated GIF (Ctrl+Shift+E).")
+        self.save_gif.setEnabled(False)
+        self.save_gif.clicked.connect(self.export_animation)
+        timeline.addWidget(self.save_gif)
+        self.forward = ForwardProcessView(self.context)
+        left = QVBoxLayout()
+        left.addWidget(self.model_label)
+        left.addLayout(controls)
+        left.addLayout(images, 3)
+        left.addWidget(self.progress)
+        left.addLayout(timeline)
+        left.addWidget(self.forward, 2)
+        body = QHBoxLayout(self)
+        body.addLayout(left, 3)
+        explain = ExplainBox(texts.DIFFUSION)
+        explain.setMaximumWidth(360)
+        body.addWidget(explain, 1, Qt.AlignmentFlag.AlignTop)
+        self.sampler.currentIndexChanged.connect(self._sampler_changed)
+        self.generate.clicked.connect(self.start)
+        self.stop.clicked.connect(self.stop_run)
+        self.timeline.valueChanged.connect(self._scrub)
+        self._sampler_changed()
+
+    def _sampler_changed(self) -> None:
+        ddim = self.sampler.currentData() == "ddim"
+        self.eta.setEnabled(ddim)
+        if not ddim and self.steps.value() < 100:
+            self.steps.setValue(1000)
+        elif ddim and self.steps.value() > 200:
+            self.steps.setValue(50)
+
+    def _model_changed(self) -> None:
+        info = self.context.of_family("diffusion")
+        key = info.key if info else ""
+        if key == self._model:
+            return
+        self._model = key
+        self.generate.setEnabled(info is not None)
+        self.forward.set_model(info)
+        if info is None:
+            self.model_label.setText("<b>No diffusion model is loaded.</b> Open one with File → Open checkpoint…")
+            return
+        self.model_label.setText(f"Model: <b>{info.label}</b> (this tab always uses a diffusion model)")
+        self.start()
+
+    def start(self) -> None:
+        if not self._model:
+            return
+        request = Diffuse(self._model, self.sampler.currentData(), self.steps.value(), float(self.eta.value()),
+                          self.seed.value())
+        self._request = self.context.submit(request)
+        self.generate.setEnabled(False)
+        self.stop.setEnabled(True)
+        self.timeline.setEnabled(False)
+        self.progress.setRange(0, request.steps)
+        self.progress.setValue(0)
+
+    def stop_run(self) -> None:
+        self.context.worker.stop("Diffuse")
+
+    def _on_progress(self, step: Step) -> None:
+        if step.request_id != self._request:
+            return
+        self.progress.setValue(step.done)
+        self.progress.setFormat(f"step %v of %m (t = {step.t})")
+        self.xt.set_image(step.preview["xt"])
+        self.x0.set_image(step.preview["x0"])
+
+    def _on_result(self, result: Result) -> None:
+        if result.request_id != self._request:
+            return
+        self.generate.setEnabled(True)
+        self.stop.setEnabled(False)
+        if result.error:
+            self.step_label.setText(f"Could not sample: {result.error}")
+            return
+        assert isinstance(result, Diffused)
+        self.run = result
+        frames = len(result.xt)
+        self.progress.setValue(frames - 1)
+        self.progress.setFormat("stopped at step %v of %m" if result.stopped else f"done in {result.seconds:.1f} s")
+        self.timeline.setEnabled(True)
+        self.save_gif.setEnabled(True)
+        self.timeline.blockSignals(True)
+        self.timeline.setRange(0, frames - 1)
+        self.timeline.setValue(frames - 1)
+        self.timeline.blockSignals(False)
+        self._scrub(frames - 1)
+        self.finished.emit(result.stopped)
+        self.first_image.emit()
+
+    def _scrub(self, index: int) -> None:
+        run = self.run
+        if run is None:
+            return
+        index = min(index, len(run.xt) - 1)
+        self.xt.set_image(run.xt[index])
+        self.x0.set_image(run.x0[index])
+        t = run.timesteps[index]
+        where = "pure noise" if index == 0 else ("the finished face" if t < 0 else f"t = {t}")
+        self.step_label.setText(f"step {index} of {len(run.xt) - 1}: {where}")
+
+    def current_image(self) -> np.ndarray | None:
+        a, b = self.xt.image(), self.x0.image()
+        if a is None or b is None:
+            return None
+        return make_grid(np.stack([a, b]), columns=2, padding=2)
+
+    def animation_frames(self) -> list[np.ndarray]:
+        if self.run is None:
+            return []
+        count = len(self.run.xt)
+        picks = sorted(set(np.linspace(0, count - 1, min(count, 60)).round().astype(int)))
+        return [make_grid(np.stack([self.run.xt[i], self.run.x0[i]]), columns=2, padding=2) for i in picks]
+
+    def export_state(self) -> dict:
+        return {"tab": "diffusion", "sampler": self.sampler.currentData(), "steps": self.steps.value(),
+                "eta": float(self.eta.value()), "seed": self.seed.value()}
+
+    def use_image(self, path: str) -> None:
+        self.forward.use_image(path)

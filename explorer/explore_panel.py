@@ -1,0 +1,380 @@
+"""Explore: drag sliders through a model's latent space and watch the face follow."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QDoubleSpinBox,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from explorer import texts
+from explorer.app_context import AppContext
+from explorer.encoded_face_view import EncodedFaceView
+from explorer.explain_box import ExplainBox
+from explorer.latent_state import LatentState
+from explorer.pixel_image import PixelImage
+from explorer.slider_bank import SliderBank, SliderSpec
+from explorer.worker_requests import (
+    Analysed,
+    Encoded,
+    EncodeImage,
+    Endpoint,
+    Render,
+    Rendered,
+    Result,
+    Step,
+)
+
+MAX_SEED = 2**31 - 1
+
+
+class ExplorePanel(QWidget):
+    rendered = Signal(float, float)  # seconds from request to screen, worker seconds
+    first_image = Signal()
+
+    def __init__(self, context: AppContext, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.context = context
+        self.state: LatentState | None = None
+        self._model = ""
+        self._drawn_id = 0
+        self._pending_created: float | None = None
+        self._encode_id = 0
+        self._restoring: dict | None = None
+        self.render_count = 0
+        self._build()
+        context.current_changed.connect(self._model_changed)
+        context.analysis_ready.connect(self._analysis_ready)
+        context.analysis_progress.connect(self._analysis_progress)
+        context.result.connect(self._on_result)
+        context.progress.connect(self._on_progress)
+        self.image.painted.connect(self._painted)
+        self._model_changed(context.current)
+
+    # ------------------------------------------------------------------ layout
+    def _build(self) -> None:
+        self.image = PixelImage("No model yet — train one in the Train tab or open a checkpoint (File → Open).", 256)
+        self.image.setToolTip("The model's drawing of the numbers set by the sliders.")
+        self.seed = QSpinBox()
+        self.seed.setRange(0, MAX_SEED)
+        self.seed.setToolTip("Which random starting numbers to use: the same seed always gives the same face.")
+        self.random_button = QPushButton("Random face")
+        self.random_button.setToolTip("Pick a new seed: new random starting numbers (shortcut R).")
+        self.reset_button = QPushButton("Reset sliders")
+        self.reset_button.setToolTip("Back to the seed's own face: every direction slider to zero.")
+        self.psi = QDoubleSpinBox()
+        self.psi.setRange(0.0, 1.5)
+        self.psi.setSingleStep(0.1)
+        self.psi.setValue(1.0)
+        self.psi.setPrefix("ψ ")
+        self.psi.setToolTip("Truncation (GAN): below 1 pulls the numbers towards the middle — cleaner, more "
+                            "typical faces, less variety. 0 gives the 'average' face.")
+        self.steps = QSpinBox()
+        self.steps.setRange(5, 200)
+        self.steps.setValue(20)
+        self.steps.setSuffix(" DDIM steps")
+        self.steps.setToolTip("Diffusion: how many denoising steps draw each face. Fewer is faster, more is cleaner.")
+        controls = QHBoxLayout()
+        controls.addWidget(QLabel("Seed"))
+        for w in (self.seed, self.random_button, self.reset_button, self.psi, self.steps):
+            controls.addWidget(w)
+        controls.addStretch(1)
+        self.face_index = QSpinBox()
+        self.face_index.setRange(0, 1_000_000)
+        self.face_index.setPrefix("data-set face #")
+        self.face_index.setToolTip("A face from the held-out part of Synthetic Faces (never seen in training).")
+        self.face_button = QPushButton("Bring in")
+        self.face_button.setToolTip("Find this face in the model's space: the VAE encodes it, the GAN searches "
+                                    "for it (inversion), diffusion runs its denoising backwards.")
+        self.open_button = QPushButton("Open a photo…")
+        self.open_button.setToolTip("Or drop an image file anywhere on the window.")
+        bring = QHBoxLayout()
+        bring.addWidget(QLabel("Bring in a face:"))
+        for w in (self.face_index, self.face_button, self.open_button):
+            bring.addWidget(w)
+        bring.addStretch(1)
+        self.progress = QProgressBar()
+        self.progress.setTextVisible(True)
+        self.progress.hide()
+        self.message = QLabel("")
+        self.message.setWordWrap(True)
+        self.encoded = EncodedFaceView()
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.addWidget(self.image, 3)
+        left_layout.addLayout(controls)
+        left_layout.addLayout(bring)
+        left_layout.addWidget(self.progress)
+        left_layout.addWidget(self.message)
+        left_layout.addWidget(self.encoded, 2)
+        self.banks = QTabWidget()
+        self.attribute_bank = SliderBank(texts.BANKS["attributes"])
+        self.principal_bank = SliderBank(texts.BANKS["principal"])
+        self.raw_bank = SliderBank(texts.BANKS["raw"])
+        self.banks.addTab(self.attribute_bank, "Named")
+        self.banks.addTab(self.principal_bank, "Main directions")
+        self.banks.addTab(self.raw_bank, "Raw numbers")
+        self.banks.setTabToolTip(0, "Directions with names: smile, glasses, skin tone…")
+        self.banks.setTabToolTip(1, "The directions in which this model's faces differ most")
+        self.banks.setTabToolTip(2, "The model's own numbers, one slider each")
+        for bank in (self.attribute_bank, self.principal_bank):
+            bank.value_changed.connect(self._direction_moved)
+        self.raw_bank.value_changed.connect(self._raw_moved)
+        self.explain = ExplainBox(texts.EXPLORE["none"])
+        right = QWidget()
+        right_layout = QVBoxLayout(right)
+        right_layout.addWidget(self.banks, 3)
+        right_layout.addWidget(self.explain, 1)
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(left)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([620, 520])
+        right.setMinimumWidth(420)
+        layout = QVBoxLayout(self)
+        layout.addWidget(splitter)
+        self.seed.valueChanged.connect(self._seed_changed)
+        self.random_button.clicked.connect(self.random_face)
+        self.reset_button.clicked.connect(self.reset)
+        self.psi.valueChanged.connect(lambda _: self.request_render())
+        self.steps.valueChanged.connect(lambda _: self.request_render())
+        self.face_button.clicked.connect(lambda: self.bring_in(Endpoint("face", self.face_index.value())))
+
+    # ------------------------------------------------------------------ model and analysis
+    def _model_changed(self, key: str) -> None:
+        info = self.context.info(key)
+        self._model = key
+        enabled = info is not None
+        for w in (self.seed, self.random_button, self.reset_button, self.face_button, self.open_button,
+                  self.face_index):
+            w.setEnabled(enabled)
+        if info is None:
+            self.state = None
+            self.explain.set_text(texts.EXPLORE["none"])
+            return
+        self.psi.setVisible(info.family == "gan")
+        self.steps.setVisible(info.family == "diffusion")
+        self.explain.set_text(texts.EXPLORE[info.family])
+        self.state = LatentState.from_seed(info.latent_shape, self.seed.value())
+        self.encoded.hide()
+        self._apply_analysis()
+        self.request_render()
+
+    def _analysis_progress(self, key: str, step: Step) -> None:
+        if key == self._model:
+            self.attribute_bank.set_intro(f"<i>Finding this model's directions… {step.message} "
+                                          f"({step.done:,} of {step.total:,})</i>")
+
+    def _analysis_ready(self, key: str) -> None:
+        if key == self._model:
+            self._apply_analysis()
+            self.request_render()
+
+    def _apply_analysis(self) -> None:
+        info, analysis = self.context.info(self._model), self.context.analyses.get(self._model)
+        state = self.state
+        if info is None or state is None:
+            return
+        notes = " ".join(analysis.notes) if analysis else ""
+        if analysis is None:
+            for bank in (self.attribute_bank, self.principal_bank):
+                bank.set_specs([])
+                bank.set_intro("<i>Finding this model's directions…</i>")
+        directions = {}
+        if analysis is not None:
+            for bank, found, intro in ((self.attribute_bank, analysis.attributes, "attributes"),
+                                       (self.principal_bank, analysis.principal, "principal")):
+                bank.set_specs([_spec(d) for d in found])
+                bank.set_intro(texts.BANKS[intro] + (f"<br><i>{notes}</i>" if notes and not found else ""))
+                directions.update({d.key: (d.vector, d.scale) for d in found})
+        state.set_directions(directions)
+        self._build_raw_bank(info, analysis)
+        self._try_restore()
+        self._sync_sliders()
+
+    def _build_raw_bank(self, info, analysis: Analysed | None) -> None:
+        if info.family == "diffusion":
+            self.raw_bank.set_intro(texts.BANKS["raw"] + "<br><br><i>This model's numbers are a noise picture: "
+                                    f"{int(np.prod(info.latent_shape)):,} numbers, one per pixel and colour. One of "
+                                    "them alone barely changes the face, so there are no sliders here; use the "
+                                    "directions instead.</i>")
+            self.raw_bank.set_specs([])
+            return
+        n = int(np.prod(info.latent_shape))
+        order = list(analysis.dim_order) if analysis and analysis.dim_order else list(range(n))
+        kl = analysis.dim_kl if analysis else ()
+        specs = []
+        for i in order:
+            extra = f" · KL {kl[i]:.2f}" if kl else ""
+            tip = (f"Number {i} of {n}" + (f"; it carries {kl[i]:.2f} nats of information about the face "
+                                           "(near 0: the decoder ignores it)." if kl else "."))
+            specs.append(SliderSpec(f"dim:{i}", f"Number {i}{extra}", tooltip=tip, minimum=-4.0, maximum=4.0))
+        self.raw_bank.set_specs(specs)
+
+    # ------------------------------------------------------------------ sliders and seeds
+    def _direction_moved(self, key: str, value: float) -> None:
+        if self.state is not None and key in self.state.directions:
+            self.state.set_amount(key, value)
+            self._sync_sliders(raw_only=True)
+            self.request_render()
+
+    def _raw_moved(self, key: str, value: float) -> None:
+        if self.state is not None:
+            self.state.set_raw(int(key.split(":")[1]), value)
+            self.request_render()
+
+    def _sync_sliders(self, raw_only: bool = False) -> None:
+        if self.state is None:
+            return
+        flat = self.state.latent().reshape(-1)
+        self.raw_bank.set_values({k: float(flat[int(k.split(':')[1])]) for k in self.raw_bank.names()})
+        if not raw_only:
+            amounts = self.state.amounts
+            for bank in (self.attribute_bank, self.principal_bank):
+                bank.set_values({k: amounts.get(k, 0.0) for k in bank.names()})
+
+    def _seed_changed(self, seed: int) -> None:
+        if self.state is not None:
+            self.state.set_seed(seed)
+            self.encoded.hide()
+            self._sync_sliders()
+            self.request_render()
+
+    def random_face(self) -> None:
+        self.seed.setValue(random.randrange(MAX_SEED))
+
+    def reset(self) -> None:
+        if self.state is not None:
+            self.state.set_seed(self.seed.value())
+            self._sync_sliders()
+            self.request_render()
+
+    def set_latent(self, latent: np.ndarray) -> None:
+        if self.state is not None:
+            self.state.set_base(latent)
+            self._sync_sliders()
+            self.request_render()
+
+    # ------------------------------------------------------------------ requests and results
+    def request_render(self) -> None:
+        if self.state is None or not self._model:
+            return
+        self.context.submit(Render(self._model, self.state.latent(), psi=float(self.psi.value()),
+                                   steps=int(self.steps.value())))
+
+    def bring_in(self, source: Endpoint) -> None:
+        if not self._model:
+            return
+        vae = self.context.of_family("vae")
+        request = EncodeImage(self._model, vae.key if vae else None, source)
+        self._encode_id = self.context.submit(request)
+        self.message.setText(f"Bringing in {source.describe()}…")
+
+    def _on_progress(self, step: Step) -> None:
+        if step.request_id == self._encode_id:
+            self.progress.setRange(0, max(1, step.total))
+            self.progress.setValue(step.done)
+            self.progress.setFormat(f"{step.message} %v/%m")
+            self.progress.show()
+            if "image" in step.preview:
+                self.image.set_image(step.preview["image"])
+
+    def _on_result(self, result: Result) -> None:
+        if isinstance(result, Rendered) or (result.slot == "Render" and result.error):
+            self._on_rendered(result)
+        elif result.request_id == self._encode_id:
+            self.progress.hide()
+            if result.error:
+                self.message.setText(f"<b>Could not bring in that face.</b> {result.error}")
+                return
+            assert isinstance(result, Encoded)
+            self.message.setText("")
+            if result.vae is not None:
+                self.encoded.show_report(result.vae)
+                self._show_posterior(result.vae)
+            if result.model == self._model and self.state is not None:
+                self.set_latent(result.latent)
+
+    def _on_rendered(self, result: Result) -> None:
+        if result.request_id <= self._drawn_id:
+            return  # an older result arriving late never covers a newer one
+        self._drawn_id = result.request_id
+        if result.error:
+            self.message.setText(f"<b>Could not draw the face.</b> {result.error}")
+            return
+        if result.model != self._model:
+            return
+        self.render_count += 1
+        self._pending_created = result.created
+        self._worker_seconds = result.seconds
+        self.image.set_image(result.image)
+
+    def _painted(self, when: float) -> None:
+        if self._pending_created is not None:
+            self.rendered.emit(when - self._pending_created, self._worker_seconds)
+            self._pending_created = None
+            self.first_image.emit()
+
+    def _show_posterior(self, report: dict) -> None:
+        info = self.context.info()
+        if info is None or info.family != "vae" or report.get("model") != info.key:
+            return
+        for i, (mu, sigma) in enumerate(zip(report["mu"], report["sigma"])):
+            self.raw_bank.set_note(f"dim:{i}", f"μ {mu:+.2f}  σ {sigma:.2f}")
+
+    # ------------------------------------------------------------------ export and restore
+    def current_image(self) -> np.ndarray | None:
+        return self.image.image()
+
+    def export_state(self) -> dict | None:
+        info = self.context.info()
+        if self.state is None or info is None:
+            return None
+        return {"tab": "explore", "model": {"path": info.path, "family": info.family, "label": info.label},
+                "psi": float(self.psi.value()), "steps": int(self.steps.value()), **self.state.to_dict()}
+
+    def restore_state(self, data: dict) -> None:
+        """Apply an exported state once its model is the current one and that model's directions are known."""
+        self._restoring = data
+        if self._try_restore():
+            self._sync_sliders()
+            self.request_render()
+
+    def _try_restore(self) -> bool:
+        data, info = self._restoring, self.context.info(self._model)
+        if data is None or info is None or self.state is None or self._model not in self.context.analyses:
+            return False
+        wanted = data.get("model", {})
+        if info.path != wanted.get("path") and info.label != wanted.get("label"):
+            return False  # its model is still loading; the current one is another
+        self._restoring = None
+        self.seed.blockSignals(True)
+        self.seed.setValue(int(data.get("seed", 0)))
+        self.seed.blockSignals(False)
+        self.psi.setValue(float(data.get("psi", 1.0)))
+        self.steps.setValue(int(data.get("steps", 20)))
+        try:
+            self.state.restore(data)
+        except (ValueError, KeyError) as exc:
+            self.message.setText(f"<b>Could not restore that picture's state.</b> {exc}")
+        return True
+
+
+def _spec(d) -> SliderSpec:
+    score = f" (fit {d.score:.2f})" if d.score is not None else ""
+    tip = (f"Moves the face along one direction through the model's numbers{score}. "
+           "One step on the slider is a typical distance between faces in that direction.")
+    return SliderSpec(d.key, d.label, d.low_words, d.high_words, tooltip=tip)

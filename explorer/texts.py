@@ -1,0 +1,93 @@
+"""The app's plain-language explanations, for people who have never written code. Rich text (Qt subset)."""
+
+EXPLORE = {
+    "vae": (
+        "<b>A variational autoencoder (VAE)</b> learned two things from thousands of faces: an <i>encoder</i> "
+        "that squeezes a face into a short list of numbers, and a <i>decoder</i> that rebuilds a face from them. "
+        "The picture is the decoder's drawing of the numbers set by the sliders.<br><br>"
+        "Drag a slider and the face follows: every place in this space is a face, because training pulled all "
+        "the numbers towards the same smooth bell curve. That is also why VAE faces look a little blurry: "
+        "the model hedges between the faces it could have been.<br><br>"
+        "Drop a photo of a face on the window: the encoder turns it into numbers — not one point but a "
+        "cloud (a mean μ and a spread σ for each number) — and the decoder redraws it."),
+    "gan": (
+        "<b>A generative adversarial network (GAN)</b> is two networks that played a game: the "
+        "<i>generator</i> turns random numbers into a face, and the <i>discriminator</i> tries to tell its "
+        "faces from real ones. Each got better by beating the other.<br><br>"
+        "The picture is what the generator draws from the numbers set by the sliders. GAN faces are sharp, "
+        "but the space is less smooth than a VAE's: some paths pass odd faces, and numbers far from the "
+        "middle give strange results. The <i>truncation</i> slider ψ pulls the numbers towards the middle: "
+        "cleaner, more typical faces, less variety."),
+    "diffusion": (
+        "<b>A diffusion model</b> learned to remove a little noise from a noisy picture. To make a face it "
+        "starts from pure noise and cleans it step by step.<br><br>"
+        "Here the starting noise itself is the set of numbers you explore: one number per pixel and colour "
+        "(thousands of them). Cleaning the same noise the same way (DDIM) always gives the same face, so "
+        "nudging the noise along a direction nudges the face. Directions that change the overall colours "
+        "of the noise change skin, hair and background; single pixels barely matter. "
+        "See the <b>Diffusion</b> tab to watch the cleaning happen."),
+    "none": (
+        "No model is loaded yet. Use <b>File → Open checkpoint…</b> to open one, or train one in the "
+        "<b>Train</b> tab (or with <code>python main.py train</code>)."),
+}
+
+BANKS = {
+    "attributes": ("Named directions: moving along one changes one property of the face (smile, glasses, "
+                   "skin…). They were found by asking which way through the numbers the property grows, "
+                   "using faces whose properties we know."),
+    "principal": ("The main directions in which this model's faces differ from one another, found by "
+                  "comparing many of its faces (principal component analysis). Nobody named them: see "
+                  "what each one does."),
+    "raw": ("The model's own numbers, one slider each. For the VAE they are sorted by how much each is used "
+            "(KL, in nats): the last ones are often ignored by the decoder."),
+}
+
+INTERPOLATE = (
+    "<b>Morphing one face into another.</b> Each model turns face A and face B into its own numbers, then "
+    "walks in small steps from one set of numbers to the other and draws a face at every step.<br><br>"
+    "<i>Straight line (lerp)</i> walks the shortest path. <i>Great circle (slerp)</i> keeps the numbers as "
+    "far from the middle as real faces are: the straight line passes near the middle, where faces can turn "
+    "grey and bland.<br><br>"
+    "With <b>All three models</b> you see how smooth each model's space is: the VAE glides, the GAN may jump "
+    "or pass odd faces, diffusion changes in patches. For seeds, each model uses its own random numbers, so "
+    "the faces differ; for data-set faces and images, each model first finds numbers that redraw that face.")
+
+DIFFUSION = (
+    "<b>Watching a diffusion model draw.</b> It starts from pure noise (left) and at every step removes a "
+    "little of it. At each step it also guesses the finished picture (right, the <i>predicted x₀</i>): "
+    "blurry and average at first, sharper as the noise goes.<br><br>"
+    "<i>DDPM</i> adds a little fresh noise back at every step and needs many steps (up to 1,000). "
+    "<i>DDIM</i> takes big, deterministic steps: 20–50 are enough, and the same seed always gives the "
+    "same face. η blends DDIM (0) towards DDPM-like randomness (1).<br><br>"
+    "Below, the <b>forward process</b>: the noise the model learned to undo, added to a real face. Drag t "
+    "and see how much of the face (signal) and how much noise is left.")
+
+TRAIN_PLACEHOLDER = (
+    "<h3>Train</h3>Here you will start, watch, pause, resume and stop training runs of each model family, "
+    "on Synthetic Faces or on your own folder of images, with live loss curves and samples.<br><br>"
+    "Until then, train from a terminal: <code>python main.py train --model vae --out runs/my-vae</code>, "
+    "then open <code>runs/my-vae/model.safetensors</code> with <b>File → Open checkpoint…</b>.")
+
+COMPARE_PLACEHOLDER = (
+    "<h3>Compare</h3>Here the three families will be measured side by side on the same faces: how real "
+    "their faces look (precision), how much variety they cover (recall, coverage), how smooth their "
+    "spaces are (path length) and how fast they draw — with the numbers explained in plain words.")
+
+ABOUT = (
+    "<h3>Latent Explorer</h3><p>See and feel how three families of generative image models work — "
+    "variational autoencoders, generative adversarial networks and diffusion models — on the same faces.</p>"
+    "<p>Every model shipped with the app was trained by the app's own code on Synthetic Faces, a data set "
+    "of drawn faces whose properties (smile, hair, skin, glasses…) are known. Nothing is downloaded.</p>")
+
+WHAT_AM_I = (
+    "<h3>What am I looking at?</h3>"
+    "<p>Each picture was <b>made up by a computer model</b> that learned from thousands of example faces. "
+    "A model does not store faces: it learned a recipe that turns a short list of numbers into a face. "
+    "Change the numbers and the face changes.</p>"
+    "<p><b>Explore</b>: drag the sliders to move through a model's numbers.<br>"
+    "<b>Interpolate</b>: morph one face into another.<br>"
+    "<b>Diffusion</b>: watch a face appear out of noise, step by step.<br>"
+    "<b>Train</b>: teach a model yourself. <b>Compare</b>: measure the three families.</p>"
+    "<p>Three families of models: the <b>VAE</b> (an encoder and a decoder; smooth, a bit blurry), the "
+    "<b>GAN</b> (a generator trained against a critic; sharp, sometimes odd) and <b>diffusion</b> "
+    "(removes noise step by step; sharp and varied, but slow).</p>")

@@ -1,0 +1,371 @@
+"""Latent directions for the Explore sliders: principal directions, attribute directions, raw dimensions.
+
+Every family is reduced to the same question: given latents z (N, *latent_shape) and what they look like
+(image features, attribute labels), which straight lines through latent space change what? Regressions run
+on "codes" L = T(z), a linear view of the latents: the VAE's posterior means, the GAN's z itself, and for
+diffusion the sums of the start noise x_T over 8x8 blocks per channel (a low-pass view: coarse noise decides a
+diffusion sample's colours and layout, and 192 numbers are well-posed for ~1,000 samples where 3*H*W are not).
+A coefficient vector w on the codes is lifted back by T's transpose (identity, or nearest-neighbour upsampling),
+so z . lift(w) = L . w: sliding z along lift(w) moves exactly the quantity the regression saw.
+An attribute's w is the way the codes move as the attribute grows (direction_fitting.pattern), which is
+what a decoder follows, and a principal direction's w is the regression of the codes on its PCA score.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import load as load_safetensors_bytes
+from safetensors.torch import save as save_safetensors_bytes
+
+from models.atomic_file import atomic_write_bytes, describe_os_error
+from models.data import ImageSet
+from models.direction_fitting import attribute_fit, block_sums, lift_blocks, pca
+from models.face_renderer import ATTRIBUTE_NAMES, ATTRIBUTES
+from models.feature_net import FeatureNet
+from models.generative import GenerativeModel
+
+MAX_PRINCIPAL = 10
+BLOCK_GRID = 8  # diffusion: x_T is summed over a BLOCK_GRID x BLOCK_GRID grid of blocks per channel
+DIFFUSION_STEPS = 10  # DDIM steps: enough for a sample's layout and colours, which is all the regressions use
+BATCH = 64
+MIN_R2 = 0.05  # an attribute direction predicting less than this on held-out latents is not shown
+WORDS_MIN_CORRELATION = 0.3
+ANALYSIS_FORMAT = 1
+ANALYSIS_KIND = "latent_analysis"
+METADATA_KEY = "latent_explorer"
+
+
+@dataclass
+class Direction:
+    key: str  # "attr:smile", "pc:0", "dim:5"
+    label: str  # "Smile", "Direction 1", "Dimension 5"
+    vector: torch.Tensor  # float32 CPU, shape = model.latent_shape, unit L2 norm
+    scale: float  # latent distance of one slider unit: the std of the latents projected on `vector`
+    low_words: str = ""  # what negative values look like
+    high_words: str = ""
+    score: float | None = None  # PCA: fraction of variance explained; attributes: held-out R² (glasses: accuracy)
+
+
+@dataclass
+class LatentAnalysis:
+    family: str
+    principal: list[Direction]  # up to 10, most important first
+    attributes: list[Direction]  # one per attribute that could be found (may be empty)
+    dim_order: list[int]  # raw dimensions in display order (VAE: by KL, highest first; GAN: 0..n-1; diffusion: [])
+    dim_kl: list[float]  # VAE: mean KL (nats) per dimension, indexed by dimension; [] otherwise
+    recon_errors: list[float]  # VAE: sorted per-face mean squared reconstruction errors of the data faces
+    notes: list[str]  # plain-language caveats for the GUI
+    info: dict[str, Any] = field(default_factory=dict)  # how it was computed: samples, seed, labels, seconds
+
+
+@dataclass
+class AnalysisStep:
+    done: int
+    total: int
+    message: str
+    result: LatentAnalysis | None = None  # set on the last step only
+
+
+# --------------------------------------------------------------------------------------------- directions
+
+@dataclass
+class _Codes:
+    """The latents as regression inputs: codes = T(z) (N, d), and lift = T transposed, back to latent_shape."""
+
+    codes: torch.Tensor
+    lift: Callable[[torch.Tensor], torch.Tensor]
+    labels: torch.Tensor | None  # attributes (N, 15) in their units, or None
+    white: bool = False  # codes drawn from a white prior (GAN, diffusion) rather than an encoder's means
+
+    def direction(self, w: torch.Tensor, key: str, label: str, score: float | None,
+                  words: tuple[str, str] = ("", "")) -> Direction:
+        full = self.lift(w)
+        norm = float(full.norm().clamp_min(1e-30))
+        scale = float((self.codes.double() @ w.double()).std()) / norm
+        return Direction(key, label, (full / norm).float().contiguous(), max(scale, 1e-12), *words, score)
+
+    def words_for(self, w: torch.Tensor) -> tuple[str, str]:
+        """(low, high) words of the attribute most correlated with the projection on w, if any is clearly."""
+        if self.labels is None:
+            return "", ""
+        p = self.codes.double() @ w.double()
+        best, best_corr = None, 0.0
+        for i, attribute in enumerate(ATTRIBUTES):
+            corr = float(torch.corrcoef(torch.stack([p, self.labels[:, i].double()]))[0, 1].nan_to_num())
+            if abs(corr) > abs(best_corr):
+                best, best_corr = attribute, corr
+        if best is None or abs(best_corr) < WORDS_MIN_CORRELATION:
+            return "", ""
+        return (best.low_words, best.high_words) if best_corr > 0 else (best.high_words, best.low_words)
+
+
+def principal_from_codes(space: _Codes) -> list[Direction]:
+    """PCA of the codes themselves (VAE posterior means)."""
+    components, explained, _ = pca(space.codes, MAX_PRINCIPAL)
+    return [space.direction(c, f"pc:{i}", f"Direction {i + 1}", float(e), space.words_for(c))
+            for i, (c, e) in enumerate(zip(components, explained))]
+
+
+def principal_from_features(space: _Codes, features: torch.Tensor) -> list[Direction]:
+    """GANSpace: PCA of what was generated, then the codes regressed on each principal score."""
+    _, explained, scores = pca(features, MAX_PRINCIPAL)
+    codes = space.codes.double() - space.codes.double().mean(0)
+    # Scores are uncorrelated, so the multiple regression of the codes on them splits into one per score.
+    coefs = (scores.T @ codes) / scores.pow(2).sum(0).clamp_min(1e-30)[:, None]
+    return [space.direction(w, f"pc:{i}", f"Direction {i + 1}", float(e), space.words_for(w))
+            for i, (w, e) in enumerate(zip(coefs, explained))]
+
+
+def attribute_directions(space: _Codes, seed: int = 0) -> tuple[list[Direction], list[str]]:
+    """One direction per attribute the codes predict (held-out R² >= MIN_R2), and the labels of those they don't."""
+    found, missing = [], []
+    for i, attribute in enumerate(ATTRIBUTES):
+        w, r2, score = attribute_fit(space.codes, space.labels[:, i], attribute.binary, space.white, seed=seed)
+        if r2 < MIN_R2 or not torch.isfinite(w).all() or float(w.norm()) == 0.0:
+            missing.append(attribute.label.lower())
+            continue
+        found.append(space.direction(w, f"attr:{attribute.name}", attribute.label, score,
+                                     (attribute.low_words, attribute.high_words)))
+    return found, missing
+
+
+# --------------------------------------------------------------------------------------------- gathering
+
+def _fit_size(images: torch.Tensor, size: int) -> torch.Tensor:
+    if images.shape[-1] == size:
+        return images
+    return F.interpolate(images, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+
+
+def _pixel_features(images: torch.Tensor) -> torch.Tensor:
+    """Without a feature network, GANSpace looks at the images themselves, shrunk to 16x16."""
+    return _fit_size(images, 16).flatten(1).cpu()
+
+
+@torch.no_grad()
+def _vae_batch(model: GenerativeModel, images: torch.Tensor, feature_net: FeatureNet | None) -> dict[str, torch.Tensor]:
+    images = images.to(model.device)
+    mu, sigma = model.posterior(images)
+    recon = model.decode(mu)
+    logvar = 2 * sigma.clamp_min(1e-30).log()
+    out = {"mu": mu, "kl": 0.5 * (mu.pow(2) + sigma.pow(2) - 1.0 - logvar),
+           "err": (recon - images).pow(2).flatten(1).mean(1)}
+    if feature_net is not None:
+        out["labels"] = feature_net.predict(images)
+    return {k: v.double().cpu() for k, v in out.items()}
+
+
+def _has_truth(faces: ImageSet | None) -> bool:
+    return faces is not None and tuple(faces.attribute_names) == ATTRIBUTE_NAMES
+
+
+def _vae_gather(model, faces, feature_net, samples, seed, parts):
+    """Posterior means (and KL, errors, labels) of the faces, or of images sampled from the prior."""
+    n = len(faces) if faces is not None else samples
+    labeller = None if _has_truth(faces) else feature_net
+    for start in range(0, n, BATCH):
+        stop = min(start + BATCH, n)
+        if faces is not None:
+            images = _fit_size(faces.batch(range(start, stop)), model.image_size)
+        else:
+            images = model.decode(model.latents_for_seeds(range(seed + start, seed + stop)))
+        parts.append(_vae_batch(model, images, labeller))
+        yield f"Encoding {stop:,} of {n:,} {'faces' if faces is not None else 'samples'}", stop - start
+
+
+@torch.no_grad()
+def _describe_images(images: torch.Tensor, feature_net: FeatureNet | None) -> dict[str, torch.Tensor]:
+    if feature_net is None:
+        return {"features": _pixel_features(images)}
+    return {"features": feature_net.features(images).cpu(), "labels": feature_net.predict(images).double().cpu()}
+
+
+def _generated_gather(model, feature_net, samples, seed, steps, parts):
+    """Sample latents from the prior, generate, and describe what was generated."""
+    diffusion = model.family == "diffusion"
+    for start in range(0, samples, BATCH):
+        stop = min(start + BATCH, samples)
+        z = model.latents_for_seeds(range(seed + start, seed + stop))
+        if diffusion:
+            images = None
+            for progress in model.decode_steps(z, sampler="ddim", steps=steps):
+                images = progress.image
+                yield f"Generating {stop:,} of {samples:,} samples (step {progress.step} of {progress.total})", 1
+        else:
+            images = model.decode(z)
+            yield f"Generating {stop:,} of {samples:,} samples", 1
+        parts.append({"codes": block_sums(z.cpu(), BLOCK_GRID) if diffusion else z.double().cpu(),
+                      **_describe_images(images, feature_net)})
+
+
+def _cat(parts: list[dict[str, torch.Tensor]], key: str) -> torch.Tensor | None:
+    return torch.cat([p[key] for p in parts]) if parts and key in parts[0] else None
+
+
+# --------------------------------------------------------------------------------------------- analysis
+
+def _vae_result(model, faces, parts, seed, notes) -> LatentAnalysis:
+    mu = _cat(parts, "mu")
+    labels = faces.attributes.double() if _has_truth(faces) else _cat(parts, "labels")
+    space = _Codes(mu, lambda w: w, labels)
+    dim_kl = _cat(parts, "kl").mean(0)
+    if faces is None:
+        notes.append("No face images were given, so the directions come from images the model itself drew, "
+                     "and there is no reconstruction error to compare a face with.")
+    return _finish(model, space, principal_from_codes(space), seed, notes,
+                   dim_order=[int(i) for i in dim_kl.argsort(descending=True)], dim_kl=dim_kl.tolist(),
+                   recon_errors=sorted(_cat(parts, "err").tolist()) if faces is not None else [])
+
+
+def _generated_result(model, parts, seed, notes) -> LatentAnalysis:
+    diffusion = model.family == "diffusion"
+    shape = tuple(model.latent_shape)
+    lift = (lambda w: lift_blocks(w, shape, BLOCK_GRID)) if diffusion else (lambda w: w)
+    space = _Codes(_cat(parts, "codes"), lift, _cat(parts, "labels"), white=True)
+    if diffusion:
+        notes.append(f"Directions change the coarse pattern of the starting noise ({BLOCK_GRID}x{BLOCK_GRID} blocks "
+                     "per colour), which decides a sample's colours and layout; fine details have no single direction.")
+    if space.labels is None:
+        notes.append("The principal directions were found from the pixels, since no feature network was available.")
+    return _finish(model, space, principal_from_features(space, _cat(parts, "features")), seed, notes,
+                   dim_order=[] if diffusion else list(range(shape[0])), dim_kl=[], recon_errors=[])
+
+
+def _finish(model, space: _Codes, principal, seed, notes, **dims) -> LatentAnalysis:
+    attributes: list[Direction] = []
+    if space.labels is None:
+        how = ("it has no encoder to read the faces' own labels from, and " if model.family != "vae"
+               else "no labelled Synthetic Faces were given, and ")
+        notes.append(f"No attribute sliders: {how}the feature network that could label its images is not available.")
+    else:
+        attributes, missing = attribute_directions(space, seed)
+        if missing:
+            notes.append(f"No straight line in this model's latent space predicts {', '.join(missing)}, "
+                         "so those have no slider.")
+    return LatentAnalysis(model.family, principal, attributes, notes=notes, **dims)
+
+
+def analyse_latent_space(model: GenerativeModel, *, faces: ImageSet | None, feature_net: FeatureNet | None,
+                         samples: int = 1024, seed: int = 0,
+                         diffusion_steps: int = DIFFUSION_STEPS) -> Iterator[AnalysisStep]:
+    """Find the Explore tab's directions, one step per batch; the last step carries the LatentAnalysis.
+
+    faces: held-out Synthetic Faces for a VAE (ground-truth labels), any size; feature_net labels
+    generated images. Stop early by not asking for the next step (or closing the generator).
+    """
+    start_time = time.perf_counter()
+    family, parts, notes = model.family, [], []
+    if family == "vae":
+        n = len(faces) if faces is not None else samples
+        total, work = n, _vae_gather(model, faces, feature_net, samples, seed, parts)
+    elif family in ("gan", "diffusion"):
+        per_batch = diffusion_steps if family == "diffusion" else 1
+        total = -(-samples // BATCH) * per_batch
+        work = _generated_gather(model, feature_net, samples, seed, diffusion_steps, parts)
+    else:
+        raise ValueError(f"unknown model family {family!r}")
+    done = 0
+    for message, units in work:
+        done += units
+        yield AnalysisStep(done, total + 1, message)
+    yield AnalysisStep(done, total + 1, "Finding directions")
+    result = (_vae_result(model, faces, parts, seed, notes) if family == "vae"
+              else _generated_result(model, parts, seed, notes))
+    result.info = {"samples": len(faces) if family == "vae" and faces is not None else samples, "seed": seed,
+                   "labels": "ground truth" if family == "vae" and _has_truth(faces)
+                   else "feature network" if feature_net is not None else "none",
+                   "diffusion_steps": diffusion_steps if family == "diffusion" else None,
+                   "seconds": round(time.perf_counter() - start_time, 2)}
+    yield AnalysisStep(total + 1, total + 1, "Done", result)
+
+
+# --------------------------------------------------------------------------------------------- saving
+
+class AnalysisError(ValueError):
+    """A saved analysis that cannot be used (damaged, or for another model); callers recompute it."""
+
+
+def _direction_meta(d: Direction) -> dict[str, Any]:
+    return {"key": d.key, "label": d.label, "scale": d.scale, "low_words": d.low_words,
+            "high_words": d.high_words, "score": d.score}
+
+
+def save_analysis(path: str | os.PathLike, analysis: LatentAnalysis) -> Path:
+    """Write an analysis atomically: vectors in safetensors, everything else as JSON metadata."""
+    path = Path(path)
+    banks = {"principal": analysis.principal, "attributes": analysis.attributes}
+    tensors = {f"{bank}.{i}": d.vector.detach().float().cpu().contiguous()
+               for bank, directions in banks.items() for i, d in enumerate(directions)}
+    shape = next((list(t.shape) for t in tensors.values()), [])
+    meta = {"format_version": ANALYSIS_FORMAT, "kind": ANALYSIS_KIND, "family": analysis.family,
+            "latent_shape": shape, **{bank: [_direction_meta(d) for d in ds] for bank, ds in banks.items()},
+            "dim_order": analysis.dim_order, "dim_kl": analysis.dim_kl, "recon_errors": analysis.recon_errors,
+            "notes": analysis.notes, "info": analysis.info}
+    data = save_safetensors_bytes(tensors, metadata={METADATA_KEY: json.dumps(meta)})
+    try:
+        return atomic_write_bytes(path, data)
+    except OSError as exc:
+        raise AnalysisError(f"Could not save '{path.name}': {describe_os_error(exc)}.") from None
+
+
+def _numbers(values: Any) -> list[float]:
+    if not isinstance(values, list) or not all(isinstance(v, (int, float)) and math.isfinite(v) for v in values):
+        raise ValueError
+    return [float(v) for v in values]
+
+
+def _direction(meta: dict[str, Any], vector: torch.Tensor, shape: list[int]) -> Direction:
+    texts = [meta[k] for k in ("key", "label", "low_words", "high_words")]
+    score = meta["score"]
+    if (not all(isinstance(t, str) for t in texts) or list(vector.shape) != shape
+            or not torch.isfinite(vector).all() or abs(float(vector.norm()) - 1) > 1e-3
+            or not (score is None or isinstance(score, (int, float)))):
+        raise ValueError
+    scale = _numbers([meta["scale"]])[0]
+    if scale <= 0:
+        raise ValueError
+    return Direction(texts[0], texts[1], vector.float(), scale, texts[2], texts[3],
+                     None if score is None else float(score))
+
+
+def load_analysis(path: str | os.PathLike, latent_shape: tuple[int, ...] | None = None) -> LatentAnalysis:
+    """Read and validate a saved analysis (optionally for a model with this latent shape), or AnalysisError."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+        tensors = load_safetensors_bytes(data)
+        with safe_open(path, "pt") as f:
+            meta = json.loads(f.metadata()[METADATA_KEY])
+        if meta["kind"] != ANALYSIS_KIND or meta["format_version"] != ANALYSIS_FORMAT:
+            raise ValueError
+        shape = meta["latent_shape"]
+        banks = {bank: [_direction(m, tensors[f"{bank}.{i}"], shape) for i, m in enumerate(meta[bank])]
+                 for bank in ("principal", "attributes")}
+        if len(tensors) != sum(len(b) for b in banks.values()):
+            raise ValueError
+        dim_kl = _numbers(meta["dim_kl"])
+        dim_order = [int(i) for i in _numbers(meta["dim_order"])]
+        if dim_kl and sorted(dim_order) != list(range(len(dim_kl))):
+            raise ValueError
+        if not all(isinstance(n, str) for n in meta["notes"]) or not isinstance(meta["info"], dict):
+            raise ValueError
+        analysis = LatentAnalysis(str(meta["family"]), banks["principal"], banks["attributes"], dim_order, dim_kl,
+                                  _numbers(meta["recon_errors"]), list(meta["notes"]), meta["info"])
+    except OSError as exc:
+        raise AnalysisError(f"The saved latent analysis '{path.name}' cannot be read: {exc.strerror or exc}.") from None
+    except (SafetensorError, KeyError, TypeError, ValueError, AttributeError):
+        raise AnalysisError(f"The saved latent analysis '{path.name}' is damaged or not one of ours.") from None
+    if latent_shape is not None and shape and list(latent_shape) != shape:
+        raise AnalysisError(f"The saved latent analysis '{path.name}' was made for a model with other latents.")
+    return analysis

@@ -1,0 +1,328 @@
+"""The feature network: a small CNN that predicts a face's 15 Synthetic Faces attributes.
+
+It labels generated faces (for attribute directions) and its penultimate layer is the feature space of
+the metrics (Fréchet distance, precision/recall). Every input is resized to 32x32 first, so a 16 px and
+a 128 px model are measured by the same network on the same footing.
+
+Make the shipped one with `python -m models.feature_net --out resources/feature_net.safetensors`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import shlex
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from safetensors import SafetensorError
+from safetensors.torch import load as load_safetensors_bytes
+from safetensors.torch import save as save_safetensors_bytes
+from torch import nn
+
+from models.atomic_file import atomic_write_bytes, describe_os_error
+from models.data import ImageSet, synthetic_faces
+from models.face_renderer import ATTRIBUTE_NAMES, ATTRIBUTES
+
+DEFAULT_FEATURE_NET = Path(__file__).resolve().parent.parent / "resources" / "feature_net.safetensors"
+INPUT_SIZE = 32
+FORMAT_VERSION = 1
+METADATA_KEY = "latent_explorer"
+KIND = "feature_net"
+_LOW = torch.tensor([a.low for a in ATTRIBUTES])
+_SPAN = torch.tensor([a.high - a.low for a in ATTRIBUTES])
+_BINARY = torch.tensor([a.binary for a in ATTRIBUTES])
+
+
+class FeatureNetError(ValueError):
+    """A feature network file that cannot be used; its text is one sentence a user understands."""
+
+
+@dataclass
+class FeatureNetConfig:
+    channels: tuple[int, ...] = (16, 32, 64)  # at 32, 16 and 8 px; each level ends with a stride-2 conv
+    feature_dim: int = 256
+
+
+def resize_for_features(images: torch.Tensor) -> torch.Tensor:
+    """images (N, 3, H, W) in [-1, 1], any size -> (N, 3, 32, 32), antialiased when shrinking."""
+    if images.shape[-2:] == (INPUT_SIZE, INPUT_SIZE):
+        return images
+    return F.interpolate(images, size=(INPUT_SIZE, INPUT_SIZE), mode="bilinear", antialias=True, align_corners=False)
+
+
+class FeatureNet(nn.Module):
+    """images (N, 3, H, W) in [-1, 1] -> features (N, D) and attributes (N, 15)."""
+
+    def __init__(self, config: FeatureNetConfig | None = None):
+        super().__init__()
+        self.config = config or FeatureNetConfig()
+        layers: list[nn.Module] = []
+        c_in = 3
+        for c in self.config.channels:
+            layers += [nn.Conv2d(c_in, c, 3, padding=1), nn.BatchNorm2d(c), nn.ReLU(),
+                       nn.Conv2d(c, c, 3, stride=2, padding=1), nn.BatchNorm2d(c), nn.ReLU()]
+            c_in = c
+        self.trunk = nn.Sequential(*layers)
+        side = INPUT_SIZE // 2 ** len(self.config.channels)
+        # Flattened, not pooled: where things are (gaze, tilt, eye spacing) is what several attributes mean.
+        self.embed = nn.Sequential(nn.Flatten(), nn.Linear(c_in * side * side, self.config.feature_dim), nn.ReLU())
+        self.head = nn.Linear(self.config.feature_dim, len(ATTRIBUTES))
+
+    @property
+    def feature_dim(self) -> int:
+        return self.config.feature_dim
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """Raw outputs (N, 15): continuous attributes on a [0, 1] scale, glasses as a logit."""
+        return self.head(self.embed(self.trunk(resize_for_features(images))))
+
+    @torch.no_grad()
+    def features(self, images: torch.Tensor) -> torch.Tensor:
+        """Penultimate-layer features (N, feature_dim) of images (N, 3, H, W) in [-1, 1]."""
+        return self.embed(self.trunk(resize_for_features(images.to(self._device()))))
+
+    @torch.no_grad()
+    def predict(self, images: torch.Tensor) -> torch.Tensor:
+        """Attributes (N, 15) in the data's own units; glasses as a probability in [0, 1]."""
+        return outputs_to_attributes(self(images.to(self._device())))
+
+    def _device(self) -> torch.device:
+        return next(self.parameters()).device
+
+
+def attributes_to_targets(attributes: torch.Tensor) -> torch.Tensor:
+    """Attributes (N, 15) in their units -> training targets (N, 15) on a [0, 1] scale."""
+    return (attributes - _LOW.to(attributes)) / _SPAN.to(attributes)
+
+
+def outputs_to_attributes(outputs: torch.Tensor) -> torch.Tensor:
+    """The network's raw outputs (N, 15) -> attributes (N, 15) in the data's units."""
+    binary = _BINARY.to(outputs.device)
+    unit = torch.where(binary, outputs.sigmoid(), outputs.clamp(0.0, 1.0))
+    return _LOW.to(outputs) + unit * _SPAN.to(outputs)
+
+
+def feature_net_loss(outputs: torch.Tensor, attributes: torch.Tensor) -> torch.Tensor:
+    """Mean squared error on the [0, 1] scale for continuous attributes, plus cross-entropy for glasses."""
+    targets = attributes_to_targets(attributes)
+    binary = _BINARY.to(outputs.device)
+    mse = F.mse_loss(outputs[:, ~binary], targets[:, ~binary])
+    # Weighted down: a squared error on [0, 1] is about a tenth of a cross-entropy at the start.
+    bce = F.binary_cross_entropy_with_logits(outputs[:, binary], targets[:, binary])
+    return mse + 0.1 * bce
+
+
+# --------------------------------------------------------------------------------------------- evaluation
+
+def attribute_scores(predicted: torch.Tensor, truth: torch.Tensor) -> dict[str, float]:
+    """Per attribute: R² for continuous ones, accuracy (at probability 0.5) for glasses."""
+    scores = {}
+    for i, attribute in enumerate(ATTRIBUTES):
+        p, t = predicted[:, i].double(), truth[:, i].double()
+        if attribute.binary:
+            scores[attribute.name] = float(((p >= 0.5) == (t >= 0.5)).double().mean())
+        else:
+            scores[attribute.name] = float(1.0 - (p - t).pow(2).sum() / (t - t.mean()).pow(2).sum().clamp_min(1e-12))
+    return scores
+
+
+@torch.no_grad()
+def predict_set(net: FeatureNet, faces: ImageSet, batch_size: int = 500) -> torch.Tensor:
+    """Predicted attributes (N, 15) of every face of an ImageSet."""
+    was_training = net.training
+    net.eval()
+    try:
+        parts = [net.predict(faces.batch(range(s, min(s + batch_size, len(faces)))))
+                 for s in range(0, len(faces), batch_size)]
+    finally:
+        net.train(was_training)
+    return torch.cat(parts).cpu()
+
+
+def evaluate_feature_net(net: FeatureNet, faces: ImageSet) -> dict[str, float]:
+    """Held-out scores of the net on faces with ground-truth attributes; see attribute_scores."""
+    return attribute_scores(predict_set(net, faces), faces.attributes)
+
+
+# --------------------------------------------------------------------------------------------- training
+
+@dataclass
+class FeatureNetProgress:
+    """One event of train_feature_net; the last one has `net` and the held-out `scores`."""
+
+    step: int
+    total: int
+    epoch: int
+    loss: float
+    message: str
+    seconds: float = 0.0
+    scores: dict[str, float] = field(default_factory=dict)  # after each epoch
+    net: FeatureNet | None = None
+
+
+def _shifted(images: torch.Tensor, generator: torch.Generator, pixels: int = 1) -> torch.Tensor:
+    """Random shifts of up to `pixels`: the only augmentation, so a slightly off-centre face is still read."""
+    padded = F.pad(images, [pixels] * 4, mode="replicate")
+    dx, dy = torch.randint(0, 2 * pixels + 1, (2,), generator=generator).tolist()
+    size = images.shape[-1]
+    return padded[..., dy:dy + size, dx:dx + size]
+
+
+def train_feature_net(train: ImageSet | None = None, held_out: ImageSet | None = None, *, epochs: int = 8,
+                      batch_size: int = 128, lr: float = 2e-3, seed: int = 0,
+                      config: FeatureNetConfig | None = None, report_every: int = 20) -> Iterator[FeatureNetProgress]:
+    """Train a FeatureNet on Synthetic Faces (default: 20,000 faces at 32 px, seed 0; held out: 2,000, seed 1)."""
+    train = train if train is not None else synthetic_faces(20000, INPUT_SIZE, seed=0)
+    held_out = held_out if held_out is not None else synthetic_faces(2000, INPUT_SIZE, seed=1)
+    torch.manual_seed(seed)
+    generator = torch.Generator().manual_seed(seed)
+    net = FeatureNet(config)
+    opt = torch.optim.Adam(net.parameters(), lr=lr)
+    per_epoch = max(1, math.ceil(len(train) / batch_size))
+    total = epochs * per_epoch
+    # One cycle: a short warm-up, then a cosine decay, converges far better in a few epochs than a flat rate.
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=max(total, 2), pct_start=0.15)
+    start, step, scores = time.perf_counter(), 0, {}
+    for epoch in range(1, epochs + 1):
+        net.train()
+        order = torch.randperm(len(train), generator=generator)
+        for b in range(per_epoch):
+            index = order[b * batch_size:(b + 1) * batch_size]
+            images = _shifted(train.batch(index), generator)
+            loss = feature_net_loss(net(images), train.attributes[index])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            step += 1
+            if step % report_every == 0 or b == per_epoch - 1:
+                yield FeatureNetProgress(step, total, epoch, loss.item(), f"epoch {epoch}/{epochs}, step {step}/{total}",
+                                         time.perf_counter() - start)
+        scores = evaluate_feature_net(net, held_out)
+        mean_r2 = sum(v for k, v in scores.items() if k != "glasses") / (len(scores) - 1)
+        yield FeatureNetProgress(step, total, epoch, loss.item(),
+                                 f"epoch {epoch}/{epochs}: held-out mean R² {mean_r2:.3f}, "
+                                 f"glasses accuracy {scores['glasses']:.3f}", time.perf_counter() - start, scores)
+    net.eval()
+    yield FeatureNetProgress(step, total, epochs, loss.item(), "done", time.perf_counter() - start, scores, net)
+
+
+# --------------------------------------------------------------------------------------------- saving
+
+def save_feature_net(path: str | os.PathLike, net: FeatureNet, card: dict[str, Any]) -> Path:
+    """Write the net's weights and its card (how it was made, its scores) atomically; returns the path."""
+    path = Path(path)
+    metadata = {"format_version": FORMAT_VERSION, "kind": KIND, "config": asdict(net.config),
+                "attribute_names": list(ATTRIBUTE_NAMES), "card": card}
+    tensors = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
+    data = save_safetensors_bytes(tensors, metadata={METADATA_KEY: json.dumps(metadata)})
+    try:
+        return atomic_write_bytes(path, data)
+    except OSError as exc:
+        raise FeatureNetError(f"Could not save '{path.name}': {describe_os_error(exc)}. "
+                              "The previous file there, if any, is unchanged.") from None
+
+
+def _read_metadata(data: bytes, name: str) -> dict[str, Any]:
+    """The JSON metadata of a safetensors file in memory, or a FeatureNetError."""
+    try:
+        header_len = int.from_bytes(data[:8], "little")
+        if len(data) < 8 or header_len > len(data) - 8:
+            raise ValueError
+        header = json.loads(data[8:8 + header_len])
+        meta = json.loads(header["__metadata__"][METADATA_KEY])
+        if not isinstance(meta, dict) or meta.get("kind") != KIND:
+            raise ValueError
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+        raise FeatureNetError(f"'{name}' is not a feature network file, or it is damaged.") from None
+    if not isinstance(meta.get("format_version"), int) or meta["format_version"] > FORMAT_VERSION:
+        raise FeatureNetError(f"'{name}' was made by a newer version of Latent Explorer; update the app to use it.")
+    if meta.get("attribute_names") != list(ATTRIBUTE_NAMES):
+        raise FeatureNetError(f"'{name}' predicts a different set of face attributes than this version knows.")
+    return meta
+
+
+def load_feature_net(path: str | os.PathLike = DEFAULT_FEATURE_NET,
+                     device: str | torch.device = "cpu") -> tuple[FeatureNet, dict[str, Any]]:
+    """Validate and load a feature network; returns (net in eval mode, its card)."""
+    path = Path(path)
+    name = path.name
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise FeatureNetError(f"There is no feature network at '{path}'.") from None
+    except OSError as exc:
+        raise FeatureNetError(f"'{name}' cannot be read: {exc.strerror or exc}.") from None
+    meta = _read_metadata(data, name)
+    try:
+        config = FeatureNetConfig(**{**meta["config"], "channels": tuple(meta["config"]["channels"])})
+        net = FeatureNet(config)
+        tensors = load_safetensors_bytes(data)
+        if any(v.is_floating_point() and not torch.isfinite(v).all() for v in tensors.values()):
+            raise ValueError("weights that are not numbers")
+        net.load_state_dict(tensors, strict=True)
+    except (SafetensorError, KeyError, TypeError, ValueError, RuntimeError):  # all mean the same to a user
+        raise FeatureNetError(f"'{name}' is damaged: its weights do not make a feature network.") from None
+    return net.to(device).eval(), dict(meta.get("card") or {})
+
+
+# --------------------------------------------------------------------------------------------- command
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m models.feature_net",
+                                     description="Train the attribute/feature network on Synthetic Faces.")
+    parser.add_argument("--out", type=Path, default=DEFAULT_FEATURE_NET, help="where to write the .safetensors")
+    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--count", type=int, default=20000, help="training faces (seed 0, 32 px)")
+    parser.add_argument("--held-out", type=int, default=2000, help="held-out faces (seed 1, 32 px)")
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--threads", type=int, default=2, help="CPU threads for PyTorch")
+    parser.add_argument("--seed", type=int, default=0)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Train, print progress and held-out scores, and write the checkpoint with its card."""
+    args = _parse(argv)
+    torch.set_num_threads(max(1, args.threads))
+    train = synthetic_faces(args.count, INPUT_SIZE, seed=0)
+    held_out = synthetic_faces(args.held_out, INPUT_SIZE, seed=1)
+    final = None
+    for event in train_feature_net(train, held_out, epochs=args.epochs, batch_size=args.batch_size, seed=args.seed):
+        print(f"[{event.seconds:6.1f} s] {event.message}, loss {event.loss:.4f}", flush=True)
+        final = event
+    assert final is not None and final.net is not None
+    for name, score in final.scores.items():
+        print(f"  {name:15s} {'accuracy' if name == 'glasses' else 'R²':8s} {score:.3f}")
+    card = {
+        "what": "CNN predicting the 15 Synthetic Faces attributes; penultimate layer = metric features",
+        "command": "python -m models.feature_net " + shlex.join(argv if argv is not None else sys.argv[1:]),
+        "epochs": args.epochs, "steps": final.step, "batch_size": args.batch_size, "seed": args.seed,
+        "seconds": round(final.seconds, 1),
+        "device": f"cpu ({torch.get_num_threads()} threads, {platform.processor() or platform.machine()}), "
+                  f"torch {torch.__version__}",
+        "input": f"any size, resized to {INPUT_SIZE}x{INPUT_SIZE}",
+        "feature_dim": final.net.feature_dim,
+        "train_data": train.describe(), "held_out_data": held_out.describe(),
+        "held_out_scores": {k: round(v, 4) for k, v in final.scores.items()},
+        "score_kinds": {a.name: "accuracy" if a.binary else "r2" for a in ATTRIBUTES},
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    path = save_feature_net(args.out, final.net, card)
+    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB) in {final.seconds:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
