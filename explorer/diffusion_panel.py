@@ -163,8 +163,9 @@ class DiffusionPanel(QWidget):
             return
         self.progress.setValue(step.done)
         self.progress.setFormat(f"step %v of %m (t = {step.t})")
-        self.xt.set_image(step.preview["xt"])
-        self.x0.set_image(step.preview["x0"])
+        if step.preview:
+            self.xt.set_image(step.preview["xt"])
+            self.x0.set_image(step.preview["x0"])
 
     def _on_result(self, result: Result) -> None:
         if result.request_id != self._request:

@@ -238,10 +238,11 @@ def _encode(model: GenerativeModel, x: torch.Tensor, diffusion_steps: int, what:
     verb = "Inverting" if model.family == "gan" else "Running diffusion backwards on"
     last, shown = None, 0.0
     for last in model.encode_steps(x, **options):
-        if time.perf_counter() - shown > PREVIEW_INTERVAL or last.done:
+        preview = {}
+        if time.perf_counter() - shown > PREVIEW_INTERVAL or last.done:  # every step reports; few carry a picture
             shown = time.perf_counter()
-            yield Step(req.id, req.slot, done=last.step, total=last.total, message=f"{verb} {what}…",
-                       preview={"image": to_uint8(last.image[0])})
+            preview = {"image": to_uint8(last.image[0])}
+        yield Step(req.id, req.slot, done=last.step, total=last.total, message=f"{verb} {what}…", preview=preview)
     yield last.state.detach()
 
 
@@ -344,10 +345,12 @@ def diffuse(store: ModelStore, req: Diffuse, control: Control) -> Iterator[Resul
             if control.stop_requested():
                 stopped = True
                 break
-            if time.perf_counter() - shown > PREVIEW_INTERVAL:
+            preview = {}
+            if time.perf_counter() - shown > PREVIEW_INTERVAL:  # every step reports; few carry pictures
                 shown = time.perf_counter()
-                yield Step(req.id, req.slot, done=p.step, total=p.total, t=int(p.t),
-                           message=f"Step {p.step} of {p.total}", preview={"xt": xt[-1], "x0": x0[-1]})
+                preview = {"xt": xt[-1], "x0": x0[-1]}
+            yield Step(req.id, req.slot, done=p.step, total=p.total, t=int(p.t),
+                       message=f"Step {p.step} of {p.total}", preview=preview)
     yield Diffused(req.id, req.slot, seconds=_elapsed(start), created=req.created, model=req.model, xt=np.stack(xt),
                    x0=np.stack(x0), timesteps=tuple(times), stopped=stopped)
 
