@@ -21,6 +21,7 @@ class AppContext(QObject):
     models_changed = Signal()
     current_changed = Signal(str)  # model key ("" when none)
     analysis_ready = Signal(str)  # model key
+    weights_replaced = Signal(str)  # model key: a reloaded checkpoint (a training run saved new weights)
     load_failed = Signal(str, str)  # path, message
     result = Signal(object)  # every other Result, for the panels (each keeps the ids it asked for)
     progress = Signal(object)  # Steps of the panels' requests
@@ -41,8 +42,9 @@ class AppContext(QObject):
     def submit(self, request: Request) -> int:
         return self.worker.submit(request)
 
-    def load(self, path: str, select: bool = False) -> None:
-        request = LoadModel(str(path))
+    def load(self, path: str, select: bool = False, reload: bool = False) -> None:
+        """Add a checkpoint; with reload, read it again if the file changed (weights_replaced follows)."""
+        request = LoadModel(str(path), reload=reload)
         self._loads[request.id] = str(path)
         if select:
             self._select_after_load.add(str(path))
@@ -83,7 +85,11 @@ class AppContext(QObject):
 
     def _loaded(self, info: ModelInfo, path: str) -> None:
         new = info.key not in self.models
+        replaced = not new and self.models[info.key].label != info.label
         self.models[info.key] = info
+        if replaced:
+            self.models_changed.emit()
+            self.weights_replaced.emit(info.key)
         if new:
             request = AnalyseModel(info.key)
             self._analyses[request.id] = info.key

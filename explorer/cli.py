@@ -14,6 +14,7 @@ COMMANDS = {
     "train": "train a VAE, GAN or diffusion model on Synthetic Faces or a folder of images",
     "sample": "draw a grid of images from a checkpoint",
     "interpolate": "morph between two seeds and save a strip (PNG) or an animation (GIF)",
+    "evaluate": "measure a checkpoint: Fréchet distance, precision/recall, density/coverage, path length, speed",
 }
 
 
@@ -78,6 +79,13 @@ def build_parser() -> Parser:
     i.add_argument("--steps", type=int, default=50, help="diffusion: DDIM steps per frame")
     i.add_argument("--out", required=True, help="a .png strip or a .gif animation")
     i.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
+
+    e = sub.add_parser("evaluate", help=COMMANDS["evaluate"], description=COMMANDS["evaluate"])
+    e.add_argument("--checkpoint", required=True)
+    e.add_argument("--samples", type=int, default=2000, help="generated images, and held-out faces to compare")
+    e.add_argument("--seed", type=int, default=0, help="image i uses seed + i")
+    e.add_argument("--json", action="store_true", help="print one JSON object")
+    e.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
     return parser
 
 
@@ -121,6 +129,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_train(args)
         from explorer import cli_generate
 
+        if args.command == "evaluate":
+            from explorer.cli_evaluate import run_evaluate
+
+            return run_evaluate(args)
         return {"sample": cli_generate.run_sample, "interpolate": cli_generate.run_interpolate}[args.command](args)
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
@@ -174,5 +186,10 @@ def install_stop_signals(control) -> None:
 
 
 def emit_json(event: dict) -> None:
-    sys.stdout.write(json.dumps(event) + "\n")
-    sys.stdout.flush()
+    try:
+        sys.stdout.write(json.dumps(event) + "\n")
+        sys.stdout.flush()
+    except (OSError, ValueError):
+        # Whoever read the events has gone (the app closed and left the run going): train on quietly;
+        # the run's folder still gets its checkpoints and samples.
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the process

@@ -57,6 +57,8 @@ class ExplorePanel(QWidget):
         self._build()
         context.current_changed.connect(self._model_changed)
         context.analysis_ready.connect(self._analysis_ready)
+        # A training run saved new weights for this model: draw the same point of the space again.
+        context.weights_replaced.connect(lambda key: key == self._model and self.request_render())
         context.analysis_progress.connect(self._analysis_progress)
         context.result.connect(self._on_result)
         context.progress.connect(self._on_progress)

@@ -73,6 +73,7 @@ class LoadedModel:
     info: ModelInfo
     analysis: Analysed | None = None
     recon_errors: np.ndarray = field(default_factory=lambda: np.empty(0))
+    mtime: float = 0.0  # the file's modification time when it was read
 
     @property
     def model(self) -> GenerativeModel:
@@ -133,9 +134,13 @@ def _elapsed(start: float) -> float:
 def load_model(store: ModelStore, req: LoadModel, control: Control) -> Iterator[Result]:
     start = time.perf_counter()
     key = str(Path(req.path).resolve())
-    if key not in store.models:
+    mtime = Path(key).stat().st_mtime if Path(key).exists() else 0.0
+    old = store.models.get(key)
+    if old is None or (req.reload and mtime != old.mtime):
         checkpoint = load_checkpoint(key, store.device)
-        store.models[key] = LoadedModel(checkpoint, _model_info(checkpoint, key))
+        store.models[key] = LoadedModel(checkpoint, _model_info(checkpoint, key), mtime=mtime)
+        if old is not None:  # new weights, same latent space shape: the old slider directions still apply
+            store.models[key].analysis, store.models[key].recon_errors = old.analysis, old.recon_errors
     yield Loaded(req.id, req.slot, seconds=_elapsed(start), created=req.created, info=store.models[key].info)
 
 
@@ -175,7 +180,9 @@ def analyse_model(store: ModelStore, req: AnalyseModel, control: Control) -> Ite
     if analysis is None:
         model = entry.model
         yield Step(req.id, req.slot, done=0, total=1, message="Drawing faces to study the model…")
-        faces = synthetic_faces(ANALYSIS_FACES, model.image_size, HELD_OUT_SEED) if entry.info.synthetic_faces else None
+        # Only the VAE reads real faces (its encoder gives their latents); the others study their own samples.
+        wants_faces = entry.info.synthetic_faces and model.family == "vae"
+        faces = synthetic_faces(ANALYSIS_FACES, model.image_size, HELD_OUT_SEED) if wants_faces else None
         net = _feature_net()
         for step in analyse_latent_space(model, faces=faces, feature_net=net, samples=ANALYSIS_SAMPLES):
             if step.result is not None:

@@ -35,6 +35,7 @@ from explorer.interpolate_panel import InterpolatePanel
 from explorer.model_catalog import startup_checkpoints
 from explorer.placeholder_panel import PlaceholderPanel
 from explorer.png_state import export_png, read_state
+from explorer.train_panel import TrainPanel
 from explorer.worker_requests import Endpoint
 from models.image_io import save_gif
 
@@ -73,7 +74,7 @@ class MainWindow(QMainWindow):
         self.explore = ExplorePanel(self.context)
         self.interpolate = InterpolatePanel(self.context)
         self.diffusion = DiffusionPanel(self.context)
-        self.train = PlaceholderPanel(texts.TRAIN_PLACEHOLDER)
+        self.train = TrainPanel(self.context)
         self.compare = PlaceholderPanel(texts.COMPARE_PLACEHOLDER)
         for panel, name, tip in ((self.explore, "Explore", "Drag sliders through a model's space (Ctrl+1)"),
                                  (self.interpolate, "Interpolate", "Morph one face into another (Ctrl+2)"),
@@ -179,6 +180,9 @@ class MainWindow(QMainWindow):
             self.model_box.setItemData(self.model_box.count() - 1, info.description, Qt.ItemDataRole.ToolTipRole)
         self.model_box.setCurrentIndex(max(0, self.model_box.findData(self.context.current)))
         self.model_box.blockSignals(False)
+        info = self.context.info()
+        if info is not None:  # a training run may have replaced the current model's weights (a new step)
+            self.model_label.setText(info.label)
         self.device_label.setText(f"Device: {self.worker.device_name}")
 
     def _model_chosen(self, index: int) -> None:
@@ -373,10 +377,33 @@ class MainWindow(QMainWindow):
         if self.settings.value("presenter", False, bool):
             self.set_presenter_mode(True)
 
+    def _settle_training_run(self) -> bool:
+        """A run is going: stop it (saving a checkpoint), leave it running, or cancel closing (False)."""
+        box = QMessageBox(QMessageBox.Icon.Question, "A training run is going",
+                          "A model is still training. Stop it now (its checkpoint is saved, and it can be resumed "
+                          "later), or leave it running in the background (it keeps saving to its folder; open "
+                          "its checkpoint or resume it next time)?", parent=self)
+        stop = box.addButton("Stop and save", QMessageBox.ButtonRole.AcceptRole)
+        leave = box.addButton("Leave running", QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(stop)
+        box.exec()
+        if box.clickedButton() is stop:
+            self.statusBar().showMessage("Stopping the training run and saving its checkpoint…")
+            self.train.stop_and_wait()
+            return True
+        if box.clickedButton() is leave:
+            self.train.leave_running()
+            return True
+        return False
+
     def select_tab(self, name: str) -> None:
         self.tabs.setCurrentIndex(TABS.index(name))
 
     def closeEvent(self, event) -> None:
+        if self.train.running and not self._settle_training_run():
+            event.ignore()
+            return
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.setValue("tab", TABS[self.tabs.currentIndex()])
         self.settings.sync()

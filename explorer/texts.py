@@ -62,12 +62,6 @@ DIFFUSION = (
     "Below, the <b>forward process</b>: the noise the model learned to undo, added to a real face. Drag t "
     "and see how much of the face (signal) and how much noise is left.")
 
-TRAIN_PLACEHOLDER = (
-    "<h3>Train</h3>Here you will start, watch, pause, resume and stop training runs of each model family, "
-    "on Synthetic Faces or on your own folder of images, with live loss curves and samples.<br><br>"
-    "Until then, train from a terminal: <code>python main.py train --model vae --out runs/my-vae</code>, "
-    "then open <code>runs/my-vae/model.safetensors</code> with <b>File → Open checkpoint…</b>.")
-
 COMPARE_PLACEHOLDER = (
     "<h3>Compare</h3>Here the three families will be measured side by side on the same faces: how real "
     "their faces look (precision), how much variety they cover (recall, coverage), how smooth their "
@@ -91,3 +85,39 @@ WHAT_AM_I = (
     "<p>Three families of models: the <b>VAE</b> (an encoder and a decoder; smooth, a bit blurry), the "
     "<b>GAN</b> (a generator trained against a critic; sharp, sometimes odd) and <b>diffusion</b> "
     "(removes noise step by step; sharp and varied, but slow).</p>")
+
+TRAIN = {
+    "vae": (
+        "<b>Watching a VAE learn.</b> At every step it squeezes a batch of faces into a few numbers each and "
+        "redraws them. The <i>reconstruction error</i> (top curve) is how far the redrawn faces are from the "
+        "real ones: it should fall quickly, then slowly. The <i>KL</i> (lower curve) measures how far the "
+        "numbers stray from a simple bell curve: it usually rises at first, as the model starts to use its "
+        "numbers, then settles. β weighs the two: a larger β keeps the numbers tidier but the faces blurrier."
+        "<br><br>The faint lines are the raw values, the bold ones smoothed. The grid shows faces drawn from "
+        "the same random numbers every time, so you see the same faces come into focus. <i>Latent numbers in "
+        "use</i> counts the numbers that carry information (more than 0.05 nats of KL); the rest are ignored."),
+    "gan": (
+        "<b>Watching a GAN learn.</b> Two networks play a game. The <i>discriminator</i> learns to tell real "
+        "faces from the generator's; the <i>generator</i> learns to fool it. Their losses (top) do not fall "
+        "together as in other models: they push against each other, and a steady tug-of-war is healthy.<br><br>"
+        "The lower plot is the discriminator's verdict: D(real) is its score for real faces, D(fake) for "
+        "made-up ones. If D(real) goes to 1 and D(fake) to 0 for long, the discriminator has won and the "
+        "generator stops learning.<br><br>The grid is drawn from the same random numbers every time. If its "
+        "faces all become alike, the generator has found one face that fools the judge and stopped exploring "
+        "(<i>mode collapse</i>): the tab warns you, using how different the grid's faces are from each other "
+        "compared with real faces."),
+    "diffusion": (
+        "<b>Watching a diffusion model learn.</b> At every step the model sees faces with a random amount of "
+        "noise added and guesses which noise was added. The curve is the <i>noise-prediction error</i>: it "
+        "drops fast at first and then slowly for a long time; it stays noisy because some noise levels are "
+        "much harder than others. The faint line is raw, the bold one smoothed.<br><br>The grid is made by "
+        "starting from the same noise every time and cleaning it with the model as it is now: blobs first, "
+        "then face shapes, then details."),
+    "idle": (
+        "<b>Train your own model.</b> Choose a family, data and settings on the left, then <b>Start</b>. "
+        "The run is an ordinary command (shown under the plots) that you could also type in a terminal; "
+        "the app starts it in the background and shows what it reports.<br><br>"
+        "<b>Pause</b> keeps everything in memory; <b>Stop</b> saves a checkpoint first. A checkpoint appears "
+        "in the model chooser at the top, and with <i>Explore follows this run</i> the Explore tab shows the "
+        "new weights as they arrive. <b>Resume from folder…</b> continues a past run where it stopped."),
+}

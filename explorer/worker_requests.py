@@ -35,6 +35,7 @@ class Request:
 @dataclass(frozen=True)
 class LoadModel(Request):
     path: str
+    reload: bool = False  # read the file again if it changed since it was loaded (a training run's checkpoint)
 
     @property
     def slot(self) -> str:  # loading several models must not cancel one another

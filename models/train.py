@@ -17,14 +17,30 @@ from typing import Any
 import torch
 
 from models.atomic_file import describe_os_error
-from models.checkpoint import CheckpointError, load_training_state, save_checkpoint, save_training_state
+from models.checkpoint import (
+    CheckpointError,
+    load_training_state,
+    save_checkpoint,
+    save_training_state,
+)
 from models.data import DataError, ImageSet, load_dataset
 from models.distributed import DistributedContext
 from models.families import ConfigError, build_model
 from models.family_trainers import FamilyTrainer, make_trainer
 from models.image_io import make_grid, save_png, to_uint8
-from models.train_events import (CheckpointEvent, DoneEvent, ErrorEvent, PausedEvent, ResumedEvent, SamplesEvent,
-                                 StartEvent, StepEvent, TrainControl, TrainEvent, WarningEvent)
+from models.train_events import (
+    CheckpointEvent,
+    DoneEvent,
+    ErrorEvent,
+    PausedEvent,
+    ResumedEvent,
+    SamplesEvent,
+    StartEvent,
+    StepEvent,
+    TrainControl,
+    TrainEvent,
+    WarningEvent,
+)
 
 MODEL_FILE = "model.safetensors"
 STATE_FILE = "training_state.pt"
@@ -109,6 +125,7 @@ class Run:
         self.last_saved_step = -1
         self.saved_state: dict[str, Any] | None = None
         self.warnings: list[str] = []
+        self.reference_spread = 0.0  # mean_pairwise_distance of real training images, for sample diversity
 
     def prepare(self) -> None:
         """Check the folder; on --resume read the saved state and take the architecture from it."""
@@ -170,7 +187,8 @@ class Run:
         self.last_saved_step = self.step
         return path
 
-    def save_samples(self, trainer: FamilyTrainer, latents: torch.Tensor) -> Path:
+    def save_samples(self, trainer: FamilyTrainer, latents: torch.Tensor) -> tuple[Path, float | None]:
+        """The grid's path, and the samples' diversity relative to the data's (see SamplesEvent)."""
         model = trainer.export()
         # Diffusion grids use DDPM's sampler on a few respaced steps: from the same noise and noise seed
         # every time, and unlike deterministic DDIM it shows a young network's progress faithfully.
@@ -178,7 +196,18 @@ class Run:
         with torch.no_grad():
             images = model.decode(latents, **options)
         path = self.out / SAMPLES_DIR / f"step_{self.step:06d}.png"
-        return save_png(path, make_grid(to_uint8(images)), scale=2 if model.image_size <= 32 else 1)
+        path = save_png(path, make_grid(to_uint8(images)), scale=2 if model.image_size <= 32 else 1)
+        real = self.reference_spread
+        return path, (round(mean_pairwise_distance(images) / real, 4) if real else None)
+
+
+def mean_pairwise_distance(images: torch.Tensor) -> float:
+    """images (N, 3, H, W) float in [-1, 1] -> mean RMS pixel distance over all pairs (0 when N < 2)."""
+    flat = images.detach().float().flatten(1).cpu()
+    if len(flat) < 2:
+        return 0.0
+    d = torch.cdist(flat, flat) / math.sqrt(flat.shape[1])
+    return float(d.sum() / (len(flat) * (len(flat) - 1)))
 
 
 def train(settings: TrainSettings, control: TrainControl | None = None) -> Iterator[TrainEvent]:
@@ -227,6 +256,7 @@ def _train(run: Run, control: TrainControl) -> Iterator[TrainEvent]:
                      parameters=sum(p.numel() for p in model.parameters()), out=str(run.out),
                      world_size=ctx.world_size, resumed=run.saved_state is not None)
     fixed = model.latents_for_seeds(range(s.sample_count))
+    run.reference_spread = mean_pairwise_distance(data.images[:s.sample_count].float().div(127.5).sub(1.0))
     losses: dict[str, float] = {}
     start_step, started = run.step, time.perf_counter()
     window_time, window_steps, excluded = 0.0, 0, 0.0
@@ -262,14 +292,16 @@ def _train(run: Run, control: TrainControl) -> Iterator[TrainEvent]:
                             round(time.perf_counter() - started - excluded, 2), result.extra)
             window_time, window_steps = 0.0, 0
         if ctx.is_main and s.sample_every and run.step % s.sample_every == 0:
-            yield SamplesEvent(run.step, str(run.save_samples(trainer, fixed)))
+            path, diversity = run.save_samples(trainer, fixed)
+            yield SamplesEvent(run.step, str(path), diversity)
         if s.checkpoint_every and run.step % s.checkpoint_every == 0:
             yield from _checkpoint(run, trainer, batches, data, losses, final=False)
     if not ctx.replicas_agree(model):
         yield WarningEvent("The training processes ended with different weights; the checkpoint holds rank 0's.")
     if run.step != run.last_saved_step and run.step > start_step:
         if ctx.is_main and s.sample_every and run.step % s.sample_every:
-            yield SamplesEvent(run.step, str(run.save_samples(trainer, fixed)))
+            path, diversity = run.save_samples(trainer, fixed)
+            yield SamplesEvent(run.step, str(path), diversity)
         yield from _checkpoint(run, trainer, batches, data, losses, final=True)
     yield DoneEvent(run.step, reason)
 

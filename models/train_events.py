@@ -50,6 +50,9 @@ class SamplesEvent(TrainEvent):
     kind: ClassVar[str] = "samples"
     step: int
     path: str  # a PNG grid of samples from the same fixed noise every time
+    # Mean pairwise distance between the samples over the same figure for real training images: near 1 is
+    # as varied as the data, near 0 means the samples are (almost) all the same face (a GAN's mode collapse).
+    diversity: float | None = None
 
 
 @dataclass

@@ -1,0 +1,313 @@
+"""Train: start, watch, pause, resume and stop a training run (a child `python main.py train --events`)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from explorer import texts
+from explorer.app_context import AppContext
+from explorer.explain_box import ExplainBox
+from explorer.loss_plots import LossPlots
+from explorer.pixel_image import PixelImage
+from explorer.train_form import TrainForm, resume_options
+from explorer.training_process import TrainingProcess
+from models.checkpoint import CheckpointError, read_metadata
+
+COLLAPSE_DIVERSITY = 0.25  # sample spread / data spread below which a GAN's grid is "nearly one face"
+FOLLOW_SECONDS = 5.0  # Explore reloads a running model's weights at most this often
+REDRAW_MS = 100  # loss curves are redrawn at most ten times a second, however fast steps come
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(max(0, seconds))
+    h, rest = divmod(seconds, 3600)
+    return f"{h}:{rest // 60:02d}:{rest % 60:02d}" if h else f"{rest // 60}:{rest % 60:02d}"
+
+
+class TrainPanel(QWidget):
+    run_event = Signal(dict)  # every event of the run, after the panel has shown it
+    run_ended = Signal(str, bool)
+
+    def __init__(self, context: AppContext, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.context = context
+        self.process = TrainingProcess(self)
+        self.family = ""
+        self.out = ""
+        self.step = 0
+        self.total = 0
+        self.last_checkpoint = ""
+        self.paused = False
+        self.low_diversity = 0
+        self._followed_at = 0.0
+        self._redraw = QTimer(self, singleShot=True, interval=REDRAW_MS)
+        self._redraw.timeout.connect(lambda: self.plots.redraw())
+        self._build()
+        self.process.event.connect(self._on_event)
+        self.process.ended.connect(self._ended)
+        self._set_state("idle")
+
+    # ------------------------------------------------------------------ layout
+    def _build(self) -> None:
+        self.form = TrainForm()
+        self.start_button = QPushButton("Start")
+        self.start_button.setToolTip("Start a new run with these settings.")
+        self.pause_button = QPushButton("Pause")
+        self.pause_button.setToolTip("Pause between two steps, keeping everything in memory; press again to resume.")
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setToolTip("Save a checkpoint, then end the run (it can be resumed later).")
+        self.resume_button = QPushButton("Resume from folder…")
+        self.resume_button.setToolTip("Continue a past run from its folder, at the step where it stopped.")
+        self.follow = QCheckBox("Explore follows this run")
+        self.follow.setChecked(True)
+        self.follow.setToolTip(f"Show each new checkpoint in Explore (at most every {FOLLOW_SECONDS:.0f} s).")
+        buttons = QHBoxLayout()
+        for b in (self.start_button, self.pause_button, self.stop_button):
+            buttons.addWidget(b)
+        settings = QWidget()
+        left = QVBoxLayout(settings)
+        left.addWidget(self.form)
+        left.addLayout(buttons)
+        left.addWidget(self.resume_button)
+        left.addWidget(self.follow)
+        scroll = QScrollArea()
+        scroll.setWidget(settings)
+        scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setFixedWidth(340)
+
+        self.status = QLabel("No run yet.")
+        self.status.setStyleSheet("font-weight: bold;")
+        self.progress = QProgressBar()
+        self.progress.setFormat("%v / %m steps")
+        self.speed = QLabel("")
+        self.message = QLabel("")
+        self.message.setWordWrap(True)
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.health = QLabel("")
+        self.health.setWordWrap(True)
+        self.health.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.plots = LossPlots()
+        self.samples = PixelImage("Faces drawn from the same fixed noise appear here as the model learns.", 140)
+        self.samples.setToolTip("The same random numbers every time: watch the same faces take shape.")
+        self.samples_caption = QLabel("Samples from fixed noise")
+        self.samples_caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.command = QLabel("")
+        self.command.setWordWrap(True)
+        self.command.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.command.setStyleSheet("color: palette(dark); font-family: monospace; font-size: 9pt;")
+        sample_box = QWidget()
+        sample_layout = QVBoxLayout(sample_box)
+        sample_layout.setContentsMargins(0, 0, 0, 0)
+        sample_layout.addWidget(self.samples_caption)
+        sample_layout.addWidget(self.health)
+        sample_layout.addWidget(self.samples, 1)
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(self.plots)
+        split.addWidget(sample_box)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 2)
+        split.setChildrenCollapsible(False)
+        split.setSizes([480, 300])
+        middle = QVBoxLayout()
+        progress_row = QHBoxLayout()
+        progress_row.addWidget(self.progress, 1)
+        progress_row.addWidget(self.speed)
+        middle.addWidget(self.status)
+        middle.addLayout(progress_row)
+        middle.addWidget(self.message)
+        middle.addWidget(split, 1)
+        middle.addWidget(self.command)
+        self.explain = ExplainBox(texts.TRAIN["idle"])
+        self.explain.setMaximumWidth(260)
+        body = QHBoxLayout(self)
+        body.addWidget(scroll)
+        body.addLayout(middle, 1)
+        body.addWidget(self.explain, 0, Qt.AlignmentFlag.AlignTop)
+        self.start_button.clicked.connect(self.start)
+        self.pause_button.clicked.connect(self.toggle_pause)
+        self.stop_button.clicked.connect(self.stop)
+        self.resume_button.clicked.connect(self.choose_resume)
+
+    def _set_state(self, state: str) -> None:
+        """idle, starting, running, paused or stopping: which buttons make sense."""
+        self.state = state
+        active = state != "idle"
+        self.start_button.setEnabled(not active)
+        self.resume_button.setEnabled(not active)
+        self.form.setEnabled(not active)
+        self.pause_button.setEnabled(state in ("running", "paused"))
+        self.pause_button.setText("Resume" if state == "paused" else "Pause")
+        self.stop_button.setEnabled(state in ("starting", "running", "paused"))
+
+    @property
+    def running(self) -> bool:
+        return self.process.running
+
+    # ------------------------------------------------------------------ actions
+    def start(self) -> bool:
+        """Start a run with the form's settings; False (and a message) if they cannot work."""
+        problem = self.form.problem()
+        if problem:
+            self.message.setText(f"<b>Cannot start.</b> {problem}")
+            return False
+        self._launch(self.form.options(), self.form.family.currentData())
+        return True
+
+    def choose_resume(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Resume a run from its folder", self.form.out.text())
+        if folder:
+            self.resume_from(folder)
+
+    def resume_from(self, folder: str) -> bool:
+        """Continue the run saved in `folder` with its own settings, at the step where it stopped."""
+        model, state = Path(folder) / "model.safetensors", Path(folder) / "training_state.pt"
+        try:
+            if not state.exists():
+                raise CheckpointError(f"'{folder}' holds no run to resume (no training_state.pt).")
+            meta = read_metadata(model)
+            training = meta["training"]
+        except (CheckpointError, KeyError, OSError) as exc:
+            self.message.setText(f"<b>Cannot resume.</b> {exc}")
+            return False
+        options = resume_options(folder, training, int(meta.get("step", 0)), self.form.steps.value(),
+                                 self.form.device.currentData())
+        self._launch(options, training["family"])
+        return True
+
+    def _launch(self, options: list[str], family: str) -> None:
+        self.family, self.step, self.total, self.last_checkpoint, self.low_diversity = family, 0, 0, "", 0
+        self.paused = False
+        self.plots.setup(family)
+        self.samples.set_image(None)
+        self.health.setText("")
+        self.speed.setText("")
+        self.explain.set_text(texts.TRAIN[family])
+        self.message.setText("Starting the training process… (loading the data can take a moment)")
+        self.status.setText("Starting…")
+        self.process.start(options)
+        self.command.setText("$ " + " ".join(self.process.command[1:]).replace(str(Path.cwd()) + "/", ""))
+        self._set_state("starting")
+
+    def toggle_pause(self) -> None:
+        if self.state == "running":
+            self.process.send("pause")
+            self.pause_button.setEnabled(False)
+            self.status.setText("Pausing after this step…")
+        elif self.state == "paused":
+            self.process.send("resume")
+            self.pause_button.setEnabled(False)
+
+    def stop(self) -> None:
+        self.process.send("stop")
+        self.status.setText("Stopping: saving a checkpoint…")
+        self._set_state("stopping")
+
+    def stop_and_wait(self, msecs: int = 120_000) -> bool:
+        """Stop the run, saving its checkpoint, and wait for the child to end (closing the app)."""
+        self.stop()
+        return self.process.wait(msecs)
+
+    def leave_running(self) -> None:
+        self.process.leave_running()
+
+    # ------------------------------------------------------------------ events
+    def _on_event(self, event: dict) -> None:
+        kind = event["event"]
+        handler = getattr(self, f"_on_{kind}", None)
+        if handler is not None:
+            handler(event)
+        self.run_event.emit(event)
+
+    def _on_start(self, e: dict) -> None:
+        self.out, self.step, self.total = e["out"], e["step"], e["total_steps"]
+        self.progress.setRange(0, max(1, self.total))
+        self.progress.setValue(self.step)
+        verb = "Resumed" if e.get("resumed") else "Training"
+        self.status.setText(f"{verb} a {self.family.upper() if self.family != 'diffusion' else 'diffusion'} "
+                            f"model ({e['parameters']:,} weights) on {e['device']}")
+        skipped = f"; {e['skipped_count']} files skipped (e.g. {e['skipped'][0]})" if e.get("skipped_count") else ""
+        self.message.setText(f"{e['dataset']}: {e['images']:,} images{skipped}. Run folder: {e['out']}")
+        self._set_state("running")
+
+    def _on_step(self, e: dict) -> None:
+        self.step = e["step"]
+        self.progress.setValue(self.step)
+        self.speed.setText(f"{e['images_per_second']:,.0f} images/s · ETA {_clock(e['eta_seconds'])}")
+        self.plots.add(self.step, e["losses"], redraw=False)
+        if not self._redraw.isActive():
+            self._redraw.start()
+        extra = e.get("extra") or {}
+        if "active_dims" in extra:
+            self.health.setText(f"Latent numbers in use: <b>{extra['active_dims']} of {len(extra['kl_per_dim'])}</b> "
+                                "(KL above 0.05 nats each)")
+
+    def _on_samples(self, e: dict) -> None:
+        try:
+            with Image.open(e["path"]) as image:
+                self.samples.set_image(np.asarray(image.convert("RGB")))
+        except OSError:
+            return
+        self.samples_caption.setText(f"Samples from fixed noise — step {e['step']:,}")
+        diversity = e.get("diversity")
+        if self.family != "gan" or diversity is None:
+            return
+        self.low_diversity = self.low_diversity + 1 if diversity < COLLAPSE_DIVERSITY else 0
+        text = f"Diversity of the samples: {diversity:.2f} × that of real faces"
+        if self.low_diversity >= 2:
+            text = ("<span style='color:#b00020'><b>Mode collapse?</b> The generator's faces are becoming "
+                    f"alike (diversity {diversity:.2f} × that of real faces, below {COLLAPSE_DIVERSITY}). Try "
+                    "a lower learning rate, the hinge or wgan-gp loss, or restart.</span>")
+        self.health.setText(text)
+
+    def _on_checkpoint(self, e: dict) -> None:
+        first = not self.last_checkpoint
+        self.last_checkpoint = e["path"]
+        now = time.monotonic()
+        if first:
+            self.context.load(e["path"], select=self.follow.isChecked(), reload=True)
+            self._followed_at = now
+        elif self.follow.isChecked() and now - self._followed_at >= FOLLOW_SECONDS:
+            self.context.load(e["path"], reload=True)
+            self._followed_at = now
+
+    def _on_paused(self, e: dict) -> None:
+        self.status.setText(f"Paused at step {e['step']:,}")
+        self._set_state("paused")
+
+    def _on_resumed(self, e: dict) -> None:
+        self.status.setText(f"Training — resumed at step {e['step']:,}")
+        self._set_state("running")
+
+    def _on_warning(self, e: dict) -> None:
+        self.message.setText(f"<b>Note:</b> {e['message']}")
+
+    def _on_error(self, e: dict) -> None:
+        self.message.setText(f"<b>Error:</b> {e['message']}")
+
+    def _ended(self, how: str, ok: bool) -> None:
+        self.plots.redraw()
+        self.status.setText("Run ended" if ok else "Run ended abnormally")
+        self.message.setText(how if ok else f"<span style='color:#b00020'>{how}</span>")
+        if self.last_checkpoint:
+            self.context.load(self.last_checkpoint, reload=True)
+        self._set_state("idle")
+        self.form.new_out_folder()
+        self.run_ended.emit(how, ok)

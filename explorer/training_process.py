@@ -1,0 +1,144 @@
+"""Runs `python main.py train ... --events` as a child QProcess and turns its JSON lines into Qt signals.
+
+The child is the very command a user could type; the app only reads its standard output and writes
+"pause", "resume" or "stop" lines to its standard input. Whatever happens to the child (a crash, a kill,
+a full disk), the app hears about it through `ended` and never goes down with it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QProcess, Signal
+
+MAIN = Path(__file__).resolve().parent.parent / "main.py"
+CHILD_NICENESS = 5  # the child yields the processor to the app when they compete: the window stays responsive
+STDERR_KEPT = 4000  # characters of the child's error output kept to explain an abnormal end
+
+
+def train_command(options: list[str]) -> list[str]:
+    """The full command line of a run (what the Train tab shows and what a user could type)."""
+    return [sys.executable, str(MAIN), "train", *options, "--events"]
+
+
+class _Process(QProcess):
+    def forget(self) -> None:
+        """Let the child outlive this object: QProcess kills a child it still thinks is running."""
+        self.closeWriteChannel()
+        self.setProcessState(QProcess.ProcessState.NotRunning)
+
+
+class TrainingProcess(QObject):
+    event = Signal(dict)  # one parsed JSON line ({"event": "step", ...})
+    ended = Signal(str, bool)  # a sentence saying how the run ended; True when it ended normally
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self.process: _Process | None = None
+        self._buffer = b""
+        self._stderr = ""
+        self.last_done: dict | None = None
+        self.last_error = ""
+        self.command: list[str] = []
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.state() != QProcess.ProcessState.NotRunning
+
+    def pid(self) -> int:
+        return self.process.processId() if self.process is not None else 0
+
+    def start(self, options: list[str]) -> None:
+        if self.running:
+            raise RuntimeError("a run is already going")
+        self.command = train_command(options)
+        self._buffer, self._stderr, self.last_done, self.last_error = b"", "", None, ""
+        process = _Process(self)
+        process.readyReadStandardOutput.connect(self._read_stdout)
+        process.readyReadStandardError.connect(self._read_stderr)
+        process.finished.connect(self._finished)
+        process.errorOccurred.connect(self._error)
+        self.process = process
+        process.started.connect(self._lower_priority)
+        process.start(self.command[0], self.command[1:])
+
+    def _lower_priority(self) -> None:
+        try:
+            os.setpriority(os.PRIO_PROCESS, self.process.processId(), CHILD_NICENESS)
+        except (AttributeError, OSError):  # Windows has no setpriority; a failure only costs smoothness
+            pass
+
+    def send(self, command: str) -> None:
+        """'pause', 'resume' or 'stop': read by the training loop between two steps."""
+        if self.running:
+            self.process.write((command + "\n").encode())
+
+    def kill(self) -> None:
+        if self.running:
+            self.process.kill()
+
+    def leave_running(self) -> None:
+        """Forget the child so that it goes on after the app quits (its events are no longer read)."""
+        if self.running:
+            process, self.process = self.process, None
+            for signal in (process.readyReadStandardOutput, process.readyReadStandardError, process.finished,
+                           process.errorOccurred):
+                signal.disconnect()
+            process.forget()
+
+    def wait(self, msecs: int) -> bool:
+        return self.process is None or self.process.waitForFinished(msecs)
+
+    def _read_stdout(self) -> None:
+        self._buffer += bytes(self.process.readAllStandardOutput())
+        *lines, self._buffer = self._buffer.split(b"\n")
+        for line in lines:
+            self._handle(line)
+
+    def _handle(self, line: bytes) -> None:
+        try:
+            event = json.loads(line)
+        except ValueError:
+            return  # not one of ours (a library's print): ignore
+        if not isinstance(event, dict) or "event" not in event:
+            return
+        if event["event"] == "done":
+            self.last_done = event
+        elif event["event"] == "error":
+            self.last_error = str(event.get("message", ""))
+        self.event.emit(event)
+
+    def _read_stderr(self) -> None:
+        text = bytes(self.process.readAllStandardError()).decode(errors="replace")
+        self._stderr = (self._stderr + text)[-STDERR_KEPT:]
+
+    def _error(self, error: QProcess.ProcessError) -> None:
+        if error == QProcess.ProcessError.FailedToStart:
+            self.process = None
+            self.ended.emit(f"The training process could not start: {self.command[0]} was not found or "
+                            "cannot run.", False)
+
+    def _finished(self, code: int, status: QProcess.ExitStatus) -> None:
+        self._read_stdout()
+        if self._buffer.strip():
+            self._handle(self._buffer)
+            self._buffer = b""
+        self.ended.emit(*self.describe_end(code, status == QProcess.ExitStatus.CrashExit))
+
+    def describe_end(self, code: int, crashed: bool) -> tuple[str, bool]:
+        done = self.last_done
+        if done is not None and done.get("reason") == "finished":
+            return f"The run finished at step {done['step']:,}.", True
+        if done is not None and done.get("reason") == "stopped":
+            return f"The run stopped at step {done['step']:,}; its checkpoint is saved.", True
+        if done is not None:
+            return f"The run ended with an error at step {done['step']:,}: {self.last_error}", False
+        last = self._stderr.strip().splitlines()[-1:] if self._stderr.strip() else []
+        detail = f" Its last words: {last[0]}" if last else ""
+        if crashed:
+            return ("The training process was killed or crashed before it could finish; the last saved "
+                    "checkpoint is kept, and the run can be resumed from its folder." + detail), False
+        return f"The training process ended unexpectedly (exit code {code}).{detail}", False

@@ -1,0 +1,77 @@
+"""Every metric of one model against the same held-out Synthetic Faces, with the real-vs-real floor beside it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+from models.data import synthetic_faces
+from models.face_renderer import ATTRIBUTES
+from models.feature_net import FeatureNet
+from models.generative import GenerativeModel
+from models.metrics import (
+    decode_options,
+    density_coverage,
+    features_of,
+    frechet_distance,
+    generate,
+    path_length,
+    precision_recall,
+    seconds_per_image,
+)
+
+HELD_OUT_SEED = 1  # the models train on Synthetic Faces seed 0; these faces were never seen in training
+Report = Callable[[str], None]
+
+
+def attribute_statistics(predicted: np.ndarray, truth: np.ndarray) -> dict[str, dict[str, float]]:
+    """Per attribute: means, spreads and the 1-D Wasserstein distance between generated and real, as a
+    fraction of the attribute's range (0 = the same distribution)."""
+    stats = {}
+    for i, attribute in enumerate(ATTRIBUTES):
+        fake, real = np.sort(predicted[:, i]), np.sort(truth[:, i])
+        quantiles = np.linspace(0, 1, 101)
+        w1 = np.abs(np.quantile(fake, quantiles) - np.quantile(real, quantiles)).mean()
+        stats[attribute.name] = {"real_mean": float(real.mean()), "fake_mean": float(fake.mean()),
+                                 "real_std": float(real.std()), "fake_std": float(fake.std()),
+                                 "w1": float(w1 / (attribute.high - attribute.low))}
+    return stats
+
+
+def evaluate(model: GenerativeModel, net: FeatureNet, samples: int = 2000, seed: int = 0,
+             ppl_samples: int | None = None, report: Report = lambda _: None) -> dict:
+    """All figures for `model`: fd, fd_real, precision, recall, density, coverage and their _real floors,
+    ppl, seconds_per_image (and for diffusion seconds_per_image_ddpm), attribute statistics."""
+    options = decode_options(model)
+    report(f"drawing {2 * samples:,} held-out faces")
+    real = synthetic_faces(2 * samples, model.image_size, HELD_OUT_SEED)
+    real_a, real_b = real.batch(range(samples)), real.batch(range(samples, 2 * samples))
+    report(f"generating {samples:,} images")
+    fake = generate(model, samples, seed, **options)
+    features = net.features
+    f_a, f_b, f_fake = (features_of(x, features) for x in (real_a, real_b, fake))
+    report("comparing features")
+    precision, recall = precision_recall(f_a, f_fake, k=3)
+    precision_real, recall_real = precision_recall(f_a, f_b, k=3)
+    density, coverage = density_coverage(f_a, f_fake, k=5)
+    density_real, coverage_real = density_coverage(f_a, f_b, k=5)
+    with torch.no_grad():
+        predicted = torch.cat([net.predict(fake[i:i + 250]).cpu() for i in range(0, samples, 250)]).numpy()
+    n_ppl = ppl_samples or (min(samples, 128) if model.family == "diffusion" else min(samples, 1000))
+    report(f"path length over {n_ppl:,} pairs")
+    result = {
+        "family": model.family, "samples": samples, "image_size": model.image_size,
+        "fd": frechet_distance(f_a, f_fake), "fd_real": frechet_distance(f_a, f_b),
+        "precision": precision, "recall": recall, "precision_real": precision_real, "recall_real": recall_real,
+        "density": density, "coverage": coverage, "density_real": density_real, "coverage_real": coverage_real,
+        "ppl": path_length(model, features, n=n_ppl, seed=seed, **options),
+        "attributes": attribute_statistics(predicted, real.attributes[:samples].numpy()),
+    }
+    report("timing")
+    result["seconds_per_image"] = seconds_per_image(model, **options)
+    if model.family == "diffusion":
+        result["sampler"] = "ddim-50"
+        result["seconds_per_image_ddpm"] = seconds_per_image(model, n=1, sampler="ddpm")
+    return result
