@@ -55,6 +55,7 @@ class MainWindow(QMainWindow):
         self.worker = InferenceWorker(device)
         self.context = AppContext(self.worker)
         self._startup_pending: set[str] = set()
+        self._user_chose = False  # once a person picks a model, the remembered choice no longer overrides it
         self._base_font = QApplication.font()
         self._build_tabs()
         self._build_toolbar()
@@ -209,8 +210,6 @@ class MainWindow(QMainWindow):
         for key, info in self.context.models.items():
             if info.path == wanted and self.context.current != key and not self._user_chose:
                 self.context.set_current(key)
-
-    _user_chose = False
 
     def next_model(self) -> None:
         if self.model_box.count():

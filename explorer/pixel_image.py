@@ -52,10 +52,6 @@ class PixelImage(QWidget):
     def has_image(self) -> bool:
         return self._image is not None
 
-    def set_placeholder(self, text: str) -> None:
-        self._placeholder = text
-        self.update()
-
     def target_rect(self) -> QRect:
         """Where the image is drawn: the largest whole-pixel multiple that fits, centred (or a plain fit)."""
         if self._image is None:
