@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 
 SCREENSHOT_TIMEOUT_MS = 300_000
+# `python main.py bench` sets this: the app prints "first-image" when Explore's first face is on screen, and quits.
+STARTUP_PROBE = "LATENT_EXPLORER_STARTUP_PROBE"
 
 
 def run_app(screenshot: str | None = None, tab: str | None = None, device: str = "auto",
@@ -25,6 +27,12 @@ def run_app(screenshot: str | None = None, tab: str | None = None, device: str =
     if tab:
         window.select_tab(tab)
     window.show()
+    if os.environ.get(STARTUP_PROBE):
+        def probe() -> None:
+            window.explore.first_image.disconnect(probe)
+            print("first-image", flush=True)
+            window.close()
+        window.explore.first_image.connect(probe)
     if not screenshot:
         _open(window, files)
         return app.exec()

@@ -15,6 +15,7 @@ COMMANDS = {
     "sample": "draw a grid of images from a checkpoint",
     "interpolate": "morph between two seeds and save a strip (PNG) or an animation (GIF)",
     "evaluate": "measure a checkpoint: Fréchet distance, precision/recall, density/coverage, path length, speed",
+    "bench": "measure the app's speed on this device (slider latency, GUI stalls, diffusion, training, start-up)",
 }
 
 
@@ -52,6 +53,8 @@ def build_parser() -> Parser:
     t.add_argument("--gan-loss", choices=["minimax", "non-saturating", "wgan-gp", "hinge"], default=None)
     t.add_argument("--critic-steps", type=int, default=None, help="GAN: discriminator steps per generator step")
     t.add_argument("--spectral-norm", action="store_true", help="GAN: spectral normalisation in the discriminator")
+    t.add_argument("--minibatch-std", action="store_true",
+                   help="GAN: the discriminator also sees how varied a group of images is (against mode dropping)")
     t.add_argument("--schedule", choices=["linear", "cosine"], default=None, help="diffusion: noise schedule")
     t.add_argument("--ema", type=float, default=None, help="moving-average decay of the weights (0 = off)")
     t.add_argument("--data-count", type=int, default=20000, help="Synthetic Faces: how many faces")
@@ -86,6 +89,10 @@ def build_parser() -> Parser:
     e.add_argument("--seed", type=int, default=0, help="image i uses seed + i")
     e.add_argument("--json", action="store_true", help="print one JSON object")
     e.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
+
+    b = sub.add_parser("bench", help=COMMANDS["bench"], description=COMMANDS["bench"])
+    b.add_argument("--json", action="store_true", help='print one JSON object: {"device", "figures": [...]}')
+    b.add_argument("--quick", action="store_true", help="fewer repeats: a check that it works, not figures to quote")
     return parser
 
 
@@ -133,6 +140,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             from explorer.cli_evaluate import run_evaluate
 
             return run_evaluate(args)
+        if args.command == "bench":
+            from explorer.bench import print_table, run_bench
+
+            result = run_bench(args.quick, report=lambda what: print(f"… {what}", file=sys.stderr, flush=True))
+            if args.json:
+                emit_json(result)
+            else:
+                print_table(result)
+            return 0
         return {"sample": cli_generate.run_sample, "interpolate": cli_generate.run_interpolate}[args.command](args)
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)

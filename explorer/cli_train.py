@@ -8,15 +8,25 @@ import sys
 
 from explorer.cli import emit_json, install_stop_signals, watch_stdin_commands
 from models.train import TrainControl, TrainSettings, train
-from models.train_events import (CheckpointEvent, DoneEvent, ErrorEvent, PausedEvent, SamplesEvent, StartEvent,
-                                 StepEvent, TrainEvent, WarningEvent)
+from models.train_events import (
+    CheckpointEvent,
+    DoneEvent,
+    ErrorEvent,
+    PausedEvent,
+    SamplesEvent,
+    StartEvent,
+    StepEvent,
+    TrainEvent,
+    WarningEvent,
+)
 
 
 def settings_from_args(args: argparse.Namespace) -> TrainSettings:
     options = {"latent_dim": args.latent_dim, "beta": args.beta, "loss": args.gan_loss,
                "critic_steps": args.critic_steps, "schedule": args.schedule,
-               "spectral_norm": True if args.spectral_norm else None}
-    known = {"vae": {"latent_dim", "beta"}, "gan": {"latent_dim", "loss", "critic_steps", "spectral_norm"},
+               "spectral_norm": True if args.spectral_norm else None,
+               "minibatch_std": True if getattr(args, "minibatch_std", False) else None}
+    known = {"vae": {"latent_dim", "beta"}, "gan": {"latent_dim", "loss", "critic_steps", "spectral_norm", "minibatch_std"},
              "diffusion": {"schedule"}}[args.model]
     for key, value in options.items():
         if value is not None and key not in known:

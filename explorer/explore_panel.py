@@ -23,6 +23,8 @@ from explorer import texts
 from explorer.app_context import AppContext
 from explorer.encoded_face_view import EncodedFaceView
 from explorer.explain_box import ExplainBox
+from explorer.latent_map_jobs import MAP_FACES
+from explorer.latent_map_view import LatentMapView
 from explorer.latent_state import LatentState
 from explorer.pixel_image import PixelImage
 from explorer.slider_bank import SliderBank, SliderSpec
@@ -88,11 +90,18 @@ class ExplorePanel(QWidget):
         self.steps.setValue(20)
         self.steps.setSuffix(" DDIM steps")
         self.steps.setToolTip("Diffusion: how many denoising steps draw each face. Fewer is faster, more is cleaner.")
+        for w in (self.psi, self.steps):  # shown once a model says which it needs: the row stays narrow till then
+            w.hide()
+        self.map_button = QPushButton("Show the map")
+        self.map_button.setCheckable(True)
+        self.map_button.setToolTip(f"A map of {MAP_FACES:,} data-set faces as the VAE's encoder places them, beside "
+                                   "the face: see where this face sits, and click a dot to bring that face in.")
         controls = QHBoxLayout()
         controls.addWidget(QLabel("Seed"))
         for w in (self.seed, self.random_button, self.reset_button, self.psi, self.steps):
             controls.addWidget(w)
         controls.addStretch(1)
+        controls.addWidget(self.map_button)
         self.face_index = QSpinBox()
         self.face_index.setRange(0, 1_000_000)
         self.face_index.setPrefix("data-set face #")
@@ -113,9 +122,16 @@ class ExplorePanel(QWidget):
         self.message = QLabel("")
         self.message.setWordWrap(True)
         self.encoded = EncodedFaceView()
+        # The map sits beside the face, not in place of the sliders, so the target can be watched while dragging.
+        self.map_view = LatentMapView(self.context)
+        self.map_view.hide()
+        self.pictures = QSplitter(Qt.Orientation.Horizontal)
+        self.pictures.setChildrenCollapsible(False)
+        self.pictures.addWidget(self.image)
+        self.pictures.addWidget(self.map_view)
         left = QWidget()
         left_layout = QVBoxLayout(left)
-        left_layout.addWidget(self.image, 3)
+        left_layout.addWidget(self.pictures, 3)
         left_layout.addLayout(controls)
         left_layout.addLayout(bring)
         left_layout.addWidget(self.progress)
@@ -145,7 +161,7 @@ class ExplorePanel(QWidget):
         splitter.setStretchFactor(0, 1)
         splitter.setStretchFactor(1, 1)
         splitter.setSizes([620, 520])
-        right.setMinimumWidth(420)
+        right.setMinimumWidth(450)  # the Named bank's longest row ("very short … down to the shoulders") fits unscrolled
         layout = QVBoxLayout(self)
         layout.addWidget(splitter)
         self.seed.valueChanged.connect(self._seed_changed)
@@ -154,6 +170,18 @@ class ExplorePanel(QWidget):
         self.psi.valueChanged.connect(lambda _: self.request_render())
         self.steps.valueChanged.connect(lambda _: self.request_render())
         self.face_button.clicked.connect(lambda: self.bring_in(Endpoint("face", self.face_index.value())))
+        self.map_button.toggled.connect(self.show_map)
+        self.map_view.face_chosen.connect(self._map_face_chosen)
+        self.map_view.latent_dragged.connect(self._map_dragged)
+
+    def show_map(self, shown: bool) -> None:
+        """Open or close the latent map beside the face (it is computed the first time it opens)."""
+        self.map_button.setChecked(shown)
+        self.map_button.setText("Hide the map" if shown else "Show the map")
+        self.map_view.setVisible(shown)
+        if shown:
+            half = max(1, self.pictures.width() // 2)
+            self.pictures.setSizes([half, half])
 
     # ------------------------------------------------------------------ model and analysis
     def _model_changed(self, key: str) -> None:
@@ -166,6 +194,7 @@ class ExplorePanel(QWidget):
         if info is None:
             self.state = None
             self.explain.set_text(texts.EXPLORE["none"])
+            self.map_view.set_latent("", None)
             return
         self.psi.setVisible(info.family == "gan")
         self.steps.setVisible(info.family == "diffusion")
@@ -270,12 +299,23 @@ class ExplorePanel(QWidget):
             self._sync_sliders()
             self.request_render()
 
+    def _map_face_chosen(self, index: int) -> None:
+        self.face_index.setValue(index)
+        self.bring_in(Endpoint("face", index))
+
+    def _map_dragged(self, delta: np.ndarray) -> None:
+        if self.state is not None and np.size(delta) == self.state.base.size:
+            self.state.shift(delta)
+            self._sync_sliders(raw_only=True)
+            self.request_render()
+
     # ------------------------------------------------------------------ requests and results
     def request_render(self) -> None:
         if self.state is None or not self._model:
             return
-        self.context.submit(Render(self._model, self.state.latent(), psi=float(self.psi.value()),
-                                   steps=int(self.steps.value())))
+        latent = self.state.latent()
+        self.context.submit(Render(self._model, latent, psi=float(self.psi.value()), steps=int(self.steps.value())))
+        self.map_view.set_latent(self._model, latent)  # the target leads the picture: a projection is instant
 
     def bring_in(self, source: Endpoint) -> None:
         if not self._model:

@@ -16,15 +16,19 @@ import traceback
 import torch
 from PySide6.QtCore import QObject, QThread, Signal
 
+from explorer import compare_jobs, latent_map_jobs
 from explorer.inference_jobs import JOBS, ModelStore, error_text
 from explorer.worker_requests import AnalyseModel, Render, Request, Result, Step
 from models.distributed import describe_device, resolve_device
+
+# Each job module maps its request types to generator functions.
+ALL_JOBS = {**JOBS, **compare_jobs.JOBS, **latent_map_jobs.JOBS}
 
 # Three priorities. Interactive requests (what a person is dragging right now) run first and also between
 # the steps of any longer job; background ones (studying a model for its sliders, which can take a minute)
 # let every other request run between their steps; the rest run in order of arrival.
 INTERACTIVE = (Render,)
-BACKGROUND = (AnalyseModel,)
+BACKGROUND = (AnalyseModel, compare_jobs.Measure)
 
 
 def _priority(request: Request) -> int:
@@ -141,7 +145,7 @@ class InferenceWorker(QObject):
     def _execute(self, request: Request) -> None:
         slot = request.slot
         control = _Control(self, slot)
-        job = JOBS[type(request)](self.store, request, control)
+        job = ALL_JOBS[type(request)](self.store, request, control)
         try:
             for item in job:
                 if self._is_stale(request):

@@ -47,6 +47,10 @@ class LatentState:
         self.base = np.asarray(latent, dtype=np.float32).reshape(self.shape).copy()
         self.amounts.clear()
 
+    def shift(self, delta: np.ndarray) -> None:
+        """Move the latent by `delta` (latent shape) and keep the slider amounts: dragging on the latent map."""
+        self.base = (self.base + np.asarray(delta, dtype=np.float32).reshape(self.shape)).astype(np.float32)
+
     def set_directions(self, directions: dict[str, tuple[np.ndarray, float]]) -> None:
         """New directions (a model's analysis arrived): the current latent is kept as the new base."""
         self.base = self.latent()

@@ -27,13 +27,13 @@ from PySide6.QtWidgets import (
 
 from explorer import texts
 from explorer.app_context import AppContext
+from explorer.compare_panel import ComparePanel
 from explorer.diffusion_panel import DiffusionPanel
 from explorer.endpoint_picker import IMAGE_FILTER
 from explorer.explore_panel import ExplorePanel
 from explorer.inference_worker import InferenceWorker
 from explorer.interpolate_panel import InterpolatePanel
 from explorer.model_catalog import startup_checkpoints
-from explorer.placeholder_panel import PlaceholderPanel
 from explorer.png_state import export_png, read_state
 from explorer.train_panel import TrainPanel
 from explorer.worker_requests import Endpoint
@@ -41,6 +41,7 @@ from models.image_io import save_gif
 
 TABS = ("explore", "interpolate", "diffusion", "train", "compare")
 CHECKPOINT_FILTER = "Checkpoints (*.safetensors);;All files (*)"
+CHECKPOINT_SUFFIXES = (".safetensors", ".pt", ".pth", ".ckpt")
 PRESENTER_SCALE = 1.6
 
 
@@ -76,7 +77,7 @@ class MainWindow(QMainWindow):
         self.interpolate = InterpolatePanel(self.context)
         self.diffusion = DiffusionPanel(self.context)
         self.train = TrainPanel(self.context)
-        self.compare = PlaceholderPanel(texts.COMPARE_PLACEHOLDER)
+        self.compare = ComparePanel(self.context)
         for panel, name, tip in ((self.explore, "Explore", "Drag sliders through a model's space (Ctrl+1)"),
                                  (self.interpolate, "Interpolate", "Morph one face into another (Ctrl+2)"),
                                  (self.diffusion, "Diffusion", "Watch noise become a face (Ctrl+3)"),
@@ -247,7 +248,7 @@ class MainWindow(QMainWindow):
     def open_path(self, path: str) -> None:
         """A dropped or opened file: a checkpoint, one of our exported PNGs, or a face picture."""
         self.settings.setValue("image_dir", str(Path(path).parent))
-        if path.lower().endswith(".safetensors"):
+        if path.lower().endswith(CHECKPOINT_SUFFIXES):  # a PyTorch file too: the checkpoint loader says why not
             self.open_checkpoint(path)
             return
         state = read_state(path)

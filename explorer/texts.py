@@ -62,10 +62,19 @@ DIFFUSION = (
     "Below, the <b>forward process</b>: the noise the model learned to undo, added to a real face. Drag t "
     "and see how much of the face (signal) and how much noise is left.")
 
-COMPARE_PLACEHOLDER = (
-    "<h3>Compare</h3>Here the three families will be measured side by side on the same faces: how real "
-    "their faces look (precision), how much variety they cover (recall, coverage), how smooth their "
-    "spaces are (path length) and how fast they draw — with the numbers explained in plain words.")
+COMPARE = (
+    "<b>Three ways to make a face, measured on the same faces.</b> Each model draws faces, and a small network "
+    "trained to recognise the properties of Synthetic Faces describes every face as a list of numbers. We then "
+    "compare the model's faces with 2,000 real faces it never saw in training:<br>"
+    "• <b>Precision</b>: how many of the model's faces look like some real face (realism, sharpness).<br>"
+    "• <b>Recall</b> and <b>coverage</b>: how many kinds of real face the model can make (variety). A model "
+    "that draws one perfect face again and again has high precision and almost no recall.<br>"
+    "• <b>Fréchet distance</b>: everything together, as one distance (0 = the same as real faces).<br>"
+    "• <b>Path length</b>: how much the face jumps for a tiny step along a morph (smoothness).<br>"
+    "• <b>Time per face</b>, on this computer.<br>"
+    "The dashed lines show two sets of <i>real</i> faces compared the same way: the best a model could score. "
+    "The usual story is that GANs are sharp but less varied, VAEs varied but blurry, and diffusion models both "
+    "but slow — the reading beside the charts says whether these models agree.")
 
 ABOUT = (
     "<h3>Latent Explorer</h3><p>See and feel how three families of generative image models work — "
@@ -120,4 +129,21 @@ TRAIN = {
         "<b>Pause</b> keeps everything in memory; <b>Stop</b> saves a checkpoint first. A checkpoint appears "
         "in the model chooser at the top, and with <i>Explore follows this run</i> the Explore tab shows the "
         "new weights as they arrive. <b>Resume from folder…</b> continues a past run where it stopped."),
+}
+
+LATENT_MAP = {
+    "explain": (
+        "<b>Each dot is a face from the data set</b>, placed by the VAE's encoder. The encoder turns a face into "
+        "a list of numbers; the map keeps the two directions in which those numbers differ most (principal "
+        "component analysis), so dots that are close got similar numbers. The percentages on the axes say how "
+        "much of all the differences each direction shows.<br>"
+        "Where one colour gathers in one region, the VAE has learned that property without being told about it. "
+        "The red target is the face Explore shows: it moves with the sliders, and you can drag it."),
+    "hint": "Point at a dot to see its face; click it to bring that face into Explore.",
+    "not_vae": (
+        "The map shows the VAE's latent space; choose the VAE (Model, at the top) to see where this face sits. "
+        "Clicking a dot still brings that face in."),
+    "no_vae": (
+        "No VAE is loaded. The map needs one, because the VAE's encoder is what places each face on the map: "
+        "open a VAE checkpoint (File → Open checkpoint…) or train one in the Train tab."),
 }

@@ -293,8 +293,8 @@ def resume_options(folder: str, training: dict, step: int, more_steps: int, devi
     flags = {"latent_dim": "--latent-dim", "beta": "--beta", "loss": "--gan-loss", "critic_steps": "--critic-steps",
              "schedule": "--schedule"}
     for key, value in (t.get("model_options") or {}).items():
-        if key == "spectral_norm" and value:
-            opts.append("--spectral-norm")
+        if key in ("spectral_norm", "minibatch_std") and value:
+            opts.append("--" + key.replace("_", "-"))
         elif key in flags:
             opts += [flags[key], str(value)]
     return opts

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -16,8 +17,8 @@ from models.metrics import (
     density_coverage,
     features_of,
     frechet_distance,
-    generate,
-    path_length,
+    generate_steps,
+    path_length_steps,
     precision_recall,
     seconds_per_image,
 )
@@ -40,38 +41,84 @@ def attribute_statistics(predicted: np.ndarray, truth: np.ndarray) -> dict[str, 
     return stats
 
 
-def evaluate(model: GenerativeModel, net: FeatureNet, samples: int = 2000, seed: int = 0,
-             ppl_samples: int | None = None, report: Report = lambda _: None) -> dict:
-    """All figures for `model`: fd, fd_real, precision, recall, density, coverage and their _real floors,
-    ppl, seconds_per_image (and for diffusion seconds_per_image_ddpm), attribute statistics."""
+@dataclass(frozen=True)
+class EvalProgress:
+    done: int
+    total: int
+    message: str
+
+
+def evaluate_steps(model: GenerativeModel, net: FeatureNet, samples: int = 2000, seed: int = 0,
+                   ppl_samples: int | None = None) -> Generator[EvalProgress, None, dict]:
+    """`evaluate` as a generator: yields progress between batches (so the app can show it and stop), and
+    returns the figures."""
     options = decode_options(model)
-    report(f"drawing {2 * samples:,} held-out faces")
+    diffusion = model.family == "diffusion"
+    batch = 25 if diffusion else 100  # diffusion batches are slow: smaller ones report more often
+    n_ppl = ppl_samples or (min(samples, 128) if diffusion else min(samples, 1000))
+    gen_steps, ppl_steps = -(-samples // batch), -(-n_ppl // 64)
+    total = 1 + gen_steps + 1 + ppl_steps + (2 if diffusion else 1)
+    done = 0
+
+    def step(message: str) -> EvalProgress:
+        nonlocal done
+        done += 1
+        return EvalProgress(done, total, message)
+
+    yield EvalProgress(0, total, f"drawing {2 * samples:,} held-out faces")
     real = synthetic_faces(2 * samples, model.image_size, HELD_OUT_SEED)
     real_a, real_b = real.batch(range(samples)), real.batch(range(samples, 2 * samples))
-    report(f"generating {samples:,} images")
-    fake = generate(model, samples, seed, **options)
+    yield step(f"generating {samples:,} images")
+    making = generate_steps(model, samples, seed, batch, **options)
+    while True:
+        try:
+            made = next(making)
+        except StopIteration as stop:
+            fake = stop.value
+            break
+        yield step(f"generated {made:,} of {samples:,} images")
     features = net.features
     f_a, f_b, f_fake = (features_of(x, features) for x in (real_a, real_b, fake))
-    report("comparing features")
     precision, recall = precision_recall(f_a, f_fake, k=3)
     precision_real, recall_real = precision_recall(f_a, f_b, k=3)
     density, coverage = density_coverage(f_a, f_fake, k=5)
     density_real, coverage_real = density_coverage(f_a, f_b, k=5)
     with torch.no_grad():
         predicted = torch.cat([net.predict(fake[i:i + 250]).cpu() for i in range(0, samples, 250)]).numpy()
-    n_ppl = ppl_samples or (min(samples, 128) if model.family == "diffusion" else min(samples, 1000))
-    report(f"path length over {n_ppl:,} pairs")
+    yield step(f"path length over {n_ppl:,} pairs")
+    measuring = path_length_steps(model, features, n=n_ppl, seed=seed, **options)
+    while True:
+        try:
+            pairs = next(measuring)
+        except StopIteration as stop:
+            ppl = stop.value
+            break
+        yield step(f"path length: {pairs:,} of {n_ppl:,} pairs")
     result = {
         "family": model.family, "samples": samples, "image_size": model.image_size,
         "fd": frechet_distance(f_a, f_fake), "fd_real": frechet_distance(f_a, f_b),
         "precision": precision, "recall": recall, "precision_real": precision_real, "recall_real": recall_real,
         "density": density, "coverage": coverage, "density_real": density_real, "coverage_real": coverage_real,
-        "ppl": path_length(model, features, n=n_ppl, seed=seed, **options),
-        "attributes": attribute_statistics(predicted, real.attributes[:samples].numpy()),
+        "ppl": ppl, "attributes": attribute_statistics(predicted, real.attributes[:samples].numpy()),
     }
-    report("timing")
     result["seconds_per_image"] = seconds_per_image(model, **options)
-    if model.family == "diffusion":
+    if diffusion:
+        yield step("timing DDPM-1000")
         result["sampler"] = "ddim-50"
         result["seconds_per_image_ddpm"] = seconds_per_image(model, n=1, sampler="ddpm")
+    yield step("done")
     return result
+
+
+def evaluate(model: GenerativeModel, net: FeatureNet, samples: int = 2000, seed: int = 0,
+             ppl_samples: int | None = None, report: Report = lambda _: None) -> dict:
+    """All figures for `model`: fd, fd_real, precision, recall, density, coverage and their _real floors,
+    ppl, seconds_per_image (and for diffusion seconds_per_image_ddpm), attribute statistics."""
+    steps = evaluate_steps(model, net, samples, seed, ppl_samples)
+    while True:
+        try:
+            progress = next(steps)
+        except StopIteration as stop:
+            return stop.value
+        if " of " not in progress.message and progress.message != "done":  # stages, not every batch
+            report(progress.message)

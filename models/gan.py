@@ -10,6 +10,7 @@ Losses (`GANConfig.loss`):
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -33,6 +34,9 @@ class GANConfig:
     spectral_norm: bool = False
     gp_weight: float = 10.0
     critic_steps: int = 0  # discriminator steps per generator step; 0 = the loss's own default
+    # ProGAN's minibatch standard deviation: the discriminator also sees how varied a group of images is,
+    # so a generator that makes too few kinds of face (mode dropping) is caught and pushed to vary.
+    minibatch_std: bool = False
 
     def __post_init__(self):
         if self.loss not in LOSSES:
@@ -78,7 +82,7 @@ class Generator(nn.Module):
             nn.BatchNorm2d(ch[0]),
             nn.ReLU(True),
         ]
-        for c_in, c_out in zip(ch[:-1], ch[1:]):
+        for c_in, c_out in itertools.pairwise(ch):
             layers += [nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(True)]
         layers += [nn.ConvTranspose2d(ch[-1], 3, 4, 2, 1, bias=False), nn.Tanh()]
         self.layers = nn.Sequential(*layers)
@@ -89,15 +93,35 @@ class Generator(nn.Module):
         return self.layers(z[:, :, None, None])
 
 
+class MinibatchStd(nn.Module):
+    """Appends one channel: the mean standard deviation of the features over a group of images (Karras et al.
+    2018). Real batches are varied; a collapsed generator's are not, and this channel makes that visible."""
+
+    def __init__(self, group: int = 4):
+        super().__init__()
+        self.group = group
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, c, h, w = x.shape
+        g = min(self.group, n)
+        if n % g:
+            g = 1 if n % 2 else 2  # an odd last batch: still one channel, from smaller groups
+        y = x.reshape(g, n // g, c, h, w)
+        std = (y.var(dim=0, unbiased=False) + 1e-8).sqrt().mean(dim=(1, 2, 3))  # (n // g,)
+        return torch.cat([x, std.repeat(g).view(n, 1, 1, 1).expand(n, 1, h, w)], dim=1)
+
+
 class Discriminator(nn.Module):
     def __init__(self, config: GANConfig):
         super().__init__()
         ch = _channels(config.discriminator_channels, config.max_channels, config.image_size)
         sn = nn.utils.parametrizations.spectral_norm if config.spectral_norm else (lambda m: m)
         layers: list[nn.Module] = [sn(nn.Conv2d(3, ch[0], 4, 2, 1)), nn.LeakyReLU(0.2, True)]
-        for c_in, c_out in zip(ch[:-1], ch[1:]):
+        for c_in, c_out in itertools.pairwise(ch):
             layers += [sn(nn.Conv2d(c_in, c_out, 4, 2, 1, bias=False)), self._norm(config, c_out), nn.LeakyReLU(0.2, True)]
-        layers.append(sn(nn.Conv2d(ch[-1], 1, 4, 1, 0)))  # 4x4 -> one score
+        if config.minibatch_std:
+            layers.append(MinibatchStd())
+        layers.append(sn(nn.Conv2d(ch[-1] + int(config.minibatch_std), 1, 4, 1, 0)))  # 4x4 -> one score
         self.layers = nn.Sequential(*layers)
         dcgan_init(self)
 

@@ -12,7 +12,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Generator
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
@@ -20,6 +21,7 @@ import torch
 from models.generative import GenerativeModel
 
 Features = Callable[[torch.Tensor], torch.Tensor]  # images (N, 3, H, W) in [-1, 1] -> (N, D)
+T = TypeVar("T")
 
 
 def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
@@ -76,23 +78,39 @@ def decode_options(model: GenerativeModel, diffusion_steps: int = 50) -> dict:
     return {"sampler": "ddim", "steps": diffusion_steps} if model.family == "diffusion" else {}
 
 
-@torch.no_grad()
-def generate(model: GenerativeModel, n: int, seed: int = 0, batch: int = 100, **options) -> torch.Tensor:
-    """n images from seeds seed..seed+n-1, on the CPU: (n, 3, H, W) in [-1, 1]."""
+def generate_steps(model: GenerativeModel, n: int, seed: int = 0, batch: int = 100,
+                   **options) -> Generator[int, None, torch.Tensor]:
+    """Like `generate`, yielding the number of images made after every batch (progress, and a place to stop)."""
     out = []
     for start in range(0, n, batch):
         z = model.sample_latents(min(batch, n - start), seed + start)
-        out.append(model.decode(z, **options).cpu())
+        with torch.no_grad():
+            out.append(model.decode(z, **options).cpu())
+        yield start + len(out[-1])
     return torch.cat(out)
 
 
-@torch.no_grad()
-def path_length(model: GenerativeModel, features: Features, n: int = 256, epsilon: float = 1e-4, seed: int = 0,
-                batch: int = 64, **options) -> float:
+def drain(steps: Generator[Any, None, T]) -> T:
+    """Run a step generator to its end and give back its return value."""
+    while True:
+        try:
+            next(steps)
+        except StopIteration as stop:
+            return stop.value
+
+
+def generate(model: GenerativeModel, n: int, seed: int = 0, batch: int = 100, **options) -> torch.Tensor:
+    """n images from seeds seed..seed+n-1, on the CPU: (n, 3, H, W) in [-1, 1]."""
+    return drain(generate_steps(model, n, seed, batch, **options))
+
+
+def path_length_steps(model: GenerativeModel, features: Features, n: int = 256, epsilon: float = 1e-4,
+                      seed: int = 0, batch: int = 64, **options) -> Generator[int, None, float]:
     """Perceptual path length: E[|f(G(slerp(z1, z2, t))) - f(G(slerp(z1, z2, t + eps)))|^2] / eps^2.
 
     Feature distance stands in for LPIPS (nothing can be downloaded here); the 1st and 99th percentiles
     are cut as in Karras et al., because a few steps across a fold of the space would dominate the mean.
+    Yields the number of pairs measured after every batch.
     """
     gen = torch.Generator().manual_seed(seed)
     values = []
@@ -103,13 +121,20 @@ def path_length(model: GenerativeModel, features: Features, n: int = 256, epsilo
         t = torch.rand(m, generator=gen)
         a = torch.stack([_slerp_at(z1[i], z2[i], float(t[i])) for i in range(m)])
         b = torch.stack([_slerp_at(z1[i], z2[i], float(t[i]) + epsilon) for i in range(m)])
-        fa = features(model.decode(a, **options)).double()
-        fb = features(model.decode(b, **options)).double()
+        with torch.no_grad():
+            fa = features(model.decode(a, **options)).double()
+            fb = features(model.decode(b, **options)).double()
         values.append(((fa - fb) ** 2).sum(1).cpu() / epsilon**2)
+        yield start + m
     v = torch.cat(values).numpy()
     low, high = np.percentile(v, [1, 99])
     kept = v[(v >= low) & (v <= high)]
     return float(kept.mean())
+
+
+def path_length(model: GenerativeModel, features: Features, n: int = 256, epsilon: float = 1e-4, seed: int = 0,
+                batch: int = 64, **options) -> float:
+    return drain(path_length_steps(model, features, n, epsilon, seed, batch, **options))
 
 
 def _slerp_at(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:

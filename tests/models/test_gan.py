@@ -1,8 +1,17 @@
 import pytest
 import torch
 
-from models.gan import (GAN, LOSSES, Discriminator, GANConfig, discriminator_loss, generator_loss,
-                        gradient_penalty, recalibrate_batchnorm)
+from models.gan import (
+    GAN,
+    LOSSES,
+    Discriminator,
+    GANConfig,
+    MinibatchStd,
+    discriminator_loss,
+    generator_loss,
+    gradient_penalty,
+    recalibrate_batchnorm,
+)
 from tests.models.tiny import tiny_gan
 
 
@@ -63,6 +72,16 @@ def test_wgan_gp_defaults_and_spectral_norm():
     assert any("parametrizations" in name for name, _ in d.named_parameters())
     with pytest.raises(ValueError):
         GANConfig(loss="nonsense")
+
+
+def test_minibatch_std_sees_how_varied_a_batch_is():
+    d = Discriminator(tiny_gan(minibatch_std=True))
+    for n in (8, 5, 1):  # whole groups, an odd batch, a single image
+        assert d(torch.randn(n, 3, 16, 16)).shape == (n,)
+    layer = MinibatchStd()
+    same = layer(torch.ones(4, 2, 4, 4))[:, -1]
+    varied = layer(torch.randn(4, 2, 4, 4))[:, -1]
+    assert same.max() < 1e-3 < varied.min()  # identical images: no spread; different ones: some
 
 
 def test_inversion_finds_a_latent_that_rebuilds_the_image():
