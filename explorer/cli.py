@@ -164,11 +164,16 @@ def one_line(exc: BaseException) -> str:
     """Our own errors carry a sentence for people; anything else is named by its type as well."""
     from models.checkpoint import CheckpointError
     from models.data import DataError
+    from models.distributed import memory_exhausted, out_of_memory_words
     from models.families import ConfigError
 
     text = " ".join(str(exc).split())
     if isinstance(exc, (CheckpointError, DataError, ConfigError, UsageError)):
         return text
+    where = memory_exhausted(exc)
+    if where is not None:
+        return f"{out_of_memory_words(where)}; ask for fewer images or steps" + (
+            ", or use --device cpu" if where == "gpu" else "")
     if isinstance(exc, OSError) and exc.filename:
         return f"{exc.strerror or text}: '{exc.filename}'"
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

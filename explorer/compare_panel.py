@@ -130,6 +130,10 @@ class ComparePanel(QWidget):
                              "its own way, so the same seed gives unrelated faces in different models: compare the "
                              "overall look, not face by face.")
         seeds_layout = QVBoxLayout(seeds_box)
+        seeds_caption = QLabel("<small>Each model turns a seed into a face its own way: compare the overall look "
+                               "— sharpness, variety, odd faces — not face by face.</small>")
+        seeds_caption.setWordWrap(True)
+        seeds_layout.addWidget(seeds_caption)
         seeds_layout.addLayout(seeds_row)
         seeds_layout.addLayout(grids_row, 1)
 
@@ -162,6 +166,10 @@ class ComparePanel(QWidget):
         self.morph_message = QLabel("")
         morph_box = QGroupBox("The same two faces, morphed in each model")
         morph_layout = QVBoxLayout(morph_box)
+        morph_caption = QLabel("<small>Each model first finds faces A and B in its own space, then walks from one "
+                               "to the other: see whose in-between faces stay faces.</small>")
+        morph_caption.setWordWrap(True)
+        morph_layout.addWidget(morph_caption)
         morph_layout.addLayout(morph_row)
         morph_layout.addLayout(strips_grid, 1)
         morph_layout.addWidget(self.morph_message)

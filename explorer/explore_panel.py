@@ -359,6 +359,8 @@ class ExplorePanel(QWidget):
             return
         if result.model != self._model:
             return
+        if self.message.text().startswith("<b>Could not draw"):
+            self.message.setText("")  # the face draws again: the old failure no longer applies
         self.render_count += 1
         self._pending_created = result.created
         self._worker_seconds = result.seconds

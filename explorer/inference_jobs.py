@@ -43,6 +43,7 @@ from explorer.worker_requests import (
 )
 from models.checkpoint import Checkpoint, load_checkpoint
 from models.data import DataError, load_image, synthetic_face, synthetic_faces
+from models.distributed import memory_exhausted, out_of_memory_words
 from models.families import FAMILY_NAMES
 from models.generative import GenerativeModel
 from models.image_io import to_uint8
@@ -373,8 +374,12 @@ JOBS = {LoadModel: load_model, AnalyseModel: analyse_model, Render: render, Enco
 def error_text(exc: BaseException) -> str:
     """One sentence for the user: our own errors already are; anything else is named plainly."""
     from models.checkpoint import CheckpointError
-    if isinstance(exc, (CheckpointError, DataError, LookupError)):
-        return str(exc).strip("'\"")
-    if isinstance(exc, MemoryError) or "out of memory" in str(exc).lower():
-        return "The computer ran out of memory for this; try fewer frames or steps."
+    # Our sentences often start and end with a quoted file name: shown whole, never strip()ped. A KeyError
+    # is a LookupError but no sentence of ours (its str() is the key's repr): it falls through to the last line.
+    if isinstance(exc, (CheckpointError, DataError, LookupError)) and not isinstance(exc, KeyError):
+        return str(exc)
+    where = memory_exhausted(exc)
+    if where is not None:
+        other = ", or close other programs that use it" if where == "gpu" else ""
+        return f"{out_of_memory_words(where)} for this; try fewer frames or steps{other}. Nothing else was affected."
     return f"Something went wrong: {type(exc).__name__}: {exc}"

@@ -19,7 +19,12 @@ from PySide6.QtCore import QObject, QThread, Signal
 from explorer import compare_jobs, latent_map_jobs
 from explorer.inference_jobs import JOBS, ModelStore, error_text
 from explorer.worker_requests import AnalyseModel, Render, Request, Result, Step
-from models.distributed import describe_device, resolve_device
+from models.distributed import (
+    describe_device,
+    free_device_memory,
+    memory_exhausted,
+    resolve_device,
+)
 
 # Each job module maps its request types to generator functions.
 ALL_JOBS = {**JOBS, **compare_jobs.JOBS, **latent_map_jobs.JOBS}
@@ -146,6 +151,7 @@ class InferenceWorker(QObject):
         slot = request.slot
         control = _Control(self, slot)
         job = ALL_JOBS[type(request)](self.store, request, control)
+        out_of_memory = False
         try:
             for item in job:
                 if self._is_stale(request):
@@ -159,12 +165,15 @@ class InferenceWorker(QObject):
             pass
         except Exception as exc:  # noqa: BLE001 - errors are results (contract 3)
             traceback.print_exc(file=sys.stderr)
+            out_of_memory = memory_exhausted(exc) is not None
             if not self._is_stale(request):
                 self.result.emit(Result(request.id, slot, error=error_text(exc), created=request.created))
         finally:
             job.close()
             with self._cv:
                 self._stops.discard(slot)
+        if out_of_memory:  # here, once the failed job's tensors (held by its traceback) are gone
+            free_device_memory()
 
     def _serve_between_steps(self, running: int) -> None:
         """Run waiting requests more urgent than the running job before its next step."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
@@ -35,7 +36,7 @@ from explorer.inference_worker import InferenceWorker
 from explorer.interpolate_panel import InterpolatePanel
 from explorer.model_catalog import startup_checkpoints
 from explorer.png_state import export_png, read_state
-from explorer.train_panel import TrainPanel
+from explorer.train_panel import EXIT_WAIT_MS, TrainPanel
 from explorer.worker_requests import Endpoint
 from models.image_io import save_gif
 
@@ -390,7 +391,7 @@ class MainWindow(QMainWindow):
         box.exec()
         if box.clickedButton() is stop:
             self.statusBar().showMessage("Stopping the training run and saving its checkpoint…")
-            self.train.stop_and_wait()
+            self.train.stop_for_exit()  # closeEvent waits for it, briefly
             return True
         if box.clickedButton() is leave:
             self.train.leave_running()
@@ -404,9 +405,12 @@ class MainWindow(QMainWindow):
         if self.train.running and not self._settle_training_run():
             event.ignore()
             return
+        started = time.monotonic()
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.setValue("tab", TABS[self.tabs.currentIndex()])
         self.settings.sync()
         self.interpolate.stop_animation()
-        self.worker.shutdown()
+        self.worker.shutdown()  # first: a stopping training run then has the processor to itself
+        if self.train.running:
+            self.train.finish_for_exit(EXIT_WAIT_MS - int((time.monotonic() - started) * 1000))
         super().closeEvent(event)

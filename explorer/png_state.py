@@ -28,7 +28,7 @@ def export_png(path: str | Path, image: np.ndarray, state: dict | None) -> Path:
 
 def read_state(path: str | Path) -> dict | None:
     """The state saved in one of our PNGs, or None for any other image (or an unreadable one)."""
-    if Path(path).suffix.lower() != ".png":
+    if Path(path).suffix.lower() != ".png" or not Path(path).is_file():  # opening a pipe would never return
         return None
     try:
         raw = read_png_text(path).get(STATE_KEY)

@@ -33,6 +33,7 @@ from models.checkpoint import CheckpointError, read_metadata
 COLLAPSE_DIVERSITY = 0.25  # sample spread / data spread below which a GAN's grid is "nearly one face"
 FOLLOW_SECONDS = 5.0  # Explore reloads a running model's weights at most this often
 REDRAW_MS = 100  # loss curves are redrawn at most ten times a second, however fast steps come
+EXIT_WAIT_MS = 1500  # closing the app waits this long for a stopping run; the window is gone within 2 s
 
 
 def _clock(seconds: float) -> str:
@@ -222,10 +223,21 @@ class TrainPanel(QWidget):
         self.status.setText("Stopping: saving a checkpoint…")
         self._set_state("stopping")
 
-    def stop_and_wait(self, msecs: int = 120_000) -> bool:
-        """Stop the run, saving its checkpoint, and wait for the child to end (closing the app)."""
-        self.stop()
-        return self.process.wait(msecs)
+    def stop_for_exit(self) -> None:
+        """Closing the app with "Stop and save": a run still starting up (importing, loading its data) has
+        nothing to save and ends now; a running one is asked to save and stop (see finish_for_exit)."""
+        if self.state == "starting":
+            self.process.kill()
+        else:
+            self.stop()
+
+    def finish_for_exit(self, msecs: int = EXIT_WAIT_MS) -> bool:
+        """Wait up to msecs for the stopping run to save and end; True if it did. One that needs longer (a long
+        step, a slow disk) finishes saving by itself after the app has gone: the window does not hang."""
+        if self.process.wait(max(0, msecs)):
+            return True
+        self.process.leave_running()
+        return False
 
     def leave_running(self) -> None:
         self.process.leave_running()

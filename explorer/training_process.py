@@ -75,6 +75,7 @@ class TrainingProcess(QObject):
         """'pause', 'resume' or 'stop': read by the training loop between two steps."""
         if self.running:
             self.process.write((command + "\n").encode())
+            self.process.waitForBytesWritten(500)  # in the pipe now: the app may quit right after a "stop"
 
     def kill(self) -> None:
         if self.running:

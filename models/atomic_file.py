@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import glob
 import os
 import tempfile
 from collections.abc import Iterator
@@ -42,6 +43,19 @@ def atomic_writer(path: str | os.PathLike) -> Iterator[BinaryIO]:
             os.close(dir_fd)
     except OSError:
         pass
+
+
+def remove_stale_temporaries(path: str | os.PathLike) -> int:
+    """Delete temporary files that writes of `path` left behind when their process was killed; how many."""
+    path = Path(path)
+    removed = 0
+    for tmp in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):  # atomic_writer's names
+        try:
+            tmp.unlink()
+            removed += 1
+        except OSError:
+            pass  # gone already, or not ours to delete: harmless either way
+    return removed
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:

@@ -123,15 +123,22 @@ def _read_header(path: Path) -> tuple[dict[str, Any], int, int]:
     try:
         size = path.stat().st_size
         with open(path, "rb") as f:
-            head = f.read(8)
+            head = f.read(9)
             if len(head) < 8:
                 raise CheckpointError(f"'{name}' is not a checkpoint: the file is empty or far too short.")
-            (header_len,) = struct.unpack("<Q", head)
-            if header_len > min(size - 8, _MAX_HEADER):
-                if head[:1] == b"\x80" or head[:2] == b"PK":
+            (header_len,) = struct.unpack("<Q", head[:8])
+            # A safetensors header is JSON: byte 8 is "{". Tell a cut-off file from a foreign one by that,
+            # not by the length's first byte, which is 0x80 for many honest header lengths.
+            ours = head[8:9] == b"{" and header_len <= _MAX_HEADER
+            if header_len > size - 8 or not ours:
+                if ours:
+                    raise CheckpointError(f"'{name}' is truncated: it ends inside its own description ({size:,} "
+                                          "bytes); it was probably cut off while saving or copying.")
+                if _is_pickle(head):
                     raise CheckpointError(f"'{name}' is a PyTorch pickle file, which can run code when opened; "
                                           "Latent Explorer only opens safetensors checkpoints.")
                 raise CheckpointError(f"'{name}' is not a checkpoint: it is not a safetensors file.")
+            f.seek(8)
             raw = f.read(header_len)
     except PermissionError:
         raise CheckpointError(f"'{name}' cannot be read: permission denied.") from None
@@ -144,6 +151,11 @@ def _read_header(path: Path) -> tuple[dict[str, Any], int, int]:
     except (ValueError, UnicodeDecodeError):
         raise CheckpointError(f"'{name}' is not a checkpoint: it is not a safetensors file.") from None
     return header, header_len, size
+
+
+def _is_pickle(head: bytes) -> bool:
+    """A pickle of protocol 2 or later (PyTorch's legacy format), or a zip (PyTorch's current format)."""
+    return (head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05")) or head[:4] == b"PK\x03\x04"
 
 
 def _check_field(meta: dict, key: str, kind: type | tuple, words: str, name: str) -> Any:

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import concurrent.futures
 import concurrent.futures.process
+import errno
 import io
 import math
 import multiprocessing
 import numbers
 import os
 import pathlib
+import stat
 import sys
 import warnings
 from collections.abc import Callable
@@ -296,9 +298,20 @@ def _find_images(root: pathlib.Path) -> tuple[list[tuple[str, pathlib.Path]], li
                 stack.append(pathlib.Path(entry.path))
             elif os.path.splitext(entry.name)[1].lower() in IMAGE_EXTENSIONS:
                 file = pathlib.Path(entry.path)
-                found.append((file.relative_to(root).as_posix(), file))
+                if _is_special(entry):  # a pipe named .png would block its reader forever
+                    skipped.append((file.relative_to(root).as_posix(), "not a regular file"))
+                else:
+                    found.append((file.relative_to(root).as_posix(), file))
     found.sort()
     return found, skipped
+
+
+def _is_special(entry: os.DirEntry) -> bool:
+    """A pipe, socket or device (links followed); a broken or looping link is left for load_image to explain."""
+    try:
+        return not stat.S_ISREG(entry.stat().st_mode)
+    except OSError:
+        return False
 
 
 def load_image(source: str | os.PathLike | bytes | Image.Image, size: int) -> np.ndarray:
@@ -324,6 +337,9 @@ def load_image(source: str | os.PathLike | bytes | Image.Image, size: int) -> np
                     raise DataError(f"Could not read {label}: it is empty.", "empty file")
                 with Image.open(io.BytesIO(bytes(source))) as image:
                     return _to_array(image, size)
+            if os.path.exists(source) and not os.path.isfile(source) and not os.path.isdir(source):
+                raise DataError(f"Could not read {label}: it is not a regular file (a pipe or a device).",
+                                "not a regular file")  # opening a pipe would wait forever for a writer
             with open(source, "rb") as f:  # read-only: the user's files are never touched
                 if os.fstat(f.fileno()).st_size == 0:
                     raise DataError(f"Could not read {label}: the file is empty.", "empty file")
@@ -348,6 +364,8 @@ def _reason(error: Exception) -> str:
         return "the file does not exist"
     if isinstance(error, IsADirectoryError):
         return "it is a folder, not a file"
+    if isinstance(error, OSError) and error.errno == errno.ELOOP:
+        return "a symbolic link that leads back to itself"
     if isinstance(error, MemoryError):
         return "too large to fit in memory"
     return "damaged or incomplete image"

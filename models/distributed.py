@@ -43,6 +43,30 @@ def describe_device(device: torch.device) -> str:
     return f"CPU ({threads} thread{'s' if threads != 1 else ''})"
 
 
+def memory_exhausted(exc: BaseException) -> str | None:
+    """'gpu' or 'cpu' when exc says memory ran out there, else None (PyTorch words it differently per device)."""
+    text = str(exc).lower()
+    if isinstance(exc, torch.cuda.OutOfMemoryError) or (isinstance(exc, RuntimeError) and "out of memory" in text):
+        return "gpu"  # "CUDA out of memory. Tried to allocate ...", "MPS backend out of memory ..."
+    cpu_words = ("can't allocate memory", "not enough memory")  # DefaultCPUAllocator: can't allocate memory: ...
+    if isinstance(exc, MemoryError) or (isinstance(exc, RuntimeError) and any(w in text for w in cpu_words)):
+        return "cpu"
+    return None
+
+
+def out_of_memory_words(where: str) -> str:
+    return "The graphics card (GPU) ran out of memory" if where == "gpu" else "The computer ran out of memory"
+
+
+def free_device_memory() -> None:
+    """Give memory that PyTorch keeps cached on a GPU back, after running out of it (the next request needs it)."""
+    if torch.cuda.is_initialized():
+        torch.cuda.empty_cache()
+    mps = getattr(torch, "mps", None)
+    if mps is not None and getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+        mps.empty_cache()
+
+
 @dataclass
 class DistributedContext:
     device: torch.device

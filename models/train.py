@@ -16,15 +16,16 @@ from typing import Any
 
 import torch
 
-from models.atomic_file import describe_os_error
+from models.atomic_file import describe_os_error, remove_stale_temporaries
 from models.checkpoint import (
     CheckpointError,
     load_training_state,
+    read_metadata,
     save_checkpoint,
     save_training_state,
 )
 from models.data import DataError, ImageSet, load_dataset
-from models.distributed import DistributedContext
+from models.distributed import DistributedContext, memory_exhausted, out_of_memory_words
 from models.families import ConfigError, build_model
 from models.family_trainers import FamilyTrainer, make_trainer
 from models.image_io import make_grid, save_png, to_uint8
@@ -159,6 +160,8 @@ class Run:
             probe = self.out / ".write-test"
             probe.write_bytes(b"")
             probe.unlink()
+            for path in (self.model_path, self.state_path):  # half-written by a run that was killed mid-save
+                remove_stale_temporaries(path)
         except OSError as exc:
             raise TrainError(f"Cannot write the run to '{self.out}': {describe_os_error(exc)}.") from None
 
@@ -176,6 +179,21 @@ class Run:
             batches.generator.set_state(state["rng"]["data"])
             trainer.noise.set_state(state["rng"]["noise"])
             batches.order, batches.position = state["batches"]["order"], int(state["batches"]["position"])
+
+    def kept(self) -> str:
+        """What a run that ends now leaves behind, in words."""
+        if self.last_saved_step < 0:
+            return "no checkpoint had been saved yet"
+        return f"the last good checkpoint (step {self.last_saved_step}) is kept"
+
+    def checkpoint_behind(self) -> bool:
+        """Resuming from a state newer than the checkpoint: the run was killed between writing the two."""
+        if self.saved_state is None:
+            return False
+        try:
+            return read_metadata(self.model_path).get("step") != self.step
+        except CheckpointError:
+            return True
 
     def save(self, trainer: FamilyTrainer, batches: BatchSource, data: ImageSet, losses: dict[str, float]) -> Path:
         """Training state first, then the checkpoint: a crash between the two leaves both usable."""
@@ -227,7 +245,12 @@ def train(settings: TrainSettings, control: TrainControl | None = None) -> Itera
         yield ErrorEvent(str(exc))
         yield DoneEvent(run.step if run else 0, "error")
     except Exception as exc:  # noqa: BLE001 - a run must end with a message, whatever broke
-        yield ErrorEvent(f"Training failed unexpectedly: {type(exc).__name__}: {exc}")
+        where = memory_exhausted(exc)
+        if where is not None and run is not None:
+            yield ErrorEvent(f"{out_of_memory_words(where)} at step {run.step + 1}; the run stopped and {run.kept()}. "
+                             "Try a smaller batch size or image size" + (", or the CPU." if where == "gpu" else "."))
+        else:
+            yield ErrorEvent(f"Training failed unexpectedly: {type(exc).__name__}: {exc}")
         yield DoneEvent(run.step if run else 0, "error")
     finally:
         ctx.close()
@@ -250,11 +273,14 @@ def _train(run: Run, control: TrainControl) -> Iterator[TrainEvent]:
     batches = BatchSource(data, per_rank, ctx.device, data_gen)
     if run.saved_state is not None:
         run.restore(trainer, batches)
+    repair = ctx.any(run.checkpoint_behind())  # decided by all ranks before rank 0 writes anything
     skipped = [f"{name}: {why}" for name, why in data.skipped]
     yield StartEvent(family=s.family, device=ctx.describe(), dataset=data.name, images=len(data),
                      skipped=skipped[:20], skipped_count=len(skipped), step=run.step, total_steps=s.steps,
                      parameters=sum(p.numel() for p in model.parameters()), out=str(run.out),
                      world_size=ctx.world_size, resumed=run.saved_state is not None)
+    if repair:  # the app opens model.safetensors: it must show the step the run goes on from
+        yield from _checkpoint(run, trainer, batches, data, {}, final=False)
     fixed = model.latents_for_seeds(range(s.sample_count))
     run.reference_spread = mean_pairwise_distance(data.images[:s.sample_count].float().div(127.5).sub(1.0))
     losses: dict[str, float] = {}
@@ -277,9 +303,7 @@ def _train(run: Run, control: TrainControl) -> Iterator[TrainEvent]:
         window_steps += 1
         if ctx.any(not all(math.isfinite(v) for v in result.losses.values())):
             bad = ", ".join(f"{k} = {v}" for k, v in result.losses.items() if not math.isfinite(v)) or "another process"
-            kept = (f"the last good checkpoint (step {run.last_saved_step}) is kept"
-                    if run.last_saved_step >= 0 else "no checkpoint had been saved yet")
-            yield ErrorEvent(f"Training diverged at step {run.step + 1} ({bad}); the run stopped and {kept}. "
+            yield ErrorEvent(f"Training diverged at step {run.step + 1} ({bad}); the run stopped and {run.kept()}. "
                              "Try a lower learning rate.")
             yield DoneEvent(run.step, "error")
             return
@@ -294,7 +318,7 @@ def _train(run: Run, control: TrainControl) -> Iterator[TrainEvent]:
         if ctx.is_main and s.sample_every and run.step % s.sample_every == 0:
             path, diversity = run.save_samples(trainer, fixed)
             yield SamplesEvent(run.step, str(path), diversity)
-        if s.checkpoint_every and run.step % s.checkpoint_every == 0:
+        if s.checkpoint_every and run.step % s.checkpoint_every == 0 and run.step < s.steps:  # the last: below
             yield from _checkpoint(run, trainer, batches, data, losses, final=False)
     if not ctx.replicas_agree(model):
         yield WarningEvent("The training processes ended with different weights; the checkpoint holds rank 0's.")
@@ -312,7 +336,7 @@ def _checkpoint(run: Run, trainer, batches, data, losses, final: bool) -> Iterat
             yield CheckpointEvent(run.step, str(run.save(trainer, batches, data, losses)))
         except CheckpointError as exc:
             if final:
-                raise
+                raise TrainError(f"{exc} The run stopped at step {run.step}, and {run.kept()}.") from None
             yield WarningEvent(f"{exc} Training goes on and will try again at the next checkpoint.")
     run.ctx.barrier()
 
