@@ -74,8 +74,6 @@ class MetricChart(pg.PlotWidget):
         self.getAxis("bottom").setTicks([[(i, LABELS[f]) for i, f in enumerate(FAMILIES)]])
         self.getAxis("left").enableAutoSIPrefix(False)
         self.showGrid(y=True, alpha=0.15)
-        if metric.log:
-            self.setLogMode(y=True)
         self.values: dict[str, float] = {}
         self.reference_value: float | None = None
         self._items: list = []
@@ -112,6 +110,11 @@ class MetricChart(pg.PlotWidget):
             top = max(top, self.reference_value)
         for item in self._items:
             self.addItem(item)
+        if self.spec.log:
+            # Bars are drawn on log10 of the value (diffusion is hundreds of times slower than the others);
+            # the axis says the plain values, "1 ms", "10 ms", … rather than pyqtgraph's "10^1".
+            ticks = [(k, f"{10.0**k:,g}{self.spec.unit}") for k in range(-2, 7)]
+            self.getAxis("left").setTicks([ticks, []])
         self.setXRange(-0.6, len(FAMILIES) - 0.4, padding=0)
         if self.values and not self.spec.log:
             self.setYRange(0, top * 1.25 if top > 0 else 1, padding=0)

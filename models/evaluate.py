@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 import torch
@@ -25,6 +26,7 @@ from models.metrics import (
 
 HELD_OUT_SEED = 1  # the models train on Synthetic Faces seed 0; these faces were never seen in training
 Report = Callable[[str], None]
+T = TypeVar("T")
 
 
 def attribute_statistics(predicted: np.ndarray, truth: np.ndarray) -> dict[str, dict[str, float]]:
@@ -68,15 +70,18 @@ def evaluate_steps(model: GenerativeModel, net: FeatureNet, samples: int = 2000,
     yield EvalProgress(0, total, f"drawing {2 * samples:,} held-out faces")
     real = synthetic_faces(2 * samples, model.image_size, HELD_OUT_SEED)
     real_a, real_b = real.batch(range(samples)), real.batch(range(samples, 2 * samples))
+    def relay(inner: Generator[int, None, T], words: Callable[[int], str]) -> Generator[EvalProgress, None, T]:
+        """Pass an inner step generator's counts on as progress, and give back what it returns."""
+        while True:
+            try:
+                count = next(inner)
+            except StopIteration as stop:
+                return stop.value
+            yield step(words(count))
+
     yield step(f"generating {samples:,} images")
-    making = generate_steps(model, samples, seed, batch, **options)
-    while True:
-        try:
-            made = next(making)
-        except StopIteration as stop:
-            fake = stop.value
-            break
-        yield step(f"generated {made:,} of {samples:,} images")
+    fake = yield from relay(generate_steps(model, samples, seed, batch, **options),
+                            lambda made: f"generated {made:,} of {samples:,} images")
     features = net.features
     f_a, f_b, f_fake = (features_of(x, features) for x in (real_a, real_b, fake))
     precision, recall = precision_recall(f_a, f_fake, k=3)
@@ -86,14 +91,8 @@ def evaluate_steps(model: GenerativeModel, net: FeatureNet, samples: int = 2000,
     with torch.no_grad():
         predicted = torch.cat([net.predict(fake[i:i + 250]).cpu() for i in range(0, samples, 250)]).numpy()
     yield step(f"path length over {n_ppl:,} pairs")
-    measuring = path_length_steps(model, features, n=n_ppl, seed=seed, **options)
-    while True:
-        try:
-            pairs = next(measuring)
-        except StopIteration as stop:
-            ppl = stop.value
-            break
-        yield step(f"path length: {pairs:,} of {n_ppl:,} pairs")
+    ppl = yield from relay(path_length_steps(model, features, n=n_ppl, seed=seed, **options),
+                           lambda pairs: f"path length: {pairs:,} of {n_ppl:,} pairs")
     result = {
         "family": model.family, "samples": samples, "image_size": model.image_size,
         "fd": frechet_distance(f_a, f_fake), "fd_real": frechet_distance(f_a, f_b),
