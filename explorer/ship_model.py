@@ -86,7 +86,8 @@ def ship(run: Path, name: str, command: str, samples: int = 2000, notes: str = "
     save_analysis(out / f"{name}.analysis.safetensors", analysis)
 
     grid = to_uint8(generate(model, 64, 0, **decode_options(model)))
-    save_png(out / f"{name}.samples.png", make_grid(grid, columns=8, padding=2))
+    # Small faces are saved at twice the size, as the training runs' own grids are, so a person can judge them.
+    save_png(out / f"{name}.samples.png", make_grid(grid, columns=8, padding=2), scale=2 if model.image_size <= 32 else 1)
 
     meta = checkpoint.metadata
     log = run.parent / f"{run.name}.log"

@@ -1,0 +1,90 @@
+"""The models shipped in resources/: present, small, loadable, opened at start, each with a truthful card."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+from explorer.compare_jobs import card_path, file_digest
+from explorer.model_catalog import MODELS_ENV, RESOURCES, startup_checkpoints
+from explorer.ship_model import ship, training_log
+from models.checkpoint import load_checkpoint
+from models.directions import load_analysis
+from models.evaluate import evaluate
+from models.feature_net import DEFAULT_FEATURE_NET, load_feature_net
+
+FAMILIES = ("vae", "gan", "diffusion")
+CARD_KEYS = ("command", "steps", "training_seconds", "devices", "evaluate", "checkpoint_sha256", "evaluate_command")
+FIGURES = ("fd", "fd_real", "precision", "recall", "density", "coverage", "precision_real", "recall_real", "ppl",
+           "seconds_per_image")
+
+
+def shipped(family: str) -> Path:
+    return RESOURCES / f"{family}.safetensors"
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_each_family_ships_a_small_model_with_its_card_directions_and_samples(family):
+    path = shipped(family)
+    assert path.exists(), f"resources/{family}.safetensors is missing"
+    assert path.stat().st_size < 20 * 1024 * 1024
+    checkpoint = load_checkpoint(path, torch.device("cpu"))
+    assert checkpoint.family == family
+    card = json.loads(card_path(path).read_text(encoding="utf-8"))
+    for key in CARD_KEYS:
+        assert key in card, f"the {family} card lacks {key}"
+    assert card["checkpoint_sha256"] == file_digest(path)  # the card describes this very file
+    assert card["steps"] == checkpoint.step
+    assert card["command"].startswith("python main.py train --model " + family)
+    assert card["training_seconds"] > 0 and card["devices"]
+    for key in FIGURES:
+        assert isinstance(card["evaluate"][key], float)
+    assert card["evaluate"]["samples"] == 2000
+    analysis = load_analysis(RESOURCES / f"{family}.analysis.safetensors")
+    assert analysis.family == family
+    assert (RESOURCES / card["samples_png"]).exists()
+
+
+def test_the_app_opens_the_shipped_models_at_start(monkeypatch):
+    monkeypatch.delenv(MODELS_ENV, raising=False)
+    assert startup_checkpoints() == [shipped(f) for f in FAMILIES]
+
+
+@pytest.mark.skipif(not DEFAULT_FEATURE_NET.exists(), reason="the feature network is not built")
+@pytest.mark.parametrize("family", ("gan", "vae"))  # diffusion takes many minutes on a CPU: measured by hand
+def test_the_cards_figures_are_what_evaluate_measures(family):
+    """Run the card's evaluate again (2,000 samples, seconds for these two) and find the same figures."""
+    torch.set_num_threads(1)
+    card = json.loads(card_path(shipped(family)).read_text(encoding="utf-8"))
+    model = load_checkpoint(shipped(family), torch.device("cpu")).model
+    net = load_feature_net(DEFAULT_FEATURE_NET)[0].eval()
+    figures = evaluate(model, net, samples=2000)
+    for key in ("precision", "recall", "density", "coverage", "precision_real", "recall_real"):
+        assert figures[key] == pytest.approx(card["evaluate"][key], abs=0.01), key
+    for key in ("fd", "fd_real"):
+        assert figures[key] == pytest.approx(card["evaluate"][key], rel=0.02), key
+
+
+def test_ship_writes_a_card_from_the_runs_log(tiny_checkpoints, tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "model.safetensors").write_bytes(Path(tiny_checkpoints["gan"]).read_bytes())
+    events = [{"event": "start", "device": "CPU (1 thread)", "step": 0},
+              {"event": "step", "step": 5, "elapsed_seconds": 10.0},
+              {"event": "start", "device": "CUDA (GPU)", "step": 5},  # resumed elsewhere: the clock restarts
+              {"event": "step", "step": 7, "elapsed_seconds": 4.5}]
+    (tmp_path / "run.log").write_text("\n".join(json.dumps(e) for e in events) + "\nnot json\n")
+    assert training_log(tmp_path / "run.log") == {"training_seconds": 14.5, "devices": ["CPU (1 thread)", "CUDA (GPU)"],
+                                                  "last_logged_step": 7}
+    out = tmp_path / "resources"
+    out.mkdir()
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    card = json.loads(ship(run, "gan", "python main.py train --model gan", samples=20, out=out).read_text())
+    assert card["checkpoint_sha256"] == file_digest(out / "gan.safetensors")
+    assert card["training_seconds"] == 14.5 and card["evaluate"]["samples"] == 20
+    assert load_analysis(out / "gan.analysis.safetensors").family == "gan"
+    assert (out / "gan.samples.png").stat().st_size > 0
