@@ -7,7 +7,6 @@ beside it) supplies the figures measured when it was made. "Recompute" measures 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sys
 import time
@@ -23,6 +22,7 @@ from explorer.inference_jobs import (
     Control,
     ModelStore,
     _feature_net,
+    file_digest,
     interpolate_models,
 )
 from explorer.worker_requests import Interpolate, Request, Result, Step
@@ -82,10 +82,6 @@ class Sampled(Result):
 
 
 # -------------------------------------------------------------------------------------------------- caching
-def file_digest(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
 def card_path(checkpoint: Path) -> Path:
     """A checkpoint's model card: `NAME.card.json` beside `NAME.safetensors`."""
     checkpoint = Path(checkpoint)

@@ -267,10 +267,9 @@ class ComparePanel(QWidget):
             self.progress.setValue(step.done)
             self.progress.setFormat(f"{LABELS[family]}: {step.message}")
             self.progress.show()
-            self._update_texts()
-        elif step.request_id in (self._grid_request, self._morph_request):
-            self.morph_message.setText(step.message if step.request_id == self._morph_request else
-                                       self.morph_message.text())
+            self._update_status()
+        elif step.request_id == self._morph_request:
+            self.morph_message.setText(step.message)
 
     def _on_result(self, result: Result) -> None:
         if result.request_id in self.measuring:
@@ -303,6 +302,20 @@ class ComparePanel(QWidget):
             self.first_image.emit()
 
     def _update_texts(self) -> None:
+        """Everything that depends on the figures: the status lines, the charts and the reading."""
+        self._update_status()
+        self.bars.set_figures(self.figures)
+        said = reading(self.figures)
+        sizes = {int(f.get("image_size", 0)) for f in self.figures.values()}
+        if len(sizes) > 1:
+            said.append("The models do not draw faces of the same size (" + ", ".join(
+                f"{LABELS[k]} {int(v.get('image_size', 0))} px" for k, v in self.figures.items())
+                + "): each is measured against real faces of its own size, and a smaller face is quicker to draw.")
+        self.reading.setText("<br><br>".join(said) if said else
+                             "The reading appears here once the models are measured.")
+
+    def _update_status(self) -> None:
+        """One line per family: where its figures come from, or how far measuring it has got."""
         models = self.models()
         self.stop.setEnabled(bool(self.measuring))
         self.recompute.setEnabled(bool(models))
@@ -324,15 +337,6 @@ class ComparePanel(QWidget):
                 lines.append(f"<b>{info.label}</b>: not measured yet.")
         self.status.setText("<br>".join(lines) if models else
                             "No model is loaded. Open checkpoints (File → Open) or train them in the Train tab.")
-        self.bars.set_figures(self.figures)
-        said = reading(self.figures)
-        sizes = {int(f.get("image_size", 0)) for f in self.figures.values()}
-        if len(sizes) > 1:
-            said.append("The models do not draw faces of the same size (" + ", ".join(
-                f"{LABELS[k]} {int(v.get('image_size', 0))} px" for k, v in self.figures.items())
-                + "): each is measured against real faces of its own size, and a smaller face is quicker to draw.")
-        self.reading.setText("<br><br>".join(said) if said else
-                             "The reading appears here once the models are measured.")
 
     # ------------------------------------------------------------------ pictures
     def request_grids(self) -> None:
@@ -371,7 +375,7 @@ class ComparePanel(QWidget):
         strips = {families[k]: v for k, v in result.strips.items() if k in families}
         size = max(s.shape[1] for s in strips.values()) if strips else 0
         for family, strip in strips.items():
-            frames = same_size([*strip, np.zeros((size, size, 3), np.uint8)])[:-1]  # all at the largest size
+            frames = same_size(list(strip), size)  # every family's strip at the largest model's size
             self.strips[family].set_image(make_grid(frames, columns=len(frames), padding=2))
             label = next((result.labels[k] for k, f in families.items() if f == family and k in result.labels), "")
             self.strip_titles[family].setText(f"<b>{LABELS[family]}</b><br><small>{label}</small>")

@@ -7,6 +7,7 @@ result. The worker closes a job's generator when a newer request of the same slo
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import sys
 import time
@@ -145,10 +146,22 @@ def load_model(store: ModelStore, req: LoadModel, control: Control) -> Iterator[
     yield Loaded(req.id, req.slot, seconds=_elapsed(start), created=req.created, info=store.models[key].info)
 
 
+@functools.lru_cache(maxsize=32)
+def _digest(path: str, mtime_ns: int, size: int) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def file_digest(path: str | Path) -> str:
+    """SHA-256 of a checkpoint file, read once per version of the file (the analysis and metrics caches both key
+    on it, and several requests ask for it in a row)."""
+    stat = Path(path).stat()
+    return _digest(str(Path(path).resolve()), stat.st_mtime_ns, stat.st_size)
+
+
 def analysis_paths(checkpoint_path: Path) -> tuple[Path, Path]:
     """Where a checkpoint's directions are found: shipped beside it (read only), or in the user's cache."""
     from models.data import cache_dir
-    digest = hashlib.sha256(checkpoint_path.read_bytes()).hexdigest()[:24]
+    digest = file_digest(checkpoint_path)[:24]
     beside = checkpoint_path.with_name(checkpoint_path.name.replace(".safetensors", "") + ".analysis.safetensors")
     return beside, cache_dir() / "analysis" / f"v{ANALYSIS_VERSION}-{digest}.safetensors"
 

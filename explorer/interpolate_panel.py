@@ -32,9 +32,10 @@ from models.image_io import make_grid
 FRAME_MS = 120
 
 
-def same_size(frames: list[np.ndarray]) -> np.ndarray:
-    """Frames of models of different resolutions (e.g. 64 and 32 px) enlarged with crisp pixels to the largest."""
-    size = max(f.shape[0] for f in frames)
+def same_size(frames: list[np.ndarray], size: int | None = None) -> np.ndarray:
+    """Frames of models of different resolutions (e.g. 64 and 32 px) enlarged with crisp pixels to the largest
+    (or to `size`)."""
+    size = size or max(f.shape[0] for f in frames)
     out = []
     for frame in frames:
         if frame.shape[0] != size:

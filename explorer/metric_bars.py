@@ -86,12 +86,13 @@ class MetricChart(pg.PlotWidget):
         self.values = {f: float(figures[f][self.spec.key]) * self.spec.scale
                        for f in FAMILIES if f in figures and self.spec.key in figures[f]}
         top = 0.0
+        # Log bars stand on a baseline a third below the smallest value, so every bar has some height.
+        bottom = math.log10(min(self.values.values()) / 3) if self.spec.log and self.values else 0.0
         for i, family in enumerate(FAMILIES):
             if family not in self.values:
                 continue
             value = self.values[family]
             shown = math.log10(max(value, 1e-6)) if self.spec.log else value
-            bottom = math.log10(min(self.values.values()) / 3) if self.spec.log else 0.0
             bar = pg.BarGraphItem(x=[i], height=[shown - bottom], y0=[bottom], width=0.6,
                                   brush=COLOURS[family], pen=pg.mkPen(None))
             label = pg.TextItem(_fmt(value, self.spec.unit), color="k", anchor=(0.5, 1.0))
@@ -119,8 +120,7 @@ class MetricChart(pg.PlotWidget):
         if self.values and not self.spec.log:
             self.setYRange(0, top * 1.25 if top > 0 else 1, padding=0)
         elif self.values:
-            low = math.log10(min(self.values.values()) / 3)
-            self.setYRange(low, top + 0.5, padding=0)
+            self.setYRange(bottom, top + 0.5, padding=0)
 
 
 class MetricBars(QWidget):
