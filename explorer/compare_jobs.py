@@ -22,6 +22,7 @@ from explorer.inference_jobs import (
     Control,
     ModelStore,
     _feature_net,
+    feature_net_digest,
     file_digest,
     interpolate_models,
 )
@@ -90,7 +91,7 @@ def card_path(checkpoint: Path) -> Path:
 
 def cache_path(digest: str) -> Path:
     from models.data import cache_dir
-    return cache_dir() / "metrics" / f"v{METRICS_VERSION}-{digest[:24]}.json"
+    return cache_dir() / "metrics" / f"v{METRICS_VERSION}-{digest[:24]}-net{feature_net_digest()[:12]}.json"
 
 
 def _usable(figures: Any) -> bool:
@@ -99,7 +100,9 @@ def _usable(figures: Any) -> bool:
 
 
 def stored_figures(checkpoint: Path, digest: str) -> tuple[dict | None, str]:
-    """Figures measured before for exactly this file: the user's cache first, then the model card."""
+    """Figures measured before for exactly this file, through the current feature network: the user's cache
+    first, then the model card."""
+    net = feature_net_digest()
     for path, words in ((cache_path(digest), "measured earlier on this computer"),
                         (card_path(checkpoint), "from the model's card, measured when it was made")):
         try:
@@ -107,7 +110,8 @@ def stored_figures(checkpoint: Path, digest: str) -> tuple[dict | None, str]:
         except (OSError, ValueError):
             continue  # missing or damaged: measured again instead
         figures = data.get("evaluate") if isinstance(data, dict) else None
-        if isinstance(data, dict) and data.get("checkpoint_sha256") == digest and _usable(figures):
+        if (isinstance(data, dict) and data.get("checkpoint_sha256") == digest
+                and data.get("feature_net_sha256") == net and _usable(figures)):
             return figures, words
     return None, ""
 
@@ -116,7 +120,8 @@ def save_figures(digest: str, figures: dict) -> None:
     path = cache_path(digest)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        text = json.dumps({"checkpoint_sha256": digest, "metrics_version": METRICS_VERSION, "evaluate": figures})
+        text = json.dumps({"checkpoint_sha256": digest, "feature_net_sha256": feature_net_digest(),
+                           "metrics_version": METRICS_VERSION, "evaluate": figures})
         atomic_write_bytes(path, text.encode("utf-8"))
     except OSError as exc:  # a full disk costs only measuring again next time
         print(f"latent-explorer: could not cache the metrics: {exc}", file=sys.stderr)

@@ -158,12 +158,23 @@ def file_digest(path: str | Path) -> str:
     return _digest(str(Path(path).resolve()), stat.st_mtime_ns, stat.st_size)
 
 
+def feature_net_digest() -> str:
+    """SHA-256 of the shipped feature network ("" when it is missing). Attribute directions and metrics are
+    read through it, so what was cached under another network is not shown as if it were current."""
+    from models.feature_net import DEFAULT_FEATURE_NET
+    try:
+        return file_digest(DEFAULT_FEATURE_NET)
+    except OSError:
+        return ""
+
+
 def analysis_paths(checkpoint_path: Path) -> tuple[Path, Path]:
     """Where a checkpoint's directions are found: shipped beside it (read only), or in the user's cache."""
     from models.data import cache_dir
     digest = file_digest(checkpoint_path)[:24]
     beside = checkpoint_path.with_name(checkpoint_path.name.replace(".safetensors", "") + ".analysis.safetensors")
-    return beside, cache_dir() / "analysis" / f"v{ANALYSIS_VERSION}-{digest}.safetensors"
+    cached = f"v{ANALYSIS_VERSION}-{digest}-net{feature_net_digest()[:12]}.safetensors"
+    return beside, cache_dir() / "analysis" / cached
 
 
 def _read_analysis(paths: tuple[Path, ...], family: str):

@@ -95,6 +95,7 @@ def ship(run: Path, name: str, command: str, samples: int = 2000, notes: str = "
         "name": name, "family": model.family, "image_size": model.image_size,
         "parameters": sum(t.numel() for t in inference_state_dict(model).values()),  # what the file holds
         "file_bytes": target.stat().st_size, "checkpoint_sha256": file_digest(target),
+        "feature_net_sha256": file_digest(DEFAULT_FEATURE_NET),
         "command": command, "steps": int(meta.get("step", 0)), "training": meta.get("training"),
         "dataset": meta.get("dataset", {}).get("name"),
         **(training_log(log) if log.exists() else {}),
@@ -131,7 +132,8 @@ def summary_markdown(out: Path = RESOURCES) -> str:
         parts.append(f"- {card['parameters']:,} weights, {card['file_bytes'] / 1e6:.1f} MB, {card['image_size']} px; "
                      f"{card['steps']:,} steps on {card.get('dataset')}.")
         parts.append(f"- Trained with `{card['command']}`")
-        parts.append(f"- Training time {hours:.1f} h on {', '.join(d for d in card.get('devices', []) if d)}.")
+        took = f"{hours:.1f} h" if hours >= 1 else f"{hours * 60:.0f} min"
+        parts.append(f"- Training time {took} on {', '.join(d for d in card.get('devices', []) if d)}.")
         if card.get("notes"):
             parts.append(f"- {card['notes']}")
         parts.append(f"- Measured with `{card['evaluate_command']}`"

@@ -32,7 +32,7 @@ from models.checkpoint import CheckpointError, read_metadata
 
 COLLAPSE_DIVERSITY = 0.25  # sample spread / data spread below which a GAN's grid is "nearly one face"
 FOLLOW_SECONDS = 5.0  # Explore reloads a running model's weights at most this often
-REDRAW_MS = 100  # loss curves are redrawn at most ten times a second, however fast steps come
+REDRAW_MS = 200  # loss curves are redrawn at most five times a second, however fast steps come
 EXIT_WAIT_MS = 1500  # closing the app waits this long for a stopping run; the window is gone within 2 s
 
 

@@ -4,6 +4,10 @@ It labels generated faces (for attribute directions) and its penultimate layer i
 the metrics (Fréchet distance, precision/recall). Every input is resized to 32x32 first, so a 16 px and
 a 128 px model are measured by the same network on the same footing.
 
+It learns from faces drawn at every size a shipped model makes (32 and 64 px), each shrunk to 32 px the way
+its inputs are: a net that saw only 32 px renders misreads shrunk 64 px faces (thin glasses frames fade in the
+antialiased shrink), which made it blind to glasses on every 64 px model.
+
 Make the shipped one with `python -m models.feature_net --out resources/feature_net.safetensors`.
 """
 
@@ -36,6 +40,8 @@ from models.face_renderer import ATTRIBUTE_NAMES, ATTRIBUTES
 
 DEFAULT_FEATURE_NET = Path(__file__).resolve().parent.parent / "resources" / "feature_net.safetensors"
 INPUT_SIZE = 32
+TRAIN_SIZES = (16, 32, 64)  # the sizes the app trains at (128 px reads like 64 px); each resized as at use
+SCORE_SIZES = (16, 32, 64, 128)
 FORMAT_VERSION = 1
 METADATA_KEY = "latent_explorer"
 KIND = "feature_net"
@@ -59,6 +65,24 @@ def resize_for_features(images: torch.Tensor) -> torch.Tensor:
     if images.shape[-2:] == (INPUT_SIZE, INPUT_SIZE):
         return images
     return F.interpolate(images, size=(INPUT_SIZE, INPUT_SIZE), mode="bilinear", antialias=True, align_corners=False)
+
+
+def as_input(faces: ImageSet) -> ImageSet:
+    """`faces` shrunk to the network's input size exactly as `forward` shrinks them (then back to uint8)."""
+    if faces.image_size == INPUT_SIZE:
+        return faces
+    parts = [resize_for_features(faces.batch(range(i, min(i + 1000, len(faces)))))
+             for i in range(0, len(faces), 1000)]
+    images = torch.cat(parts).add_(1).mul_(127.5).round_().clamp_(0, 255).to(torch.uint8)
+    return ImageSet(images, faces.attributes, faces.attribute_names, f"{faces.name}, shrunk to {INPUT_SIZE} px",
+                    info=faces.describe())
+
+
+def joined(sets: list[ImageSet]) -> ImageSet:
+    """Several same-size image sets as one (for training on faces drawn at several sizes)."""
+    return ImageSet(torch.cat([s.images for s in sets]), torch.cat([s.attributes for s in sets]),
+                    sets[0].attribute_names, " + ".join(s.name for s in sets),
+                    info={"parts": [s.describe() for s in sets]})
 
 
 class FeatureNet(nn.Module):
@@ -284,8 +308,10 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
                                      description="Train the attribute/feature network on Synthetic Faces.")
     parser.add_argument("--out", type=Path, default=DEFAULT_FEATURE_NET, help="where to write the .safetensors")
     parser.add_argument("--epochs", type=int, default=8)
-    parser.add_argument("--count", type=int, default=20000, help="training faces (seed 0, 32 px)")
-    parser.add_argument("--held-out", type=int, default=2000, help="held-out faces (seed 1, 32 px)")
+    parser.add_argument("--count", type=int, default=20000,
+                        help="training faces per size (seed 0, drawn at 32 and 64 px)")
+    parser.add_argument("--held-out", type=int, default=2000,
+                        help="held-out faces per size (seed 1; scored at 16, 32, 64 and 128 px)")
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--threads", type=int, default=2, help="CPU threads for PyTorch")
     parser.add_argument("--seed", type=int, default=0)
@@ -296,15 +322,21 @@ def main(argv: list[str] | None = None) -> int:
     """Train, print progress and held-out scores, and write the checkpoint with its card."""
     args = _parse(argv)
     torch.set_num_threads(max(1, args.threads))
-    train = synthetic_faces(args.count, INPUT_SIZE, seed=0)
-    held_out = synthetic_faces(args.held_out, INPUT_SIZE, seed=1)
+    train = joined([as_input(synthetic_faces(args.count, size, seed=0)) for size in TRAIN_SIZES])
+    held_out = joined([as_input(synthetic_faces(args.held_out, size, seed=1)) for size in TRAIN_SIZES])
     final = None
     for event in train_feature_net(train, held_out, epochs=args.epochs, batch_size=args.batch_size, seed=args.seed):
         print(f"[{event.seconds:6.1f} s] {event.message}, loss {event.loss:.4f}", flush=True)
         final = event
     assert final is not None and final.net is not None
-    for name, score in final.scores.items():
-        print(f"  {name:15s} {'accuracy' if name == 'glasses' else 'R²':8s} {score:.3f}")
+    final.net.eval()
+    by_size = {str(size): {k: round(v, 4) for k, v in
+                           evaluate_feature_net(final.net, synthetic_faces(args.held_out, size, seed=1)).items()}
+               for size in SCORE_SIZES}
+    print("  " + " " * 24 + "".join(f"{size:>8} px" for size in SCORE_SIZES))
+    for name in ATTRIBUTE_NAMES:
+        kind = "accuracy" if name == "glasses" else "R²"
+        print(f"  {name:15s} {kind:8s} " + "".join(f"{by_size[str(size)][name]:11.3f}" for size in SCORE_SIZES))
     card = {
         "what": "CNN predicting the 15 Synthetic Faces attributes; penultimate layer = metric features",
         "command": "python -m models.feature_net " + shlex.join(argv if argv is not None else sys.argv[1:]),
@@ -313,9 +345,11 @@ def main(argv: list[str] | None = None) -> int:
         "device": f"cpu ({torch.get_num_threads()} threads, {platform.processor() or platform.machine()}), "
                   f"torch {torch.__version__}",
         "input": f"any size, resized to {INPUT_SIZE}x{INPUT_SIZE}",
+        "train_sizes": list(TRAIN_SIZES),
         "feature_dim": final.net.feature_dim,
         "train_data": train.describe(), "held_out_data": held_out.describe(),
         "held_out_scores": {k: round(v, 4) for k, v in final.scores.items()},
+        "held_out_scores_by_size": by_size,
         "score_kinds": {a.name: "accuracy" if a.binary else "r2" for a in ATTRIBUTES},
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }

@@ -14,6 +14,7 @@ from explorer.compare_jobs import (
     Sampled,
     SampleGrid,
     card_path,
+    feature_net_digest,
     file_digest,
     measure,
     sample_grid,
@@ -96,7 +97,12 @@ def test_a_models_card_supplies_its_figures_only_for_the_same_file(store, tiny_c
         card.write_text(json.dumps({"checkpoint_sha256": "0" * 64, "evaluate": figures}))
         stopped = _last(measure(store, Measure(key, samples=20), type("Stop", (), {"stop_requested": lambda s: True})()))
         assert stopped.error == "Stopped."  # a card for another file is ignored: it went on to measure
-        card.write_text(json.dumps({"checkpoint_sha256": file_digest(key), "evaluate": figures}))
+        card.write_text(json.dumps({"checkpoint_sha256": file_digest(key), "feature_net_sha256": "1" * 64,
+                                    "evaluate": figures}))
+        stopped = _last(measure(store, Measure(key, samples=20), type("Stop", (), {"stop_requested": lambda s: True})()))
+        assert stopped.error == "Stopped."  # figures read through another feature network are measured again
+        card.write_text(json.dumps({"checkpoint_sha256": file_digest(key), "feature_net_sha256": feature_net_digest(),
+                                    "evaluate": figures}))
         result = _last(measure(store, Measure(key, samples=20), NoControl()))
         assert result.figures == figures and "card" in result.source
         card.write_text("{ not json")
@@ -124,6 +130,7 @@ def test_compare_tab_shows_figures_grids_morphs_and_reading(window, qtbot, tiny_
     for family, key in tiny_checkpoints.items():  # figures as if shipped: the tab shows them at once
         precision, recall = {"vae": (0.4, 0.8), "gan": (0.9, 0.2), "diffusion": (0.8, 0.7)}[family]
         card_path(key).write_text(json.dumps({"checkpoint_sha256": file_digest(key),
+                                              "feature_net_sha256": feature_net_digest(),
                                               "evaluate": _figures(precision, recall, 0.01)}))
     try:
         panel = window.compare

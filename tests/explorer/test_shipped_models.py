@@ -38,6 +38,7 @@ def test_each_family_ships_a_small_model_with_its_card_directions_and_samples(fa
     for key in CARD_KEYS:
         assert key in card, f"the {family} card lacks {key}"
     assert card["checkpoint_sha256"] == file_digest(path)  # the card describes this very file
+    assert card["feature_net_sha256"] == file_digest(DEFAULT_FEATURE_NET)  # ...measured by the shipped network
     assert card["steps"] == checkpoint.step
     assert card["command"].startswith("python main.py train --model " + family)
     assert card["training_seconds"] > 0 and card["devices"]
