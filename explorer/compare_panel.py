@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QBoxLayout,
     QComboBox,
     QGridLayout,
     QGroupBox,
@@ -39,6 +40,7 @@ from models.image_io import make_grid
 
 GRID_SEEDS = 16
 MORPH_FRAMES = 8
+WIDE_LAYOUT = 1100  # narrower than this (the charts need about 620 px, the reading 200 more), stack the rows
 
 
 class ComparePanel(QWidget):
@@ -101,7 +103,7 @@ class ComparePanel(QWidget):
         reading_layout = QVBoxLayout(reading_box)
         reading_layout.addWidget(self.reading)
         reading_layout.addStretch(1)
-        numbers = QHBoxLayout()
+        numbers = self._numbers = QHBoxLayout()
         numbers.addWidget(self.bars, 3)
         numbers.addWidget(reading_box, 1)
 
@@ -174,11 +176,11 @@ class ComparePanel(QWidget):
         morph_layout.addLayout(strips_grid, 1)
         morph_layout.addWidget(self.morph_message)
 
-        pictures = QHBoxLayout()
+        pictures = self._pictures = QHBoxLayout()
         pictures.addWidget(seeds_box, 1)
         pictures.addWidget(morph_box, 1)
 
-        content = QWidget()
+        content = self._content = QWidget()
         layout = QVBoxLayout(content)
         explain = ExplainBox(texts.COMPARE)
         explain.toggle.setChecked(False)  # folded: the charts come first; one click opens the explanation
@@ -191,11 +193,25 @@ class ComparePanel(QWidget):
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         scroll.setWidget(content)
-        content.setMinimumHeight(820)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(scroll)
         self._update_texts()
+        self._arrange(wide=True)
+
+    def _arrange(self, wide: bool) -> None:
+        """Side by side in a wide window; in a narrow one the reading goes under the charts and the morphs under
+        the sample grids, so nothing is cut off at the right or needs sideways scrolling."""
+        direction = QBoxLayout.Direction.LeftToRight if wide else QBoxLayout.Direction.TopToBottom
+        for row in (self._numbers, self._pictures):
+            row.setDirection(direction)
+        self._content.setMinimumHeight(820 if wide else 1500)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        wide = self.width() >= WIDE_LAYOUT
+        if wide != (self._numbers.direction() == QBoxLayout.Direction.LeftToRight):
+            self._arrange(wide)
 
     # ------------------------------------------------------------------ models
     def models(self) -> dict[str, str]:

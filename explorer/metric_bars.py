@@ -103,10 +103,18 @@ class MetricChart(pg.PlotWidget):
                 if self.spec.reference and f in figures and self.spec.reference in figures[f]]
         self.reference_value = sum(refs) / len(refs) if refs else None
         if self.reference_value is not None:
+            # The line's label goes over the bar whose top is farthest from the line, so it never covers a
+            # bar's value; a pale backing keeps it legible where it crosses a bar.
+            shown_ref = math.log10(max(self.reference_value, 1e-6)) if self.spec.log else self.reference_value
+            tops = {i: (math.log10(max(v, 1e-6)) if self.spec.log else v)
+                    for i, f in enumerate(FAMILIES) if (v := self.values.get(f)) is not None}
+            slot = max(tops, key=lambda i: abs(tops[i] - shown_ref)) if tops else len(FAMILIES) - 1
             line = pg.InfiniteLine(pos=self.reference_value, angle=0,
                                    pen=pg.mkPen("#555555", width=1.5, style=Qt.PenStyle.DashLine),
-                                   label="real faces", labelOpts={"position": 0.98, "color": "#555555",
-                                                                  "anchors": [(1, 1), (1, 1)]})
+                                   label="real faces",
+                                   labelOpts={"position": (slot + 0.6) / (len(FAMILIES) + 0.2), "color": "#555555",
+                                              "fill": pg.mkBrush(255, 255, 255, 210),
+                                              "anchors": [(0.5, 1), (0.5, 1)]})
             self._items.append(line)
             top = max(top, self.reference_value)
         for item in self._items:

@@ -170,3 +170,16 @@ def test_recompute_measures_in_the_background_and_stop_keeps_the_tab_usable(wind
     panel.stop_measuring()
     qtbot.waitUntil(lambda: not panel.measuring, timeout=60_000)
     assert set(panel.figures) == {"vae", "gan"}  # stopping keeps the figures already there
+
+
+def test_a_narrow_window_stacks_the_compare_tab_instead_of_cutting_it_off(window, qtbot):
+    from PySide6.QtWidgets import QBoxLayout, QScrollArea
+    panel = window.compare
+    window.tabs.setCurrentWidget(panel)
+    window.resize(900, 700)
+    qtbot.waitUntil(lambda: panel._numbers.direction() == QBoxLayout.Direction.TopToBottom, timeout=5000)
+    content = panel.findChild(QScrollArea).widget()
+    content.layout().activate()
+    assert content.minimumSizeHint().width() <= panel.width()  # no sideways scrolling: the reading is under the charts
+    window.resize(1400, 900)
+    qtbot.waitUntil(lambda: panel._numbers.direction() == QBoxLayout.Direction.LeftToRight, timeout=5000)
