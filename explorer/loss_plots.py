@@ -133,8 +133,9 @@ class LossPlots(QWidget):
         if last is None:
             return
         for plot in self.plots:
-            values = [np.asarray(self.values[k]) for k in self._plot_keys.get(id(plot), ()) if self.values.get(k)]
-            finite = np.concatenate(values)[np.isfinite(np.concatenate(values))] if values else np.empty(0)
+            keys = [k for k in self._plot_keys.get(id(plot), ()) if self.values.get(k)]
+            values = np.concatenate([self.values[k] for k in keys]) if keys else np.empty(0)
+            finite = values[np.isfinite(values)]
             self._manage(plot, 0, (0.0, nice_ceiling(last)))
             if finite.size:
                 self._manage(plot, 1, (float(finite.min()), float(finite.max())), snap=True)

@@ -54,3 +54,19 @@ def window(app_env, qtbot, tmp_path):
         win.load_startup_models()
     yield win
     win.close()
+
+
+def fill_tiny_run(form, out, family="vae", steps=6, sample_every=3, checkpoint_every=3, batch=8) -> None:
+    """Set the Train tab's form for a tiny, fast CPU run (16 px, 32 faces, 8 channels) writing to `out`."""
+    form.family.setCurrentIndex(form.family.findData(family))
+    form.image_size.setCurrentIndex(form.image_size.findData(16))
+    form.faces.setValue(32)
+    form.batch.setValue(batch)
+    form.channels.setValue(8)
+    form.latent.setValue(8)
+    form.sample_steps.setValue(3)
+    form.steps.setValue(steps)
+    form.sample_every.setValue(sample_every)
+    form.checkpoint_every.setValue(checkpoint_every)
+    form.device.setCurrentIndex(form.device.findData("cpu"))
+    form.out.setText(str(out))

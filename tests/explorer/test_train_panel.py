@@ -8,6 +8,7 @@ import signal
 import pytest
 
 from models.checkpoint import load_checkpoint, read_metadata
+from tests.explorer.conftest import fill_tiny_run
 
 LONG = 1_000_000  # steps of a run that only ends when the test ends it
 
@@ -18,19 +19,7 @@ def one_thread(monkeypatch):
 
 
 def tiny(panel, out, family="vae", steps=6, sample_every=3, checkpoint_every=3):
-    form = panel.form
-    form.family.setCurrentIndex(form.family.findData(family))
-    form.image_size.setCurrentIndex(form.image_size.findData(16))
-    form.faces.setValue(32)
-    form.batch.setValue(8)
-    form.channels.setValue(8)
-    form.latent.setValue(8)
-    form.sample_steps.setValue(3)
-    form.steps.setValue(steps)
-    form.sample_every.setValue(sample_every)
-    form.checkpoint_every.setValue(checkpoint_every)
-    form.device.setCurrentIndex(form.device.findData("cpu"))
-    form.out.setText(str(out))
+    fill_tiny_run(panel.form, out, family, steps, sample_every, checkpoint_every)
 
 
 def wait_for_event(qtbot, panel, kind, check=lambda e: True, timeout=120_000):

@@ -16,6 +16,7 @@ from explorer import inference_jobs
 from explorer.worker_requests import Endpoint
 from models.checkpoint import load_checkpoint, save_checkpoint
 from models.diffusion import Diffusion
+from tests.explorer.conftest import fill_tiny_run
 from tests.models.tiny import tiny_diffusion
 
 CLOSE_SECONDS = 2.0
@@ -63,17 +64,8 @@ def start_inversion(window, qtbot, wait: bool = True) -> None:
 
 
 def start_training(window, qtbot, tmp_path, wait_for_a_step: bool = True) -> int:
-    form = window.train.form
-    form.family.setCurrentIndex(form.family.findData("vae"))
-    form.image_size.setCurrentIndex(form.image_size.findData(16))
-    form.faces.setValue(32)
-    form.batch.setValue(4)
-    form.channels.setValue(8)
-    form.steps.setValue(1_000_000)
-    form.sample_every.setValue(0)
-    form.checkpoint_every.setValue(1_000_000)
-    form.device.setCurrentIndex(form.device.findData("cpu"))
-    form.out.setText(str(tmp_path / "run"))
+    fill_tiny_run(window.train.form, tmp_path / "run", steps=1_000_000, sample_every=0, checkpoint_every=1_000_000,
+                  batch=4)
     assert window.train.start()
     if wait_for_a_step:
         with qtbot.waitSignal(window.train.run_event, timeout=120_000, check_params_cb=lambda e: e["event"] == "step"):

@@ -14,6 +14,7 @@ from explorer import cli, cli_train
 from models import atomic_file
 from models.checkpoint import load_checkpoint, load_training_state
 from models.train import MODEL_FILE, STATE_FILE, Run
+from tests.explorer.conftest import fill_tiny_run
 
 TINY = ["--model", "vae", "--image-size", "16", "--channels", "8", "--latent-dim", "4", "--batch-size", "4",
         "--data-count", "32", "--sample-every", "0", "--log-every", "1"]
@@ -71,16 +72,7 @@ def test_a_nan_loss_in_the_train_tab_stops_the_run_and_keeps_the_last_good_check
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     panel = window.train
     form = panel.form
-    form.family.setCurrentIndex(form.family.findData("vae"))
-    form.image_size.setCurrentIndex(form.image_size.findData(16))
-    form.faces.setValue(32)
-    form.batch.setValue(4)
-    form.channels.setValue(8)
-    form.steps.setValue(50)
-    form.sample_every.setValue(0)
-    form.checkpoint_every.setValue(1)
-    form.device.setCurrentIndex(form.device.findData("cpu"))
-    form.out.setText(str(tmp_path / "run"))
+    fill_tiny_run(form, tmp_path / "run", steps=50, sample_every=0, checkpoint_every=1, batch=4)
     options = form.options
     monkeypatch.setattr(form, "options", lambda: [*options(), "--lr", "1e10"])  # beyond the form's range
     with qtbot.waitSignal(panel.run_ended, timeout=120_000) as ended:
