@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 SCREENSHOT_TIMEOUT_MS = 300_000
@@ -12,20 +14,40 @@ STARTUP_PROBE = "LATENT_EXPLORER_STARTUP_PROBE"
 
 
 def run_app(screenshot: str | None = None, tab: str | None = None, device: str = "auto",
-            files: list[str] | None = None) -> int:
-    if screenshot and "QT_QPA_PLATFORM" not in os.environ:
-        os.environ["QT_QPA_PLATFORM"] = "offscreen"
-    from PySide6.QtCore import QCoreApplication, QTimer
+            files: list[str] | None = None, size: tuple[int, int] | None = None, presenter: bool = False) -> int:
+    screen_config = None
+    if screenshot and os.environ.get("QT_QPA_PLATFORM", "offscreen").startswith("offscreen"):
+        os.environ["QT_QPA_PLATFORM"], screen_config = offscreen_platform(size)
+    from explorer.display_check import display_problem
+
+    problem = display_problem()
+    if problem:  # Qt would print a page about platform plugins and abort
+        print(f"error: {problem}", file=sys.stderr)
+        return 1
+    from PySide6.QtCore import QCoreApplication, QSettings, QTimer
     from PySide6.QtWidgets import QApplication
 
+    from explorer.error_log import install_excepthook
+    from explorer.layout_check import layout_problems
     from explorer.main_window import MainWindow
 
     QCoreApplication.setOrganizationName("LatentExplorer")
     QCoreApplication.setApplicationName("Latent Explorer")
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    window = MainWindow(device)
+    if screen_config:
+        os.unlink(screen_config)
+    # From here an error nobody caught (at start-up too) goes to the log and is told in a dialog or one line.
+    install_excepthook(None if screenshot or os.environ.get(STARTUP_PROBE) else QApplication.activeWindow)
+    # A screenshot starts as a new user would, and leaves the person's own settings (size, tab, presenter) alone.
+    scratch = tempfile.TemporaryDirectory(prefix="latent-explorer-screenshot-") if screenshot else None
+    settings = QSettings(os.path.join(scratch.name, "settings.ini"), QSettings.Format.IniFormat) if scratch else None
+    window = MainWindow(device, settings=settings)
     if tab:
         window.select_tab(tab)
+    if presenter or screenshot:  # a screenshot shows the mode asked for, not the one remembered from last time
+        window.set_presenter_mode(presenter)
+    if size and not window.isFullScreen():
+        window.resize(*size)
     window.show()
     if os.environ.get(STARTUP_PROBE):
         def probe() -> None:
@@ -46,6 +68,8 @@ def run_app(screenshot: str | None = None, tab: str | None = None, device: str =
         QApplication.processEvents()
         ok = window.grab().save(screenshot, "PNG")
         outcome["code"] = 0 if ok else 1
+        for problem in layout_problems(window):  # what a person would see cut off, for whoever checks layouts
+            print(f"layout: {problem}", file=sys.stderr)
         if not ok:
             print(f"error: could not write the screenshot to {screenshot}", file=sys.stderr)
         window.close()
@@ -61,6 +85,19 @@ def run_app(screenshot: str | None = None, tab: str | None = None, device: str =
     _open(window, files)
     app.exec()
     return outcome["code"]
+
+
+def offscreen_platform(size: tuple[int, int] | None) -> tuple[str, str | None]:
+    """Qt's offscreen platform with a virtual screen of `size` (its default is 800x800), and the file that
+    describes the screen (to delete once Qt has read it)."""
+    if size is None:
+        return "offscreen", None
+    config = {"screens": [{"name": "screenshot", "x": 0, "y": 0, "width": size[0], "height": size[1],
+                           "logicalDpi": 96, "logicalBaseDpi": 96, "dpr": 1}]}
+    handle, path = tempfile.mkstemp(prefix="latent-explorer-screen-", suffix=".json")
+    with os.fdopen(handle, "w") as file:
+        json.dump(config, file)
+    return f"offscreen:configfile={path}", path
 
 
 def _open(window, files: list[str] | None) -> None:

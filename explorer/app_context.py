@@ -23,6 +23,7 @@ class AppContext(QObject):
     analysis_ready = Signal(str)  # model key
     weights_replaced = Signal(str)  # model key: a reloaded checkpoint (a training run saved new weights)
     load_failed = Signal(str, str)  # path, message
+    loaded = Signal(str, str)  # path as asked for, model key: a load that worked (after models_changed)
     result = Signal(object)  # every other Result, for the panels (each keeps the ids it asked for)
     progress = Signal(object)  # Steps of the panels' requests
     analysis_progress = Signal(str, object)  # model key, Step
@@ -72,6 +73,7 @@ class AppContext(QObject):
                 self.load_failed.emit(path, result.error or "The checkpoint could not be loaded.")
                 return
             self._loaded(result.info, path)
+            self.loaded.emit(path, result.info.key)
         elif result.request_id in self._analyses:
             key = self._analyses.pop(result.request_id)
             if isinstance(result, Analysed) and not result.error:

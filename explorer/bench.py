@@ -112,10 +112,12 @@ def _wait(app, condition, timeout: float, what: str) -> None:
 # ----------------------------------------------------------------------------------------------- start-up
 def startup_seconds() -> float:
     """Launch the app as a user would and time it until Explore's first face is painted."""
+    from explorer.training_process import app_command
+
     env = {**os.environ, "LATENT_EXPLORER_STARTUP_PROBE": "1"}
     env.setdefault("QT_QPA_PLATFORM", "offscreen")
     start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, str(ROOT / "main.py")], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+    proc = subprocess.Popen(app_command(), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                             env=env, cwd=ROOT, text=True)
     try:
         for line in proc.stdout:
@@ -132,7 +134,7 @@ def startup_seconds() -> float:
 # --------------------------------------------------------------------------------------------- in the app
 def app_figures(window, app, quick: bool) -> list[Figure]:
     figures: list[Figure] = []
-    _wait(app, lambda: not window._startup_pending, 120, "the models to load")
+    _wait(app, lambda: not window.starting_up, 120, "the models to load")
     models = {info.family: key for key, info in window.context.models.items()}
     moves = 60 if quick else 300
     drag_stalls: list[float] = []
@@ -349,9 +351,11 @@ def bare_training_ips(family: str) -> float:
 
 def command_training_ips(family: str) -> float:
     """Images/s through `python main.py train`, from its own events: steps 3.. over their elapsed time."""
+    from explorer.training_process import app_command
+
     size = "32" if family == "diffusion" else "64"
     with tempfile.TemporaryDirectory() as folder:
-        cmd = [sys.executable, str(ROOT / "main.py"), "train", "--model", family, "--data", "synthetic-faces",
+        cmd = [*app_command("train"), "--model", family, "--data", "synthetic-faces",
                "--data-count", str(TRAIN_DATA), "--image-size", size, "--batch-size", str(TRAIN_BATCH),
                "--steps", str(TRAIN_STEPS), "--log-every", "1", "--sample-every", "0", "--checkpoint-every", "0",
                "--events", "--out", str(Path(folder) / "run")]

@@ -31,6 +31,31 @@ class Parser(argparse.ArgumentParser):
         sys.exit(2)
 
 
+CHECKPOINT_HELP = "a .safetensors file, or the name of a model shipped with the app (a wrong name lists them)"
+
+
+def checkpoint_argument(text: str) -> str:
+    """--checkpoint: a file, or a shipped model's name; one sentence naming the shipped ones if it is neither."""
+    from explorer.model_catalog import resolve_checkpoint
+    from models.checkpoint import CheckpointError
+
+    try:
+        return str(resolve_checkpoint(text))
+    except CheckpointError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def app_file(text: str) -> str:
+    """A file to open in the window: a path, or a shipped model's name ('python main.py vae')."""
+    from explorer.model_catalog import resolve_checkpoint
+    from models.checkpoint import CheckpointError
+
+    try:
+        return str(resolve_checkpoint(text))
+    except CheckpointError:
+        return text  # not a name either: the window says what is wrong with it
+
+
 def build_parser() -> Parser:
     parser = Parser(prog="python main.py", description="Latent Explorer: VAEs, GANs and diffusion models, side by side.")
     sub = parser.add_subparsers(dest="command", parser_class=Parser, metavar="command")
@@ -65,7 +90,7 @@ def build_parser() -> Parser:
     t.add_argument("--checkpoint-every", type=int, default=500, help="steps between checkpoints (0 = only at the end)")
 
     s = sub.add_parser("sample", help=COMMANDS["sample"], description=COMMANDS["sample"])
-    s.add_argument("--checkpoint", required=True)
+    s.add_argument("--checkpoint", required=True, type=checkpoint_argument, help=CHECKPOINT_HELP)
     s.add_argument("-n", type=int, default=16, help="how many images")
     s.add_argument("--seed", type=int, default=0, help="image i uses seed + i")
     s.add_argument("--sampler", choices=["ddpm", "ddim"], default="ddim", help="diffusion only")
@@ -75,16 +100,18 @@ def build_parser() -> Parser:
     s.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
 
     i = sub.add_parser("interpolate", help=COMMANDS["interpolate"], description=COMMANDS["interpolate"])
-    i.add_argument("--checkpoint", required=True)
+    i.add_argument("--checkpoint", required=True, type=checkpoint_argument, help=CHECKPOINT_HELP)
     i.add_argument("--seeds", type=int, nargs=2, required=True, metavar=("A", "B"))
     i.add_argument("--frames", type=int, default=12)
     i.add_argument("--mode", choices=["lerp", "slerp"], default="slerp")
     i.add_argument("--steps", type=int, default=50, help="diffusion: DDIM steps per frame")
     i.add_argument("--out", required=True, help="a .png strip or a .gif animation")
+    i.add_argument("--size", type=int, default=512, metavar="PX",
+                   help="pixels per face in the picture (default 512; the faces are enlarged with crisp pixels)")
     i.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
 
     e = sub.add_parser("evaluate", help=COMMANDS["evaluate"], description=COMMANDS["evaluate"])
-    e.add_argument("--checkpoint", required=True)
+    e.add_argument("--checkpoint", required=True, type=checkpoint_argument, help=CHECKPOINT_HELP)
     e.add_argument("--samples", type=int, default=2000, help="generated images, and held-out faces to compare")
     e.add_argument("--seed", type=int, default=0, help="image i uses seed + i")
     e.add_argument("--json", action="store_true", help="print one JSON object")
@@ -106,12 +133,28 @@ def print_commands() -> None:
 TABS = ["explore", "interpolate", "diffusion", "train", "compare"]
 
 
+def window_size(text: str) -> tuple[int, int]:
+    """'1024x768' -> (1024, 768), within sizes a screen can have."""
+    parts = text.lower().replace("×", "x").split("x")
+    if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
+        raise argparse.ArgumentTypeError(f"'{text}' is not a size like 1024x768")
+    width, height = (int(p) for p in parts)
+    if not (320 <= width <= 16384 and 240 <= height <= 16384):
+        raise argparse.ArgumentTypeError(f"{width}x{height} is not a screen size (320x240 to 16384x16384)")
+    return width, height
+
+
 def build_app_parser() -> Parser:
     parser = Parser(prog="python main.py", description="Open the Latent Explorer window. Commands: "
                     + ", ".join(COMMANDS) + " (see 'python main.py COMMAND --help').")
-    parser.add_argument("files", nargs="*", help="checkpoints (.safetensors) or face images to open")
+    parser.add_argument("files", nargs="*",
+                        help="checkpoints (.safetensors, or a shipped model's name: vae, gan, diffusion) or face images")
     parser.add_argument("--screenshot", metavar="PATH", help="draw the window offscreen, save it as PNG and exit")
     parser.add_argument("--tab", choices=TABS, help="the tab to show")
+    parser.add_argument("--size", type=window_size, metavar="WxH",
+                        help="the window's size (with --screenshot: the size of the screen it is drawn on)")
+    parser.add_argument("--presenter", action="store_true",
+                        help="start in presenter mode (full screen, large type: for a projector)")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
     return parser
 
@@ -122,12 +165,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         print_commands()
         print("With no command, 'python main.py [--tab TAB] [--screenshot PATH] [FILES]' opens the window.")
         return 0
-    opens_app = not argv or argv[0].startswith("-") or os.path.exists(argv[0])
+    opens_app = not argv or argv[0].startswith("-") or os.path.exists(argv[0]) or (
+        argv[0] not in COMMANDS and app_file(argv[0]) != argv[0])
     if opens_app:
         app_args = build_app_parser().parse_args(argv)
+        app_args.files = [app_file(f) for f in app_args.files]
         from explorer.app import run_app
 
-        return run_app(app_args.screenshot, app_args.tab, app_args.device, app_args.files)
+        return run_app(app_args.screenshot, app_args.tab, app_args.device, app_args.files,
+                       size=app_args.size, presenter=app_args.presenter)
     args = build_parser().parse_args(argv)
     try:
         if args.command == "train":
@@ -154,21 +200,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("error: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:
-        print(f"error: {one_line(exc)}", file=sys.stderr)
+        line = one_line(exc)
+        if not expected(exc):  # a bug: its traceback goes to the log, and the line says where
+            from explorer.error_log import where_the_details_are
+            line = f"{line.rstrip('.')}. {where_the_details_are(exc, f'python main.py {args.command}')}"
+        print(f"error: {line}", file=sys.stderr)
         if os.environ.get("LATENT_EXPLORER_DEBUG"):
             raise
         return 1
 
 
+def expected(exc: BaseException) -> bool:
+    """An error a person can meet with a working program (a bad argument or file, too little memory), not a bug."""
+    from explorer.error_log import is_sentence
+    from models.distributed import memory_exhausted
+
+    return (is_sentence(exc) or isinstance(exc, UsageError) or memory_exhausted(exc) is not None
+            or isinstance(exc, OSError) and bool(exc.filename))
+
+
 def one_line(exc: BaseException) -> str:
     """Our own errors carry a sentence for people; anything else is named by its type as well."""
-    from models.checkpoint import CheckpointError
-    from models.data import DataError
+    from explorer.error_log import is_sentence
     from models.distributed import memory_exhausted, out_of_memory_words
-    from models.families import ConfigError
 
     text = " ".join(str(exc).split())
-    if isinstance(exc, (CheckpointError, DataError, ConfigError, UsageError)):
+    if is_sentence(exc) or isinstance(exc, UsageError):
         return text
     where = memory_exhausted(exc)
     if where is not None:

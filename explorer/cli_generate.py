@@ -10,11 +10,15 @@ from pathlib import Path
 import torch
 
 from explorer.cli import UsageError
+from explorer.slide_pictures import Label, morph_frames, morph_strip, morph_title
 from models.checkpoint import load_checkpoint
 from models.distributed import resolve_device
+from models.families import FAMILY_NAMES
 from models.generative import GenerativeModel
 from models.image_io import make_grid, save_gif, save_png, to_uint8
 from models.latent import interpolate
+
+MIN_FACE_SIZE, MAX_FACE_SIZE = 16, 2048  # px per face in `interpolate` pictures
 
 
 def _decode_with_progress(model: GenerativeModel, latents: torch.Tensor, what: str, **options) -> torch.Tensor:
@@ -58,6 +62,8 @@ def run_interpolate(args: argparse.Namespace) -> int:
     out = _check_out(args.out, (".png", ".gif"))
     if args.frames < 2:
         raise UsageError("--frames must be at least 2")
+    if not MIN_FACE_SIZE <= args.size <= MAX_FACE_SIZE:
+        raise UsageError(f"--size must be between {MIN_FACE_SIZE} and {MAX_FACE_SIZE} pixels per face, not {args.size}")
     ckpt = load_checkpoint(args.checkpoint, resolve_device(args.device))
     model = ckpt.model
     a, b = model.latents_for_seeds(args.seeds)
@@ -65,11 +71,17 @@ def run_interpolate(args: argparse.Namespace) -> int:
     options = {"sampler": "ddim", "steps": args.steps} if model.family == "diffusion" else {}
     with torch.no_grad():
         frames = to_uint8(_decode_with_progress(model, path, "interpolating", **options))
+    title = morph_title([ckpt.label()], f"seed {args.seeds[0]}", f"seed {args.seeds[1]}", args.mode, args.frames)
+    label = [Label(FAMILY_NAMES[model.family], ckpt.label())]
     if out.suffix.lower() == ".gif":
-        save_gif(out, list(frames), scale=2 if model.image_size <= 64 else 1)
+        pictures = morph_frames([frames], label, title, args.size)
+        save_gif(out, pictures, 0.12, comment=title)
     else:
         text = {"latent-explorer": json.dumps({"kind": "interpolation", "checkpoint": str(ckpt.path),
-                                               "seeds": list(args.seeds), "mode": args.mode})}
-        save_png(out, make_grid(frames, columns=args.frames), text=text)
-    print(f"saved a {args.frames}-frame {args.mode} from seed {args.seeds[0]} to {args.seeds[1]} to {out}")
+                                               "seeds": list(args.seeds), "mode": args.mode}), "Title": title}
+        pictures = [morph_strip([frames], label, title, args.size)]
+        save_png(out, pictures[0], text=text)
+    height, width = pictures[0].shape[:2]  # smaller faces than asked when the picture would pass MAX_SIDE: say so
+    print(f"saved a {args.frames}-frame {args.mode} from seed {args.seeds[0]} to {args.seeds[1]} to {out} "
+          f"({width:,} × {height:,} px)")
     return 0

@@ -61,7 +61,9 @@ def run_train(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def _clock(seconds: float) -> str:
+def _clock(seconds: float | None) -> str:
+    if seconds is None:  # the first steps (warm-up) are not yet a rate
+        return "…"
     seconds = int(max(0, seconds))
     h, rest = divmod(seconds, 3600)
     return f"{h}:{rest // 60:02d}:{rest % 60:02d}" if h else f"{rest // 60}:{rest % 60:02d}"

@@ -4,7 +4,7 @@ between the same two faces — with the numbers read out in plain words."""
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QBoxLayout,
     QComboBox,
@@ -35,6 +35,7 @@ from explorer.explain_box import ExplainBox
 from explorer.interpolate_panel import same_size
 from explorer.metric_bars import FAMILIES, LABELS, MetricBars
 from explorer.pixel_image import PixelImage
+from explorer.time_left import TimeLeft
 from explorer.worker_requests import Endpoint, Interpolated, Result, Step
 from models.image_io import make_grid
 
@@ -59,6 +60,11 @@ class ComparePanel(QWidget):
         self._morph_request = 0
         self._shown_once = False
         self._announced = False
+        self.eta = TimeLeft()  # of the model being measured; its clock is replaced in tests
+        self._eta_request = 0
+        self._eta_timer = QTimer(self)  # counts the estimate down between steps, which can be a minute apart
+        self._eta_timer.setInterval(1000)
+        self._eta_timer.timeout.connect(self._show_time_left)
         self._build()
         context.models_changed.connect(self._models_changed)
         context.weights_replaced.connect(lambda _: self._models_changed())
@@ -82,6 +88,9 @@ class ComparePanel(QWidget):
         self.progress = QProgressBar()
         self.progress.setTextVisible(True)
         self.progress.hide()
+        self.time_left = QLabel("")
+        self.time_left.setToolTip("Estimated from how fast measuring this model has gone so far.")
+        self.time_left.hide()
         self.status = QLabel("")
         self.status.setWordWrap(True)
         self.status.setTextFormat(Qt.TextFormat.RichText)
@@ -91,6 +100,7 @@ class ComparePanel(QWidget):
         controls.addWidget(self.recompute)
         controls.addWidget(self.stop)
         controls.addWidget(self.progress, 1)
+        controls.addWidget(self.time_left)
         self.progress.setMinimumWidth(240)
 
         self.bars = MetricBars(columns=4)
@@ -182,7 +192,7 @@ class ComparePanel(QWidget):
 
         content = self._content = QWidget()
         layout = QVBoxLayout(content)
-        explain = ExplainBox(texts.COMPARE)
+        explain = self.explain = ExplainBox(texts.COMPARE)
         explain.toggle.setChecked(False)  # folded: the charts come first; one click opens the explanation
         layout.addWidget(explain)
         layout.addLayout(controls)
@@ -198,6 +208,10 @@ class ComparePanel(QWidget):
         outer.addWidget(scroll)
         self._update_texts()
         self._arrange(wide=True)
+
+    def set_presenter(self, on: bool) -> None:
+        """A projector's layout: the explanation on one line above the charts."""
+        self.explain.set_compact(on)
 
     def _arrange(self, wide: bool) -> None:
         """Side by side in a wide window; in a narrow one the reading goes under the charts and the morphs under
@@ -272,7 +286,7 @@ class ComparePanel(QWidget):
             if family not in self.figures:
                 self.errors[family] = "Stopped before it was measured."
         self.measuring.clear()
-        self.progress.hide()
+        self._hide_progress()
         self._update_texts()
 
     def _on_progress(self, step: Step) -> None:
@@ -281,8 +295,15 @@ class ComparePanel(QWidget):
             self.step_text[family] = step.message
             self.progress.setRange(0, max(1, step.total))
             self.progress.setValue(step.done)
-            self.progress.setFormat(f"{LABELS[family]}: {step.message}")
+            # Short: the status line under it says what is being done, the label beside it how long is left.
+            self.progress.setFormat(f"{LABELS[family]}: %p%")
             self.progress.show()
+            if step.request_id != self._eta_request:  # the next model: its own rate
+                self._eta_request = step.request_id
+                self.eta.reset()
+            self.eta.update(step.done, step.total)
+            self._show_time_left()
+            self._eta_timer.start()
             self._update_status()
         elif step.request_id == self._morph_request:
             self.morph_message.setText(step.message)
@@ -291,6 +312,9 @@ class ComparePanel(QWidget):
         if result.request_id in self.measuring:
             family = self.measuring.pop(result.request_id)
             self.step_text.pop(family, None)
+            if result.request_id == self._eta_request:  # that model is done: its estimate goes with it
+                self.eta.reset()
+                self._show_time_left()
             if isinstance(result, Measured) and not result.error and not result.figures:
                 follow = Measure(result.model, samples=int(self.samples.currentData()), recompute=True)
                 self.measuring[follow.id] = family
@@ -303,7 +327,7 @@ class ComparePanel(QWidget):
             else:
                 self.errors[family] = result.error or "could not be measured"
             if not self.measuring:
-                self.progress.hide()
+                self._hide_progress()
             self._update_texts()
         elif result.request_id == self._grid_request:
             self._grid_request = -abs(self._grid_request)  # answered
@@ -316,6 +340,22 @@ class ComparePanel(QWidget):
         if not self._announced and not self.measuring and self._grid_request < 0 and self._morph_request < 0:
             self._announced = True
             self.first_image.emit()
+
+    def _show_time_left(self) -> None:
+        text = self.eta.text() if self.measuring else ""
+        waiting = len(self.measuring) - 1  # the estimate is for the model being measured; say who else waits
+        if text and waiting > 0:
+            text += f" (then {waiting} more model{'s' if waiting > 1 else ''})"
+        self.time_left.setText(text)
+        self.time_left.setVisible(bool(text))
+
+    def _hide_progress(self) -> None:
+        """Measuring is over (done or stopped): no bar, no estimate."""
+        self.progress.hide()
+        self._eta_timer.stop()
+        self.eta.reset()
+        self._eta_request = 0
+        self._show_time_left()
 
     def _update_texts(self) -> None:
         """Everything that depends on the figures: the status lines, the charts and the reading."""

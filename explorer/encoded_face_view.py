@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -13,11 +15,32 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from explorer.colour_bar import ColourBar
+from explorer.heat_map import ERROR_SCALE_TOP, ERROR_UNIT, HEAT_STOPS, rms_percent
 from explorer.pixel_image import PixelImage
 from models.image_io import make_grid
 
 
-def _captioned(image: PixelImage, caption: str, tooltip: str) -> QWidget:
+def anomaly_words(mse: float, percentile: float | None, faces: int) -> str:
+    """The anomaly score in plain words: what the percentile means, and how rare such a face is."""
+    error = f"{rms_percent(mse):.1f} %"
+    if percentile is None or faces <= 0:
+        return (f"<b>Rebuild error:</b> {error} of the full colour range (root mean square over the pixels). "
+                "There are no held-out faces to compare it with for this model.")
+    verdict = ("an unusual face for this model" if percentile >= 95 else
+               "a typical face for this model" if percentile <= 80 else "a somewhat unusual face")
+    share = 1 - percentile / 100  # of those faces, the share rebuilt at least this badly
+    if share <= 0:
+        rarity = "none of them was rebuilt this badly"
+    elif percentile > 80:  # only an unusual face gets a rarity: "1 in 2 faces is this unusual" says nothing
+        rarity = f"1 in {round(1 / share):,} faces is this unusual"
+    else:
+        rarity = f"{100 - math.floor(percentile)} % of them were rebuilt less well than this one"
+    return (f"<b>Anomaly score: {verdict}.</b> Its rebuild error ({error} of the full colour range) is larger than "
+            f"that of {math.floor(percentile)} % of {faces:,} faces the model never trained on — {rarity}.")
+
+
+def _captioned(image: QWidget, caption: str, tooltip: str) -> QWidget:
     box = QWidget()
     layout = QVBoxLayout(box)
     layout.setContentsMargins(0, 0, 0, 0)
@@ -40,8 +63,17 @@ class EncodedFaceView(QGroupBox):
         row.addWidget(_captioned(self.original, "What went in", "The face, shrunk to the model's size."))
         row.addWidget(_captioned(self.reconstruction, "What came back",
                                  "The decoder's redrawing of the encoder's mean numbers (μ)."))
-        row.addWidget(_captioned(self.heat, "Where it fails",
-                                 "Bright = the VAE could not rebuild this part. Unusual faces light up."))
+        heat_with_scale = QWidget()
+        heat_row = QHBoxLayout(heat_with_scale)
+        heat_row.setContentsMargins(0, 0, 0, 0)
+        heat_row.addWidget(self.heat, 1)
+        self.colour_bar = ColourBar(HEAT_STOPS, "0 %", f"≥ {ERROR_SCALE_TOP:.0f} %", ERROR_UNIT, beside=self.heat)
+        heat_row.addWidget(self.colour_bar)
+        row.addWidget(_captioned(heat_with_scale, f"Where it fails\n(error, {ERROR_UNIT})",
+                                 "How far each rebuilt pixel's colour is from the original, in % of the range from "
+                                 f"black to white (root mean square over red, green and blue). The scale is the same "
+                                 f"for every face, so maps can be compared: a typical face stays dark, an unusual "
+                                 f"one lights up; {ERROR_SCALE_TOP:.0f} % or more is the brightest yellow."))
         layout = QGridLayout(self)
         layout.addLayout(row, 0, 0)
         self.anomaly = QLabel("")
@@ -57,14 +89,7 @@ class EncodedFaceView(QGroupBox):
         self.original.set_image(report["original"])
         self.reconstruction.set_image(report["reconstruction"])
         self.heat.set_image(report["heat_map"])
+        self.colour_bar.update()
         self.samples.set_image(make_grid(np.asarray(report["samples"]), columns=len(report["samples"]), padding=1))
-        percentile = report.get("percentile")
-        mse = report["mse"]
-        if percentile is None:
-            self.anomaly.setText(f"Rebuild error: {mse:.4f} (mean squared, per pixel).")
-        else:
-            verdict = ("an unusual face for this model" if percentile >= 95 else
-                       "a typical face for this model" if percentile <= 80 else "a somewhat unusual face")
-            self.anomaly.setText(f"<b>Anomaly score:</b> rebuild error {mse:.4f}, higher than for "
-                                 f"{percentile:.0f}% of the data set's faces — {verdict}.")
+        self.anomaly.setText(anomaly_words(report["mse"], report.get("percentile"), report.get("faces_compared", 0)))
         self.show()

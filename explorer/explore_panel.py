@@ -8,28 +8,27 @@ import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QDoubleSpinBox,
-    QHBoxLayout,
     QLabel,
     QProgressBar,
     QPushButton,
     QSpinBox,
     QSplitter,
-    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from explorer import texts
 from explorer.app_context import AppContext
+from explorer.direction_banks import DirectionBanks
 from explorer.encoded_face_view import EncodedFaceView
 from explorer.explain_box import ExplainBox
+from explorer.explore_history import ExploreHistory, ExploreSnapshot
+from explorer.flow_layout import flow_row
 from explorer.latent_map_jobs import MAP_FACES
 from explorer.latent_map_view import LatentMapView
 from explorer.latent_state import LatentState
 from explorer.pixel_image import PixelImage
-from explorer.slider_bank import SliderBank, SliderSpec
 from explorer.worker_requests import (
-    Analysed,
     Encoded,
     EncodeImage,
     Endpoint,
@@ -40,6 +39,10 @@ from explorer.worker_requests import (
 )
 
 MAX_SEED = 2**31 - 1
+# The Named bank's longest row ("very short … down to the shoulders") fits unscrolled; in presenter mode the words
+# go under the sliders and the column may be narrower.
+NORMAL_BANK_WIDTH = 450
+PRESENTER_FACE = 380  # smallest face in presenter mode: a 1024x768 projector still shows it large
 
 
 class ExplorePanel(QWidget):
@@ -55,6 +58,10 @@ class ExplorePanel(QWidget):
         self._pending_created: float | None = None
         self._encode_id = 0
         self._restoring: dict | None = None
+        self._report: dict | None = None  # the brought-in face's VAE report shown under the face
+        self._undoing = False
+        self._random = False  # the seed is changing because of "Random face"
+        self.history = ExploreHistory(self._go_to, self)
         self.render_count = 0
         self._build()
         context.current_changed.connect(self._model_changed)
@@ -75,7 +82,7 @@ class ExplorePanel(QWidget):
         self.seed.setRange(0, MAX_SEED)
         self.seed.setToolTip("Which random starting numbers to use: the same seed always gives the same face.")
         self.random_button = QPushButton("Random face")
-        self.random_button.setToolTip("Pick a new seed: new random starting numbers (shortcut R).")
+        self.random_button.setToolTip("Pick a new seed: new random starting numbers (Ctrl+R).")
         self.reset_button = QPushButton("Reset sliders")
         self.reset_button.setToolTip("Back to the seed's own face: every direction slider to zero.")
         self.psi = QDoubleSpinBox()
@@ -96,12 +103,8 @@ class ExplorePanel(QWidget):
         self.map_button.setCheckable(True)
         self.map_button.setToolTip(f"A map of {MAP_FACES:,} data-set faces as the VAE's encoder places them, beside "
                                    "the face: see where this face sits, and click a dot to bring that face in.")
-        controls = QHBoxLayout()
-        controls.addWidget(QLabel("Seed"))
-        for w in (self.seed, self.random_button, self.reset_button, self.psi, self.steps):
-            controls.addWidget(w)
-        controls.addStretch(1)
-        controls.addWidget(self.map_button)
+        self.seed.setPrefix("seed ")
+        controls = flow_row(self.seed, self.random_button, self.reset_button, self.psi, self.steps, self.map_button)
         self.face_index = QSpinBox()
         self.face_index.setRange(0, 1_000_000)
         self.face_index.setPrefix("data-set face #")
@@ -111,11 +114,7 @@ class ExplorePanel(QWidget):
                                     "for it (inversion), diffusion runs its denoising backwards.")
         self.open_button = QPushButton("Open a photo…")
         self.open_button.setToolTip("Or drop an image file anywhere on the window.")
-        bring = QHBoxLayout()
-        bring.addWidget(QLabel("Bring in a face:"))
-        for w in (self.face_index, self.face_button, self.open_button):
-            bring.addWidget(w)
-        bring.addStretch(1)
+        bring = flow_row(QLabel("Bring in a face:"), self.face_index, self.face_button, self.open_button)
         self.progress = QProgressBar()
         self.progress.setTextVisible(True)
         self.progress.hide()
@@ -130,29 +129,26 @@ class ExplorePanel(QWidget):
         self.pictures.addWidget(self.image)
         self.pictures.addWidget(self.map_view)
         left = QWidget()
-        left_layout = QVBoxLayout(left)
+        # The seed and bring-in rows sit under the face; presenter mode moves them under the sliders, so the face
+        # can take the whole height of a projector's screen.
+        self._controls = QWidget()
+        controls_layout = QVBoxLayout(self._controls)
+        controls_layout.setContentsMargins(0, 0, 0, 0)
+        controls_layout.addLayout(controls)
+        controls_layout.addLayout(bring)
+        left_layout = self._left_layout = QVBoxLayout(left)
         left_layout.addWidget(self.pictures, 3)
-        left_layout.addLayout(controls)
-        left_layout.addLayout(bring)
+        left_layout.addWidget(self._controls)
         left_layout.addWidget(self.progress)
         left_layout.addWidget(self.message)
         left_layout.addWidget(self.encoded, 2)
-        self.banks = QTabWidget()
-        self.attribute_bank = SliderBank(texts.BANKS["attributes"])
-        self.principal_bank = SliderBank(texts.BANKS["principal"])
-        self.raw_bank = SliderBank(texts.BANKS["raw"])
-        self.banks.addTab(self.attribute_bank, "Named")
-        self.banks.addTab(self.principal_bank, "Main directions")
-        self.banks.addTab(self.raw_bank, "Raw numbers")
-        self.banks.setTabToolTip(0, "Directions with names: smile, glasses, skin tone…")
-        self.banks.setTabToolTip(1, "The directions in which this model's faces differ most")
-        self.banks.setTabToolTip(2, "The model's own numbers, one slider each")
-        for bank in (self.attribute_bank, self.principal_bank):
-            bank.value_changed.connect(self._direction_moved)
-        self.raw_bank.value_changed.connect(self._raw_moved)
+        self.banks = DirectionBanks()
+        self.attribute_bank, self.principal_bank, self.raw_bank = self.banks.banks()
+        self.banks.direction_moved.connect(self._direction_moved)
+        self.banks.raw_moved.connect(self._raw_moved)
         self.explain = ExplainBox(texts.EXPLORE["none"])
         right = QWidget()
-        right_layout = QVBoxLayout(right)
+        right_layout = self._right_layout = QVBoxLayout(right)
         right_layout.addWidget(self.banks, 3)
         right_layout.addWidget(self.explain, 1)
         splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -161,7 +157,9 @@ class ExplorePanel(QWidget):
         splitter.setStretchFactor(0, 1)
         splitter.setStretchFactor(1, 1)
         splitter.setSizes([620, 520])
-        right.setMinimumWidth(450)  # the Named bank's longest row ("very short … down to the shoulders") fits unscrolled
+        self._right = right
+        self._splitter = splitter
+        right.setMinimumWidth(NORMAL_BANK_WIDTH)
         layout = QVBoxLayout(self)
         layout.addWidget(splitter)
         self.seed.valueChanged.connect(self._seed_changed)
@@ -173,6 +171,21 @@ class ExplorePanel(QWidget):
         self.map_button.toggled.connect(self.show_map)
         self.map_view.face_chosen.connect(self._map_face_chosen)
         self.map_view.latent_dragged.connect(self._map_dragged)
+
+    def set_presenter(self, on: bool) -> None:
+        """A projector's layout: a large face, sliders with their words under them, explanations on one line."""
+        self.image.set_minimum(PRESENTER_FACE if on else 256)
+        self._right.setMinimumWidth(0 if on else NORMAL_BANK_WIDTH)
+        self.banks.set_compact(on)
+        self.explain.set_compact(on)
+        self._right_layout.setStretchFactor(self.explain, 0 if on else 1)
+        self.map_view.explain.set_compact(on)
+        if on:
+            self._right_layout.insertWidget(1, self._controls)
+        else:
+            self._left_layout.insertWidget(1, self._controls)
+        total = max(1, sum(self._splitter.sizes()))
+        self._splitter.setSizes([total * 11 // 20, total * 9 // 20] if on else [total * 6 // 11, total * 5 // 11])
 
     def show_map(self, shown: bool) -> None:
         """Open or close the latent map beside the face (it is computed the first time it opens)."""
@@ -191,6 +204,10 @@ class ExplorePanel(QWidget):
         for w in (self.seed, self.random_button, self.reset_button, self.face_button, self.open_button,
                   self.face_index):
             w.setEnabled(enabled)
+        self.history.forget()  # its steps are latents of the model shown before
+        self._encode_id = 0  # a face still being brought in was for the model shown before
+        self.progress.hide()
+        self.message.setText("")
         if info is None:
             self.state = None
             self.explain.set_text(texts.EXPLORE["none"])
@@ -200,14 +217,13 @@ class ExplorePanel(QWidget):
         self.steps.setVisible(info.family == "diffusion")
         self.explain.set_text(texts.EXPLORE[info.family])
         self.state = LatentState.from_seed(info.latent_shape, self.seed.value())
-        self.encoded.hide()
+        self._show_report(None)
         self._apply_analysis()
         self.request_render()
 
     def _analysis_progress(self, key: str, step: Step) -> None:
         if key == self._model:
-            self.attribute_bank.set_intro(f"<i>Finding this model's directions… {step.message} "
-                                          f"({step.done:,} of {step.total:,})</i>")
+            self.banks.show_progress(step)
 
     def _analysis_ready(self, key: str) -> None:
         if key == self._model:
@@ -219,85 +235,98 @@ class ExplorePanel(QWidget):
         state = self.state
         if info is None or state is None:
             return
-        notes = " ".join(analysis.notes) if analysis else ""
-        if analysis is None:
-            for bank in (self.attribute_bank, self.principal_bank):
-                bank.set_specs([])
-                bank.set_intro("<i>Finding this model's directions…</i>")
-        directions = {}
-        if analysis is not None:
-            for bank, found, intro in ((self.attribute_bank, analysis.attributes, "attributes"),
-                                       (self.principal_bank, analysis.principal, "principal")):
-                bank.set_specs([_spec(d) for d in found])
-                bank.set_intro(texts.BANKS[intro] + (f"<br><i>{notes}</i>" if notes and not found else ""))
-                directions.update({d.key: (d.vector, d.scale) for d in found})
-        state.set_directions(directions)
-        self._build_raw_bank(info, analysis)
+        state.set_directions(self.banks.set_analysis(info, analysis))
         self._try_restore()
         self._sync_sliders()
-
-    def _build_raw_bank(self, info, analysis: Analysed | None) -> None:
-        if info.family == "diffusion":
-            self.raw_bank.set_intro(texts.BANKS["raw"] + "<br><br><i>This model's numbers are a noise picture: "
-                                    f"{int(np.prod(info.latent_shape)):,} numbers, one per pixel and colour. One of "
-                                    "them alone barely changes the face, so there are no sliders here; use the "
-                                    "directions instead.</i>")
-            self.raw_bank.set_specs([])
-            return
-        n = int(np.prod(info.latent_shape))
-        order = list(analysis.dim_order) if analysis and analysis.dim_order else list(range(n))
-        kl = analysis.dim_kl if analysis else ()
-        specs = []
-        for i in order:
-            extra = f" · KL {kl[i]:.2f}" if kl else ""
-            tip = (f"Number {i} of {n}" + (f"; it carries {kl[i]:.2f} nats of information about the face "
-                                           "(near 0: the decoder ignores it)." if kl else "."))
-            specs.append(SliderSpec(f"dim:{i}", f"Number {i}{extra}", tooltip=tip, minimum=-4.0, maximum=4.0))
-        self.raw_bank.set_specs(specs)
 
     # ------------------------------------------------------------------ sliders and seeds
     def _direction_moved(self, key: str, value: float) -> None:
         if self.state is not None and key in self.state.directions:
+            before = self._snapshot()
             self.state.set_amount(key, value)
             self._sync_sliders(raw_only=True)
             self.request_render()
+            self._record(f"move {self.banks.label(key)}", before, merge_key=key)
 
-    def _raw_moved(self, key: str, value: float) -> None:
+    def _raw_moved(self, index: int, value: float) -> None:
         if self.state is not None:
-            self.state.set_raw(int(key.split(":")[1]), value)
+            before = self._snapshot()
+            self.state.set_raw(index, value)
             self.request_render()
+            self._record(f"move {self.banks.label(f'dim:{index}')}", before, merge_key=f"dim:{index}")
 
     def _sync_sliders(self, raw_only: bool = False) -> None:
-        if self.state is None:
-            return
-        flat = self.state.latent().reshape(-1)
-        self.raw_bank.set_values({k: float(flat[int(k.split(':')[1])]) for k in self.raw_bank.names()})
-        if not raw_only:
-            amounts = self.state.amounts
-            for bank in (self.attribute_bank, self.principal_bank):
-                bank.set_values({k: amounts.get(k, 0.0) for k in bank.names()})
+        if self.state is not None:
+            self.banks.sync(self.state, raw_only)
 
     def _seed_changed(self, seed: int) -> None:
         if self.state is not None:
+            before = self._snapshot()
             self.state.set_seed(seed)
-            self.encoded.hide()
+            self._show_report(None)
             self._sync_sliders()
             self.request_render()
+            # Typing a seed or holding an arrow is one step; every random face is a step of its own.
+            self._record(f"seed {seed}", before, merge_key=None if self._random else "seed")
 
     def random_face(self) -> None:
-        self.seed.setValue(random.randrange(MAX_SEED))
+        self._random = True
+        try:
+            self.seed.setValue(random.randrange(MAX_SEED))
+        finally:
+            self._random = False
 
     def reset(self) -> None:
         if self.state is not None:
+            before = self._snapshot()
             self.state.set_seed(self.seed.value())
             self._sync_sliders()
             self.request_render()
+            self._record("reset sliders", before)
 
-    def set_latent(self, latent: np.ndarray) -> None:
+    def set_latent(self, latent: np.ndarray, what: str, report: dict | None = None) -> None:
+        """Go to a latent (a face brought in: with the VAE's report on it), as one undoable step."""
         if self.state is not None:
+            before = self._snapshot()
             self.state.set_base(latent)
+            if report is not None:
+                self._show_report(report)
             self._sync_sliders()
             self.request_render()
+            self._record(what, before)
+
+    # ------------------------------------------------------------------ undo and redo
+    def _snapshot(self) -> ExploreSnapshot:
+        return ExploreSnapshot(self.state.snapshot(), self._report)
+
+    def _record(self, text: str, before: ExploreSnapshot, merge_key: str | None = None) -> None:
+        """One undoable step, from `before` to now (nothing while an undo or redo itself changes things)."""
+        if not self._undoing and self.state is not None:
+            self.history.record(text, before, self._snapshot(), merge_key)
+
+    def _go_to(self, snapshot: ExploreSnapshot) -> None:
+        if self.state is None:
+            return
+        self._undoing = True
+        try:
+            self.state.apply_snapshot(snapshot.state)
+            self.seed.blockSignals(True)
+            self.seed.setValue(self.state.seed)
+            self.seed.blockSignals(False)
+            self._show_report(snapshot.report)
+            self._sync_sliders()
+            self.request_render()
+        finally:
+            self._undoing = False
+
+    def _show_report(self, report: dict | None) -> None:
+        """The brought-in face's VAE view under the face (None hides it)."""
+        self._report = report
+        self.banks.show_posterior(report, self._model)
+        if report is None:
+            self.encoded.hide()
+        else:
+            self.encoded.show_report(report)
 
     def _map_face_chosen(self, index: int) -> None:
         self.face_index.setValue(index)
@@ -305,9 +334,11 @@ class ExplorePanel(QWidget):
 
     def _map_dragged(self, delta: np.ndarray) -> None:
         if self.state is not None and np.size(delta) == self.state.base.size:
+            before = self._snapshot()
             self.state.shift(delta)
             self._sync_sliders(raw_only=True)
             self.request_render()
+            self._record("drag on the map", before, merge_key="map")
 
     # ------------------------------------------------------------------ requests and results
     def request_render(self) -> None:
@@ -323,6 +354,7 @@ class ExplorePanel(QWidget):
         vae = self.context.of_family("vae")
         request = EncodeImage(self._model, vae.key if vae else None, source)
         self._encode_id = self.context.submit(request)
+        self._encode_what = source.describe()
         self.message.setText(f"Bringing in {source.describe()}…")
 
     def _on_progress(self, step: Step) -> None:
@@ -344,11 +376,8 @@ class ExplorePanel(QWidget):
                 return
             assert isinstance(result, Encoded)
             self.message.setText("")
-            if result.vae is not None:
-                self.encoded.show_report(result.vae)
-                self._show_posterior(result.vae)
-            if result.model == self._model and self.state is not None:
-                self.set_latent(result.latent)
+            if result.model == self._model:  # else it was asked of a model that is no longer shown
+                self.set_latent(result.latent, f"bring in {self._encode_what}", result.vae)
 
     def _on_rendered(self, result: Result) -> None:
         if result.request_id <= self._drawn_id:
@@ -362,7 +391,9 @@ class ExplorePanel(QWidget):
         if self.message.text().startswith("<b>Could not draw"):
             self.message.setText("")  # the face draws again: the old failure no longer applies
         self.render_count += 1
-        self._pending_created = result.created
+        # Timed only when it can be painted at once: a face that arrives while the tab is hidden is painted when the
+        # tab is next shown, and that wait is not the model's (it showed "render 687226 ms").
+        self._pending_created = result.created if self.image.isVisible() else None
         self._worker_seconds = result.seconds
         self.image.set_image(result.image)
 
@@ -370,14 +401,7 @@ class ExplorePanel(QWidget):
         if self._pending_created is not None:
             self.rendered.emit(when - self._pending_created, self._worker_seconds)
             self._pending_created = None
-            self.first_image.emit()
-
-    def _show_posterior(self, report: dict) -> None:
-        info = self.context.info()
-        if info is None or info.family != "vae" or report.get("model") != info.key:
-            return
-        for i, (mu, sigma) in enumerate(zip(report["mu"], report["sigma"])):
-            self.raw_bank.set_note(f"dim:{i}", f"μ {mu:+.2f}  σ {sigma:.2f}")
+        self.first_image.emit()
 
     # ------------------------------------------------------------------ export and restore
     def current_image(self) -> np.ndarray | None:
@@ -415,10 +439,3 @@ class ExplorePanel(QWidget):
         except (ValueError, KeyError) as exc:
             self.message.setText(f"<b>Could not restore that picture's state.</b> {exc}")
         return True
-
-
-def _spec(d) -> SliderSpec:
-    score = f" (fit {d.score:.2f})" if d.score is not None else ""
-    tip = (f"Moves the face along one direction through the model's numbers{score}. "
-           "One step on the slider is a typical distance between faces in that direction.")
-    return SliderSpec(d.key, d.label, d.low_words, d.high_words, tooltip=tip)

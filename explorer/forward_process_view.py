@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QSlider,
     QSpinBox,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -64,12 +65,34 @@ class ForwardProcessView(QGroupBox):
         body = QHBoxLayout()
         body.addWidget(self.image, 1)
         body.addWidget(self.plot, 2)
+        # On a projector the box folds to its title and a button: the reverse process above gets the height.
+        self.unfold = QToolButton()
+        self.unfold.setCheckable(True)
+        self.unfold.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.unfold.toggled.connect(self._unfolded)
+        self.unfold.hide()
+        self._content = QWidget()
+        content = QVBoxLayout(self._content)
+        content.setContentsMargins(0, 0, 0, 0)
+        content.addLayout(controls)
+        content.addLayout(body)
         layout = QVBoxLayout(self)
-        layout.addLayout(controls)
-        layout.addLayout(body)
+        layout.addWidget(self.unfold, 0, Qt.AlignmentFlag.AlignLeft)
+        layout.addWidget(self._content)
         self.face_index.valueChanged.connect(lambda _: self._request_face())
         self.t.valueChanged.connect(lambda _: self._redraw())
         context.result.connect(self._on_result)
+
+    def set_foldable(self, foldable: bool) -> None:
+        """Presenter mode: folded to one line, with a button that opens it."""
+        self.unfold.setVisible(foldable)
+        self.unfold.setChecked(not foldable)
+        self._unfolded(not foldable)
+
+    def _unfolded(self, shown: bool) -> None:
+        self._content.setVisible(shown)
+        self.unfold.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
+        self.unfold.setText("Hide" if shown else "Show: drag t and watch a real face drown in noise")
 
     def set_model(self, info: ModelInfo | None) -> None:
         self.info = info

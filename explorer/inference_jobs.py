@@ -19,7 +19,8 @@ from typing import Any, Protocol
 import numpy as np
 import torch
 
-from explorer.heat_map import heat_map
+from explorer.error_log import is_sentence
+from explorer.heat_map import error_heat_map
 from explorer.worker_requests import (
     Analysed,
     AnalyseModel,
@@ -43,7 +44,7 @@ from explorer.worker_requests import (
     Step,
 )
 from models.checkpoint import Checkpoint, load_checkpoint
-from models.data import DataError, load_image, synthetic_face, synthetic_faces
+from models.data import load_image, synthetic_face, synthetic_faces
 from models.distributed import memory_exhausted, out_of_memory_words
 from models.families import FAMILY_NAMES
 from models.generative import GenerativeModel
@@ -53,7 +54,7 @@ from models.latent import interpolate, truncate
 HELD_OUT_SEED = 1  # Synthetic Faces seed of the faces the app shows and analyses; the models trained on seed 0
 ANALYSIS_FACES = 2000
 ANALYSIS_SAMPLES = 1024  # generated faces studied to find a GAN's or a diffusion model's directions
-ANALYSIS_VERSION = 1
+ANALYSIS_VERSION = 3  # 2: every direction's measured effects; 3: no region colours for other pictures
 GAN_INVERSION_STEPS = 200
 PREVIEW_INTERVAL = 1 / 30  # seconds between progress previews: no faster than a screen can show them
 
@@ -121,9 +122,8 @@ def _model_info(checkpoint: Checkpoint, key: str) -> ModelInfo:
     if model.family == "diffusion":
         s, n = model.schedule.signal_and_noise()
         signal, noise = s.detach().cpu().numpy().astype(np.float32), n.detach().cpu().numpy().astype(np.float32)
-    label = f"{FAMILY_NAMES[model.family]} · {model.image_size} px · step {checkpoint.step:,}"
     return ModelInfo(key=key, path=str(checkpoint.path), family=model.family, family_name=FAMILY_NAMES[model.family],
-                     label=label, description=checkpoint.describe(), image_size=model.image_size,
+                     label=checkpoint.label(), description=checkpoint.describe(), image_size=model.image_size,
                      latent_shape=tuple(model.latent_shape), synthetic_faces=data.get("kind") == "synthetic-faces",
                      parameters=sum(p.numel() for p in model.parameters()), signal=signal, noise=noise)
 
@@ -192,7 +192,8 @@ def _read_analysis(paths: tuple[Path, ...], family: str):
 
 def _direction_infos(directions) -> tuple[DirectionInfo, ...]:
     return tuple(DirectionInfo(d.key, d.label, d.vector.detach().cpu().numpy().astype(np.float32), float(d.scale),
-                               d.low_words, d.high_words, d.score) for d in directions)
+                               d.low_words, d.high_words, d.score, tuple(d.effects), d.effect_faces, d.effect_amount)
+                 for d in directions)
 
 
 def analyse_model(store: ModelStore, req: AnalyseModel, control: Control) -> Iterator[Result]:
@@ -209,7 +210,8 @@ def analyse_model(store: ModelStore, req: AnalyseModel, control: Control) -> Ite
         wants_faces = entry.info.synthetic_faces and model.family == "vae"
         faces = synthetic_faces(ANALYSIS_FACES, model.image_size, HELD_OUT_SEED) if wants_faces else None
         net = _feature_net()
-        for step in analyse_latent_space(model, faces=faces, feature_net=net, samples=ANALYSIS_SAMPLES):
+        for step in analyse_latent_space(model, faces=faces, feature_net=net, samples=ANALYSIS_SAMPLES,
+                                         regions=entry.info.synthetic_faces):
             if step.result is not None:
                 analysis = step.result
                 break
@@ -224,7 +226,8 @@ def analyse_model(store: ModelStore, req: AnalyseModel, control: Control) -> Ite
     entry.analysis = Analysed(req.id, req.slot, seconds=_elapsed(start), created=req.created, model=req.model,
                               principal=_direction_infos(analysis.principal),
                               attributes=_direction_infos(analysis.attributes), dim_order=tuple(analysis.dim_order),
-                              dim_kl=tuple(float(v) for v in analysis.dim_kl), notes=tuple(analysis.notes))
+                              dim_kl=tuple(float(v) for v in analysis.dim_kl), notes=tuple(analysis.notes),
+                              missing_attributes=tuple(analysis.missing_attributes))
     yield entry.analysis
 
 
@@ -308,16 +311,17 @@ def _vae_report(entry: LoadedModel, source: Endpoint, samples: int) -> dict[str,
     x = _pixels_to_tensor(pixels, vae.device)
     mu, sigma = vae.posterior(x)
     recon = vae.decode(mu)
-    error = (recon - x).pow(2).mean(1)[0]  # per pixel, averaged over colour
-    mse = float(error.mean())
+    mse = float((recon - x).pow(2).mean())  # as the held-out faces' errors in the analysis were measured
     gen = torch.Generator().manual_seed(0)
     eps = torch.randn((samples, *mu.shape[1:]), generator=gen).to(vae.device)
     draws = vae.decode(mu + sigma * eps)
     errors = entry.recon_errors
     percentile = float((errors < mse).mean() * 100) if errors.size else None
     return {"original": pixels, "mu": mu[0].cpu().numpy(), "sigma": sigma[0].cpu().numpy(),
-            "reconstruction": to_uint8(recon[0]), "heat_map": heat_map(error.cpu().numpy()),
-            "samples": to_uint8(draws), "mse": mse, "percentile": percentile, "model": entry.info.key}
+            "reconstruction": to_uint8(recon[0]),
+            "heat_map": error_heat_map(recon[0].cpu().numpy(), x[0].cpu().numpy()),
+            "samples": to_uint8(draws), "mse": mse, "percentile": percentile, "faces_compared": int(errors.size),
+            "model": entry.info.key}
 
 
 def _endpoint_latent(model: GenerativeModel, end: Endpoint, steps: int, what: str, req: Request,
@@ -395,12 +399,15 @@ JOBS = {LoadModel: load_model, AnalyseModel: analyse_model, Render: render, Enco
         Interpolate: interpolate_models, Diffuse: diffuse, FaceImage: face_image}
 
 
+def is_expected(exc: BaseException) -> bool:
+    """Errors a user can meet with a working app (bad input, too little memory), as against a bug."""
+    return is_sentence(exc) or memory_exhausted(exc) is not None
+
+
 def error_text(exc: BaseException) -> str:
     """One sentence for the user: our own errors already are; anything else is named plainly."""
-    from models.checkpoint import CheckpointError
-    # Our sentences often start and end with a quoted file name: shown whole, never strip()ped. A KeyError
-    # is a LookupError but no sentence of ours (its str() is the key's repr): it falls through to the last line.
-    if isinstance(exc, (CheckpointError, DataError, LookupError)) and not isinstance(exc, KeyError):
+    # Our sentences often start and end with a quoted file name: shown whole, never strip()ped.
+    if is_sentence(exc):
         return str(exc)
     where = memory_exhausted(exc)
     if where is not None:

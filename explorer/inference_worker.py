@@ -9,15 +9,14 @@ Every failure becomes a Result with an error text; nothing raises into the GUI.
 from __future__ import annotations
 
 import os
-import sys
 import threading
-import traceback
 
 import torch
 from PySide6.QtCore import QObject, QThread, Signal
 
-from explorer import compare_jobs, latent_map_jobs
-from explorer.inference_jobs import JOBS, ModelStore, error_text
+from explorer import compare_jobs, latent_map_jobs, model_catalog
+from explorer.error_log import where_the_details_are
+from explorer.inference_jobs import JOBS, ModelStore, error_text, is_expected
 from explorer.worker_requests import AnalyseModel, Render, Request, Result, Step
 from models.distributed import (
     describe_device,
@@ -27,7 +26,7 @@ from models.distributed import (
 )
 
 # Each job module maps its request types to generator functions.
-ALL_JOBS = {**JOBS, **compare_jobs.JOBS, **latent_map_jobs.JOBS}
+ALL_JOBS = {**JOBS, **compare_jobs.JOBS, **latent_map_jobs.JOBS, **model_catalog.JOBS}
 
 # Three priorities. Interactive requests (what a person is dragging right now) run first and also between
 # the steps of any longer job; background ones (studying a model for its sliders, which can take a minute)
@@ -164,10 +163,12 @@ class InferenceWorker(QObject):
         except _Superseded:
             pass
         except Exception as exc:  # noqa: BLE001 - errors are results (contract 3)
-            traceback.print_exc(file=sys.stderr)
             out_of_memory = memory_exhausted(exc) is not None
+            text = error_text(exc)
+            if not is_expected(exc):  # a bug: its traceback goes to the log, whose path the user sees
+                text = f"{text.rstrip('.')}. {where_the_details_are(exc, f'while running {type(request).__name__}')}"
             if not self._is_stale(request):
-                self.result.emit(Result(request.id, slot, error=error_text(exc), created=request.created))
+                self.result.emit(Result(request.id, slot, error=text, created=request.created))
         finally:
             job.close()
             with self._cv:

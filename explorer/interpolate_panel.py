@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+
 import numpy as np
 from PIL import Image
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
@@ -14,7 +17,6 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QRadioButton,
-    QSlider,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -22,9 +24,14 @@ from PySide6.QtWidgets import (
 
 from explorer import texts
 from explorer.app_context import AppContext
+from explorer.captioned_image import CaptionedPixelImage
 from explorer.endpoint_picker import EndpointPicker
 from explorer.explain_box import ExplainBox
+from explorer.export_size_box import ExportSizeBox
+from explorer.flow_layout import flow_row
 from explorer.pixel_image import PixelImage
+from explorer.slide_pictures import Label, morph_frames, morph_strip, morph_title
+from explorer.timeline_slider import TimelineSlider
 from explorer.worker_requests import Interpolate, Interpolated, Result, Step
 from models.families import FAMILY_NAMES
 from models.image_io import make_grid
@@ -45,6 +52,7 @@ def same_size(frames: list[np.ndarray], size: int | None = None) -> np.ndarray:
 
 
 class InterpolatePanel(QWidget):
+    animation_bounces = True  # the GIF plays A to B and back, a loop with no jump
     first_image = Signal()
     export_image = Signal()
     export_animation = Signal()
@@ -86,19 +94,17 @@ class InterpolatePanel(QWidget):
         top = QHBoxLayout()
         for w in (self.a, self.b):
             top.addWidget(w)
-        settings = QHBoxLayout()
-        for w in (self.frames, self.mode, self.current_only, self.all_three, self.go):
-            settings.addWidget(w)
-        settings.addStretch(1)
+        settings = flow_row(self.frames, self.mode, self.current_only, self.all_three, self.go)
         self.strip_host = QWidget()
         self.strip_layout = QGridLayout(self.strip_host)
         self.strip_layout.setColumnStretch(1, 1)
         self.strip_images: list[tuple[QLabel, PixelImage]] = []
-        self.preview = PixelImage("The animation appears here.", 160)
+        self.preview = CaptionedPixelImage("The animation appears here.", 160)
         self.play = QPushButton("Pause")
         self.play.setCheckable(True)
-        self.position = QSlider(Qt.Orientation.Horizontal)
+        self.position = TimelineSlider()
         self.position.setToolTip("Scrub through the morph.")
+        self.export_size = ExportSizeBox()
         self.save_strip = QPushButton("Save strip…")
         self.save_strip.setToolTip("Save the strips as a PNG picture (Ctrl+E).")
         self.save_gif = QPushButton("Save GIF…")
@@ -108,20 +114,32 @@ class InterpolatePanel(QWidget):
         playback = QHBoxLayout()
         playback.addWidget(self.play)
         playback.addWidget(self.position, 1)
-        playback.addWidget(self.save_strip)
-        playback.addWidget(self.save_gif)
+        saving = QHBoxLayout()  # a line of its own: beside the slider it squeezed it away in a 1024 px window
+        saving.addStretch(1)
+        saving.addWidget(self.export_size)
+        saving.addWidget(self.save_strip)
+        saving.addWidget(self.save_gif)
         self.progress = QProgressBar()
         self.progress.hide()
         self.message = QLabel("")
         self.message.setWordWrap(True)
-        preview_box = QVBoxLayout()
+        # Under the morph in a window; beside it, above the explanation, on a projector (where height is short).
+        self._playback = QWidget()
+        playback_rows = QVBoxLayout(self._playback)
+        playback_rows.setContentsMargins(0, 0, 0, 0)
+        playback_rows.addLayout(playback)
+        playback_rows.addLayout(saving)
+        preview_box = self._preview_box = QVBoxLayout()
         preview_box.addWidget(self.preview, 1)
-        preview_box.addLayout(playback)
+        preview_box.addWidget(self._playback)
+        explain = self.explain = ExplainBox(texts.INTERPOLATE)
+        explain.setMaximumWidth(480)
+        side = self._side = QVBoxLayout()
+        side.addWidget(explain)
+        side.addStretch(1)
         lower = QHBoxLayout()
         lower.addLayout(preview_box, 1)
-        explain = ExplainBox(texts.INTERPOLATE)
-        explain.setMaximumWidth(480)
-        lower.addWidget(explain, 1, Qt.AlignmentFlag.AlignTop)
+        lower.addLayout(side, 1)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addLayout(settings)
@@ -134,6 +152,7 @@ class InterpolatePanel(QWidget):
         self.timer.timeout.connect(self._advance)
         self.play.toggled.connect(self._play_toggled)
         self.position.valueChanged.connect(self._show_frame)
+        self.position.stepped.connect(self.step)
         for signal in (self.a.changed, self.b.changed, self.frames.valueChanged, self.mode.currentIndexChanged,
                        self.all_three.toggled, self.go.clicked):
             signal.connect(lambda *_: self.request())
@@ -154,7 +173,8 @@ class InterpolatePanel(QWidget):
         if a is None or b is None:
             self.message.setText("Choose an image file for each image end.")
             return
-        self._request = self.context.submit(Interpolate(keys, a, b, self.frames.value(), self.mode.currentData()))
+        self._asked = Interpolate(keys, a, b, self.frames.value(), self.mode.currentData())
+        self._request = self.context.submit(self._asked)
         self.message.setText("Morphing…")
 
     def _on_progress(self, step: Step) -> None:
@@ -175,6 +195,9 @@ class InterpolatePanel(QWidget):
         self.strips = dict(result.strips)
         self._order = list(result.strips)
         self._labels = dict(result.labels)
+        self.shown = self._asked  # what the strips show, for the exports' titles (the controls may change)
+        self.preview.set_captions([label.name for label in self.model_labels()] if len(self._order) > 1
+                                  else [label.detail for label in self.model_labels()])
         self.message.setText(f"Done in {result.seconds:.1f} s.")
         self._show_strips()
         frames = len(next(iter(self.strips.values())))
@@ -218,29 +241,62 @@ class InterpolatePanel(QWidget):
             frames = [strip[min(index, len(strip) - 1)] for strip in self.strips.values()]
             self.preview.set_image(make_grid(same_size(frames), columns=len(frames), padding=2))
 
-    def animation_frames(self) -> list[np.ndarray]:
-        """The morph as frames, the models side by side: uint8 (H, W, 3) each."""
-        if not self.strips:
-            return []
-        count = len(next(iter(self.strips.values())))
-        return [make_grid(same_size([s[i] for s in self.strips.values()]), columns=len(self.strips), padding=2)
-                for i in range(count)]
+    def model_labels(self) -> list[Label]:
+        """Each shown model's family name and its label (size and step), in the order of the strips."""
+        infos = [self.context.info(key) for key in self._order]
+        return [Label(info.family_name, info.label) if info else Label("?") for info in infos]
 
-    def current_image(self) -> np.ndarray | None:
+    def export_title(self) -> str:
+        """The title line of the exported strip and GIF: model(s), the two ends, lerp or slerp, frames."""
+        if not self.strips:
+            return ""
+        labels = self.model_labels()
+        models = [labels[0].detail or labels[0].name] if len(labels) == 1 else [label.name for label in labels]
+        frames = len(next(iter(self.strips.values())))
+        return morph_title(models, self.shown.a.describe(), self.shown.b.describe(), self.shown.mode, frames)
+
+    def animation_job(self) -> Callable[[], list[np.ndarray]] | None:
+        """What makes the morph's frames for a GIF (at the export size, the models side by side, titled and named),
+        holding its own copy of what it needs: it runs away from the GUI thread. None before a morph."""
         if not self.strips:
             return None
-        rows = [make_grid(self.strips[k], columns=len(self.strips[k]), padding=2) for k in self._order]
-        width = max(r.shape[1] for r in rows)
-        return np.concatenate([np.pad(r, ((0, 0), (0, width - r.shape[1]), (0, 0)), constant_values=255)
-                               for r in rows])
+        return functools.partial(morph_frames, [self.strips[k] for k in self._order], self.model_labels(),
+                                 self.export_title(), self.export_size.face_size())
+
+    def animation_frames(self) -> list[np.ndarray]:
+        job = self.animation_job()
+        return job() if job is not None else []
+
+    def current_image(self) -> np.ndarray | None:
+        """The strips as one picture at the export size, titled, each model's row named."""
+        if not self.strips:
+            return None
+        return morph_strip([self.strips[k] for k in self._order], self.model_labels(), self.export_title(),
+                           self.export_size.face_size())
 
     def export_state(self) -> dict:
         return {"tab": "interpolate", "a": self.a.to_dict(), "b": self.b.to_dict(), "frames": self.frames.value(),
-                "mode": self.mode.currentData(), "all_three": self.all_three.isChecked()}
+                "mode": self.mode.currentData(), "all_three": self.all_three.isChecked(),
+                "title": self.export_title()}
 
     def use_image(self, path: str) -> None:
         """A dropped image becomes face B (A stays, so one can morph towards the new face)."""
         self.b.set_image(path)
+
+    def set_presenter(self, on: bool) -> None:
+        """A projector's layout: the explanation on one line, so the strips and the morph get the room."""
+        self.explain.set_compact(on)
+        self.explain.setMaximumWidth(16777215 if on else 480)
+        if on:
+            self._side.insertWidget(0, self._playback)
+        else:
+            self._preview_box.addWidget(self._playback)
+
+    def step(self, delta: int) -> None:
+        """A clicker's Page Down / Page Up: pause the morph and show its next or previous frame."""
+        if self.strips:
+            self.play.setChecked(True)  # paused: the person steps through it
+            self.position.step(delta)
 
     def stop_animation(self) -> None:
         self.timer.stop()

@@ -104,8 +104,7 @@ class LatentMapView(QWidget):
         footer = QHBoxLayout()
         footer.addWidget(self.preview)
         footer.addWidget(self.hint, 1)
-        self.explain = ExplainBox(texts.LATENT_MAP["explain"])
-        self.explain.toggle.setText("What does the map show?")
+        self.explain = ExplainBox(texts.LATENT_MAP["explain"], heading="What does the map show?")
         self.explain.toggle.clicked.connect(self._explain_clicked)
         self._auto_folded = False
         layout = QVBoxLayout(self)

@@ -78,6 +78,15 @@ class LatentState:
         flat = self.base.reshape(-1)
         flat[index] += np.float32(value - self.raw(index))
 
+    def snapshot(self) -> tuple[np.ndarray, int, dict[str, float]]:
+        """Everything a person can change here (base latent, seed, slider amounts), for undo."""
+        return self.base.copy(), self.seed, dict(self.amounts)
+
+    def apply_snapshot(self, snapshot: tuple[np.ndarray, int, dict[str, float]]) -> None:
+        base, seed, amounts = snapshot
+        self.base, self.seed = base.copy(), int(seed)
+        self.amounts = {k: v for k, v in amounts.items() if k in self.directions}
+
     def to_dict(self) -> dict:
         return {"shape": list(self.shape), "seed": self.seed, "base": encode_array(self.base),
                 "amounts": {k: v for k, v in self.amounts.items() if v}, "latent": encode_array(self.latent())}

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
+from pyqtgraph.util.garbage_collector import GarbageCollector
+from PySide6.QtCore import QByteArray, QEvent, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QAction,
     QActionGroup,
@@ -16,7 +18,6 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import (
     QApplication,
-    QComboBox,
     QFileDialog,
     QLabel,
     QMainWindow,
@@ -32,18 +33,23 @@ from explorer.compare_panel import ComparePanel
 from explorer.diffusion_panel import DiffusionPanel
 from explorer.endpoint_picker import IMAGE_FILTER
 from explorer.explore_panel import ExplorePanel
+from explorer.export_actions import Exports
+from explorer.follow_notice import FollowNotice
 from explorer.inference_worker import InferenceWorker
 from explorer.interpolate_panel import InterpolatePanel
-from explorer.model_catalog import startup_checkpoints
-from explorer.png_state import export_png, read_state
+from explorer.model_catalog import in_runs_folder, startup_choice
+from explorer.model_chooser import ModelChooser
+from explorer.png_state import read_state
+from explorer.recent_files import RecentFiles
 from explorer.train_panel import EXIT_WAIT_MS, TrainPanel
 from explorer.worker_requests import Endpoint
-from models.image_io import save_gif
 
 TABS = ("explore", "interpolate", "diffusion", "train", "compare")
 CHECKPOINT_FILTER = "Checkpoints (*.safetensors);;All files (*)"
 CHECKPOINT_SUFFIXES = (".safetensors", ".pt", ".pth", ".ckpt")
-PRESENTER_SCALE = 1.6
+PRESENTER_SCALE = 1.5
+DEFAULT_SIZE = (1280, 860)
+TITLE_BAR = 32  # room left for a window manager's title bar before the real frame is known
 
 
 class MainWindow(QMainWindow):
@@ -54,10 +60,20 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("Latent Explorer")
         self.setAcceptDrops(True)
         self.settings = settings or QSettings()
+        # Python's cycle collector runs in whichever thread happens to allocate: in the worker thread it destroyed Qt
+        # objects there, and a menu's destructor in the GUI thread and the GIL then waited on each other for ever
+        # (seen in the tests). pyqtgraph's collector turns automatic collection off and collects in this thread.
+        self._collector = GarbageCollector(interval=1.0)
         self.worker = InferenceWorker(device)
         self.context = AppContext(self.worker)
         self._startup_pending: set[str] = set()
+        self._startup_scan = False  # the first look for models is out: the start-up models load when it is back
+        self.recent = RecentFiles(self.settings)
+        self._opening: set[str] = set()  # checkpoints asked for by name: they join the recent list once loaded
+        # The model shown when the app last closed, read now: the first model to load becomes current and is saved.
+        self._remembered = self.settings.value("model", "", str)
         self._user_chose = False  # once a person picks a model, the remembered choice no longer overrides it
+        self._normal_state: tuple[QByteArray, bool] | None = None  # geometry before presenter mode
         self._base_font = QApplication.font()
         self._build_tabs()
         self._build_toolbar()
@@ -66,7 +82,11 @@ class MainWindow(QMainWindow):
         self.context.models_changed.connect(self._refresh_models)
         self.context.current_changed.connect(self._current_changed)
         self.context.load_failed.connect(self._load_failed)
-        self.context.models_changed.connect(self._startup_progress)
+        self.context.models_changed.connect(self._restore_model_choice)
+        self.context.loaded.connect(self._checkpoint_loaded)
+        self.train.follow_ended.connect(self._follow_ended)
+        self.train.run_event.connect(self._run_event)
+        self.train.run_ended.connect(lambda *_: self.model_box.rescan())  # its entry shows its last step
         self.explore.rendered.connect(self._show_timing)
         self.worker.start()
         self._restore_settings()
@@ -91,16 +111,16 @@ class MainWindow(QMainWindow):
         self.interpolate.export_image.connect(self.export_image)
         self.interpolate.export_animation.connect(self.export_animation)
         self.diffusion.export_animation.connect(self.export_animation)
+        self.exports = Exports(self, self.settings)
 
     def _build_toolbar(self) -> None:
         bar = QToolBar("Model")
         bar.setObjectName("model-toolbar")
         bar.setMovable(False)
         bar.addWidget(QLabel(" Model: "))
-        self.model_box = QComboBox()
-        self.model_box.setMinimumContentsLength(28)
-        self.model_box.setToolTip("Which trained model Explore and Interpolate use (Ctrl+M to cycle).")
-        self.model_box.currentIndexChanged.connect(self._model_chosen)
+        self.model_box = ModelChooser(self.context, self.recent)
+        self.model_box.picked.connect(self._model_picked)
+        self.model_box.catalogued.connect(self._catalogued)
         bar.addWidget(self.model_box)
         self.model_note = QLabel("")
         bar.addWidget(self.model_note)
@@ -120,6 +140,8 @@ class MainWindow(QMainWindow):
         file = bar.addMenu("&File")
         self._action(file, "Open checkpoint…", self.open_checkpoint, QKeySequence.StandardKey.Open,
                      "Add a trained model (.safetensors)")
+        self.recent_menu = file.addMenu("Open recent")
+        self.recent_menu.aboutToShow.connect(lambda: self.recent.fill_menu(self.recent_menu, self.open_checkpoint))
         self._action(file, "Open image…", self.open_image, "Ctrl+I", "Bring a face in from a picture file")
         file.addSeparator()
         self._action(file, "Export image…", self.export_image, "Ctrl+E",
@@ -128,10 +150,24 @@ class MainWindow(QMainWindow):
                      "Save the morph or the diffusion run as an animated GIF")
         file.addSeparator()
         self._action(file, "Quit", self.close, QKeySequence.StandardKey.Quit)
+        edit = bar.addMenu("&Edit")
+        # Explore's moves (sliders, seeds, faces brought in) are what undo walks back; it shows Explore to do it.
+        self.undo = self.explore.history.createUndoAction(self, "Undo")
+        self.undo.setShortcut(QKeySequence.StandardKey.Undo)
+        self.redo = self.explore.history.createRedoAction(self, "Redo")
+        self.redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        for action in (self.undo, self.redo):
+            action.triggered.connect(lambda: self.tabs.setCurrentWidget(self.explore))
+            edit.addAction(action)
         view = bar.addMenu("&View")
         self.presenter = self._action(view, "Presenter mode", self.set_presenter_mode, "F5",
-                                      "Large fonts and images, for a projector")
+                                      "Full screen, large type and pictures, for a projector (F5 or Esc leaves it)")
         self.presenter.setCheckable(True)
+        self.leave_presenter = QAction("Leave presenter mode", self)
+        self.leave_presenter.setShortcut(QKeySequence(Qt.Key.Key_Escape))
+        self.leave_presenter.setEnabled(False)
+        self.leave_presenter.triggered.connect(lambda: self.set_presenter_mode(False))
+        self.addAction(self.leave_presenter)  # not in a menu: Esc works while the menus are out of the way
         view.addSeparator()
         group = QActionGroup(self)
         for i, name in enumerate(TABS):
@@ -139,6 +175,12 @@ class MainWindow(QMainWindow):
                                   f"Ctrl+{i + 1}")
             group.addAction(action)
         self._action(view, "Next model", self.next_model, "Ctrl+M")
+        # A presentation clicker sends Page Down / Page Up. Not shortcuts: those would take the keys from the spin
+        # boxes, sliders and scroll areas that use them; keys nothing used reach keyPressEvent below.
+        self._action(view, "Step forward\tPage Down", lambda: self._step(1),
+                     tip="The next frame of a morph or step of a diffusion run (a clicker's forward button)")
+        self._action(view, "Step back\tPage Up", lambda: self._step(-1),
+                     tip="The previous frame of a morph or step of a diffusion run (a clicker's back button)")
         self._action(view, "Random face", self.explore.random_face, "Ctrl+R")
         self._action(view, "Generate (Diffusion)", self.diffusion.start, "Ctrl+G")
         help_menu = bar.addMenu("&Help")
@@ -151,15 +193,34 @@ class MainWindow(QMainWindow):
         self.model_label = QLabel("No model")
         self.timing_label = QLabel("")
         self.device_label.setToolTip("Where the models run: a GPU when there is one, else the processor (CPU).")
-        self.timing_label.setToolTip("Time from moving a slider to the new face on screen, and the rate it allows.")
+        self.timing_label.setToolTip("Time from moving a slider to the new face on screen, and how much of it the "
+                                     "model itself took.")
         status.addWidget(self.device_label)
         status.addWidget(self.model_label, 1)
+        self.follow_notice = FollowNotice()
+        self.follow_notice.back.connect(self._back_to)
+        status.addPermanentWidget(self.follow_notice)
         status.addPermanentWidget(self.timing_label)
 
     # ------------------------------------------------------------------ models
     def load_startup_models(self) -> None:
-        recent = [p for p in self.settings.value("recent_checkpoints", [], list) if Path(p).exists()]
-        paths = [str(p.resolve()) for p in startup_checkpoints(recent)]
+        """Look for models (in the worker: reading checkpoints is file input); _catalogued loads the first ones."""
+        self._startup_scan = True
+        self.model_box.rescan()
+
+    @property
+    def starting_up(self) -> bool:
+        """True from load_startup_models until every start-up model has loaded or failed (startup_done)."""
+        return self._startup_scan or bool(self._startup_pending)
+
+    def _catalogued(self) -> None:
+        """One model per family (shipped, else the newest), and the one shown last time if it is another."""
+        if not self._startup_scan:
+            return
+        self._startup_scan = False
+        paths = startup_choice(self.model_box.entries)
+        if self._remembered not in paths and self._remembered in self.model_box.paths():
+            paths.append(self._remembered)
         self._startup_pending = set(paths)
         for path in paths:
             self.context.load(path)
@@ -167,58 +228,85 @@ class MainWindow(QMainWindow):
             self.model_box.setPlaceholderText("no model yet — train one")
             self.startup_done.emit()
 
-    def _startup_progress(self) -> None:
-        loaded = {info.path for info in self.context.models.values()}
-        if self._startup_pending:
-            self._startup_pending -= loaded
+    def _checkpoint_loaded(self, path: str, key: str) -> None:
+        if path in self._opening:  # a path joins the recent list only once it has loaded
+            self._opening.discard(path)
+            self.recent.add(key)
+            self.model_box.refresh()
+        if key in self._startup_pending:
+            self._startup_pending.discard(key)
             if not self._startup_pending:
                 self.startup_done.emit()
-        self._restore_model_choice()
 
     def _refresh_models(self) -> None:
-        self.model_box.blockSignals(True)
-        self.model_box.clear()
-        for key, info in self.context.models.items():
-            self.model_box.addItem(info.label, key)
-            self.model_box.setItemData(self.model_box.count() - 1, info.description, Qt.ItemDataRole.ToolTipRole)
-        self.model_box.setCurrentIndex(max(0, self.model_box.findData(self.context.current)))
-        self.model_box.blockSignals(False)
         info = self.context.info()
         if info is not None:  # a training run may have replaced the current model's weights (a new step)
             self.model_label.setText(info.label)
         self.device_label.setText(f"Device: {self.worker.device_name}")
 
-    def _model_chosen(self, index: int) -> None:
-        key = self.model_box.itemData(index)
-        if key:
-            self.context.set_current(key)
+    def _model_picked(self, path: str) -> None:
+        self._user_chose = True
+        if path not in self.context.models:
+            self.statusBar().showMessage(f"Loading {Path(path).name}…", 5000)
 
     def _current_changed(self, key: str) -> None:
-        index = self.model_box.findData(key)
-        if index >= 0 and index != self.model_box.currentIndex():
-            self.model_box.blockSignals(True)
-            self.model_box.setCurrentIndex(index)
-            self.model_box.blockSignals(False)
+        if key != self.follow_notice.run_key:
+            self.follow_notice.dismiss()
         info = self.context.info(key)
         self.model_label.setText(info.label if info else "No model")
         self.model_label.setToolTip(info.description if info else "")
         self.model_note.setText(f"  {info.parameters:,} weights" if info else "")
         self.device_label.setText(f"Device: {self.worker.device_name}")
+        self.timing_label.setText("")  # the last model's speed; the new one's comes with its first face
         if info:
             self.settings.setValue("model", info.path)
 
     def _restore_model_choice(self) -> None:
-        wanted = self.settings.value("model", "", str)
         for key, info in self.context.models.items():
-            if info.path == wanted and self.context.current != key and not self._user_chose:
+            if info.path == self._remembered and self.context.current != key and not self._user_chose:
                 self.context.set_current(key)
 
+    def _step(self, delta: int) -> None:
+        panel = self.tabs.currentWidget()
+        if hasattr(panel, "step"):
+            panel.step(delta)
+
+    def keyPressEvent(self, event) -> None:
+        """Page Down / Page Up that no focused widget used: a clicker stepping through the tab's timeline."""
+        delta = {Qt.Key.Key_PageDown: 1, Qt.Key.Key_PageUp: -1}.get(event.key())
+        if delta is not None and not event.modifiers():
+            self._step(delta)
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
     def next_model(self) -> None:
-        if self.model_box.count():
+        key = self.model_box.next_loaded()
+        if key:
             self._user_chose = True
-            self.model_box.setCurrentIndex((self.model_box.currentIndex() + 1) % self.model_box.count())
+            self.context.set_current(key)
+
+    def _run_event(self, event: dict) -> None:
+        """A training run's checkpoint joins the chooser now (and the recent list too if it is not in a runs folder)."""
+        path = event.get("path") if event.get("event") == "checkpoint" else None
+        if path and not self.model_box.has_entry(path):
+            if not in_runs_folder(path):
+                self._opening.add(path)
+            self.model_box.rescan()
+
+    def _follow_ended(self, run_key: str, previous: str) -> None:
+        """Explore followed a run that has now ended: say so, and offer the model shown before, in one click."""
+        before = self.context.info(previous)
+        if before is not None and self.context.current == run_key:
+            self.follow_notice.offer(run_key, previous, before.label)
+
+    def _back_to(self, key: str) -> None:
+        self._user_chose = True
+        self.context.set_current(key)
 
     def _load_failed(self, path: str, message: str) -> None:
+        self._opening.discard(path)
+        self.recent.remove(path)  # one that cannot be opened is no longer offered
         if path in self._startup_pending:
             self._startup_pending.discard(path)
             self.statusBar().showMessage(f"Skipped {Path(path).name}: {message}", 15000)
@@ -234,8 +322,7 @@ class MainWindow(QMainWindow):
         if not path:
             return
         self.settings.setValue("checkpoint_dir", str(Path(path).parent))
-        recent = [p for p in self.settings.value("recent_checkpoints", [], list) if p != path]
-        self.settings.setValue("recent_checkpoints", ([path] + recent)[:8])
+        self._opening.add(path)
         self._user_chose = True
         self.context.load(path, select=True)
 
@@ -272,13 +359,17 @@ class MainWindow(QMainWindow):
                                          "face back.", 10000)
             return
         model = state.get("model", {})
+        model = model if isinstance(model, dict) else {}
         match = next((k for k, m in self.context.models.items() if m.path == model.get("path")), None)
         match = match or next((k for k, m in self.context.models.items() if m.label == model.get("label")), None)
         self.tabs.setCurrentWidget(self.explore)
         if match is not None:
             self.context.set_current(match)
-        elif model.get("path") and Path(model["path"]).exists():
-            self.open_checkpoint(model["path"])
+        elif isinstance(model.get("path"), str) and model["path"] and Path(model["path"]).is_file():
+            path = str(Path(model["path"]).resolve())
+            if not self._confirm_open(path, model.get("label")):
+                return
+            self.open_checkpoint(path)
         else:
             QMessageBox.information(self, "Model not found", f"That picture was made with {model.get('label', '?')} "
                                     f"({model.get('path', '?')}), which is not open. Open it with File → Open "
@@ -286,49 +377,22 @@ class MainWindow(QMainWindow):
             return
         self.explore.restore_state(state)
 
-    def _panel_for_export(self):
-        panel = self.tabs.currentWidget()
-        return panel if hasattr(panel, "current_image") else None
+    def _confirm_open(self, path: str, label) -> bool:
+        """A picture names a checkpoint: open it only once the person has seen which file it is."""
+        made_with = label if isinstance(label, str) and label.isprintable() else "a model"
+        # The first line is ours: Qt then shows the rest (the picture's own words) as plain text, never as markup.
+        answer = QMessageBox.question(
+            self, "Open the picture's model?",
+            f"Open the checkpoint this picture was made with?\n\nIt was made with {made_with[:80]}, which is not "
+            f"open. This file would be opened:\n{path}",
+            QMessageBox.StandardButton.Open | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Cancel)
+        return answer == QMessageBox.StandardButton.Open
 
     def export_image(self, path: str | None = None) -> None:
-        panel = self._panel_for_export()
-        image = panel.current_image() if panel else None
-        if image is None:
-            self.statusBar().showMessage("Nothing to export on this tab yet.", 8000)
-            return
-        if not path:
-            path, _ = QFileDialog.getSaveFileName(self, "Export image", str(Path(self.settings.value(
-                "export_dir", str(Path.home()))) / "face.png"), "PNG image (*.png)")
-        if not path:
-            return
-        try:
-            export_png(path, image, panel.export_state())
-        except OSError as exc:
-            QMessageBox.warning(self, "Could not save the picture", f"{Path(path).name}: {exc.strerror or exc}")
-            return
-        self.settings.setValue("export_dir", str(Path(path).parent))
-        self.statusBar().showMessage(f"Saved {path}", 8000)
+        self.exports.image(path)
 
     def export_animation(self, path: str | None = None) -> None:
-        panel = self.tabs.currentWidget()
-        frames = panel.animation_frames() if hasattr(panel, "animation_frames") else []
-        if not frames:
-            self.statusBar().showMessage("Export animation works on the Interpolate and Diffusion tabs, after a "
-                                         "morph or a run.", 8000)
-            return
-        if not path:
-            path, _ = QFileDialog.getSaveFileName(self, "Export animation", str(Path(self.settings.value(
-                "export_dir", str(Path.home()))) / "animation.gif"), "GIF animation (*.gif)")
-        if not path:
-            return
-        try:
-            scale = max(1, 256 // max(frames[0].shape[:2]))
-            save_gif(path, frames, 0.12, scale=scale, bounce=panel is self.interpolate)
-        except OSError as exc:
-            QMessageBox.warning(self, "Could not save the animation", f"{Path(path).name}: {exc.strerror or exc}")
-            return
-        self.settings.setValue("export_dir", str(Path(path).parent))
-        self.statusBar().showMessage(f"Saved {path}", 8000)
+        self.exports.animation(path)
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if event.mimeData().hasUrls():
@@ -343,28 +407,68 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ view, help, status
     def set_presenter_mode(self, on: bool) -> None:
+        """F5: full screen, larger type, every tab laid out for a projector; F5 or Esc again goes back."""
+        was = self.presenter.isChecked() and self.isFullScreen()
         font = QFont(self._base_font)
         if on:
             font.setPointSizeF(self._base_font.pointSizeF() * PRESENTER_SCALE)
         QApplication.setFont(font)
+        # Qt posts the font change to every widget; deliver it now, so the layouts below see the new sizes.
+        QApplication.sendPostedEvents(None, QEvent.Type.ApplicationFontChange)
         for widget in self.findChildren(QWidget):
-            widget.setFont(font)
-        self.explore.image.set_minimum(420 if on else 256)
-        for view in (self.diffusion.xt, self.diffusion.x0):
-            view.set_minimum(260 if on else 160)
+            if widget.styleSheet():  # a widget with a style sheet keeps its old font until the sheet is applied again
+                widget.setStyleSheet(widget.styleSheet())
+        for panel in self.panels():
+            panel.set_presenter(on)
         self.presenter.setChecked(on)
+        self.leave_presenter.setEnabled(on)
         self.settings.setValue("presenter", on)
+        if on and not was:
+            self._normal_state = (self.saveGeometry(), self.isMaximized())
+            self.showFullScreen()
+        elif not on and self.isFullScreen():
+            geometry, maximized = self._normal_state or (None, False)
+            self.showMaximized() if maximized else self.showNormal()
+            if geometry is not None:
+                self.restoreGeometry(geometry)
+        self._fit_screen()
+
+    def panels(self) -> list[QWidget]:
+        return [self.tabs.widget(i) for i in range(self.tabs.count())]
+
+    def _fit_screen(self) -> None:
+        """Never larger than the screen the window is on (a 1024x768 projector included), its title bar and frame
+        counted once the window manager has put them on (before that, a typical title bar's height)."""
+        screen = self.screen().availableGeometry() if self.screen() else None
+        if screen is None or self.isFullScreen() or self.isMaximized():
+            return
+        margins = self.windowHandle().frameMargins() if self.windowHandle() and self.isVisible() else None
+        frame_w, frame_h = ((margins.left() + margins.right(), margins.top() + margins.bottom()) if margins
+                            else (0, TITLE_BAR))
+        width = min(self.width(), screen.width() - frame_w)
+        height = min(self.height(), screen.height() - frame_h)
+        if (width, height) != (self.width(), self.height()):
+            self.resize(width, height)
+        if margins is not None and not screen.contains(self.frameGeometry()):
+            self.move(max(screen.left(), min(self.x(), screen.right() + 1 - self.frameGeometry().width())),
+                      max(screen.top(), min(self.y(), screen.bottom() + 1 - self.frameGeometry().height())))
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        QTimer.singleShot(200, self._fit_screen)  # once the window manager has framed the window
 
     def what_am_i_looking_at(self) -> None:
-        QMessageBox.information(self, "What am I looking at?", texts.WHAT_AM_I)
+        from explorer.help_dialog import HelpDialog  # only F1 needs it
+        if getattr(self, "help_dialog", None) is None:  # one window, shown again on the next F1
+            self.help_dialog = HelpDialog(texts.WHAT_AM_I, self)
+        self.help_dialog.show_over()
 
     def about(self) -> None:
         QMessageBox.about(self, "About Latent Explorer", texts.ABOUT)
 
     def _show_timing(self, latency: float, worker_seconds: float) -> None:
-        ms = latency * 1000
-        self.timing_label.setText(f"render {ms:.0f} ms (model {worker_seconds * 1000:.0f} ms) · "
-                                  f"{1000 / max(ms, 1e-3):.0f} fps")
+        self.timing_label.setText(f"slider to face: {latency * 1000:.0f} ms "
+                                  f"(the model: {worker_seconds * 1000:.0f} ms)")
 
     # ------------------------------------------------------------------ settings and closing
     def _restore_settings(self) -> None:
@@ -372,7 +476,9 @@ class MainWindow(QMainWindow):
         if isinstance(geometry, QByteArray) and not geometry.isEmpty():
             self.restoreGeometry(geometry)
         else:
-            self.resize(1280, 860)
+            screen = self.screen().availableGeometry()
+            self.resize(min(DEFAULT_SIZE[0], screen.width()), min(DEFAULT_SIZE[1], screen.height()))
+        self._fit_screen()
         tab = self.settings.value("tab", "explore", str)
         self.tabs.setCurrentIndex(TABS.index(tab) if tab in TABS else 0)
         if self.settings.value("presenter", False, bool):
@@ -406,11 +512,14 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         started = time.monotonic()
-        self.settings.setValue("geometry", self.saveGeometry())
+        normal = self._normal_state[0] if self.isFullScreen() and self._normal_state else self.saveGeometry()
+        self.settings.setValue("geometry", normal)  # the window's own size, not the projector's full screen
         self.settings.setValue("tab", TABS[self.tabs.currentIndex()])
         self.settings.sync()
         self.interpolate.stop_animation()
         self.worker.shutdown()  # first: a stopping training run then has the processor to itself
+        self._collector.timer.stop()
+        gc.enable()  # no worker thread any more: Python may collect by itself again
         if self.train.running:
             self.train.finish_for_exit(EXIT_WAIT_MS - int((time.monotonic() - started) * 1000))
         super().closeEvent(event)

@@ -17,6 +17,15 @@ def qimage(array: np.ndarray) -> QImage:
     return QImage(array.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
 
 
+def fitted_rect(w: int, h: int, area: QRect) -> QRect:
+    """Where a w x h image goes in `area`: the largest whole-pixel multiple that fits, centred (or a plain fit)."""
+    scale = min(area.width() / w, area.height() / h)
+    if scale >= 2:
+        scale = int(scale)  # integer zoom: every source pixel becomes the same crisp square
+    dw, dh = int(w * scale), int(h * scale)
+    return QRect(area.x() + (area.width() - dw) // 2, area.y() + (area.height() - dh) // 2, dw, dh)
+
+
 class PixelImage(QWidget):
     """Shows one uint8 (H, W, 3) image, or a line of text while there is none."""
 
@@ -58,12 +67,7 @@ class PixelImage(QWidget):
         """Where the image is drawn: the largest whole-pixel multiple that fits, centred (or a plain fit)."""
         if self._image is None:
             return QRect()
-        w, h = self._image.width(), self._image.height()
-        scale = min(self.width() / w, self.height() / h)
-        if scale >= 2:
-            scale = int(scale)  # integer zoom: every source pixel becomes the same crisp square
-        dw, dh = int(w * scale), int(h * scale)
-        return QRect((self.width() - dw) // 2, (self.height() - dh) // 2, dw, dh)
+        return fitted_rect(self._image.width(), self._image.height(), self.rect())
 
     def paintEvent(self, event) -> None:
         painter = QPainter(self)

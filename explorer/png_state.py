@@ -23,6 +23,8 @@ def export_png(path: str | Path, image: np.ndarray, state: dict | None) -> Path:
         model = state.get("model", {})
         text["Description"] = (f"{model.get('label', 'a model')}, seed {state['seed']}" if "seed" in state
                                else f"Latent Explorer, {state.get('tab', '')} tab")
+        if state.get("title"):  # the title line drawn on an exported strip or picture
+            text["Title"] = str(state["title"])
     return save_png(path, image, text, scale=scale)
 
 

@@ -1,6 +1,7 @@
 """Make a training run's checkpoint one of the app's shipped models, with its model card.
 
     python -m explorer.ship_model RUN_FOLDER --name gan --command "python main.py train ..." [--samples 2000]
+    python -m explorer.ship_model --analysis-only --name gan   (after the directions' code changed)
 
 Copies RUN_FOLDER/model.safetensors to resources/NAME.safetensors and writes beside it:
 - NAME.card.json: the training command, steps, training time and device (read from the run's JSON-lines log,
@@ -65,6 +66,17 @@ def training_log(log: Path) -> dict:
     return {"training_seconds": round(seconds + segment, 1), "devices": devices, "last_logged_step": steps}
 
 
+def write_analysis(model, net, path: Path):
+    """The Explore sliders' directions, computed as the app computes them (same faces, samples and seed)."""
+    print("finding the slider directions…", file=sys.stderr, flush=True)
+    faces = synthetic_faces(ANALYSIS_FACES, model.image_size, HELD_OUT_SEED) if model.family == "vae" else None
+    analysis = None
+    for step in analyse_latent_space(model, faces=faces, feature_net=net, samples=ANALYSIS_SAMPLES):
+        analysis = step.result or analysis
+    save_analysis(path, analysis)
+    return analysis
+
+
 def ship(run: Path, name: str, command: str, samples: int = 2000, notes: str = "", out: Path = RESOURCES) -> Path:
     source = run / "model.safetensors"
     target = out / f"{name}.safetensors"
@@ -78,12 +90,7 @@ def ship(run: Path, name: str, command: str, samples: int = 2000, notes: str = "
     figures["device"] = "cpu"
     figures["seconds_to_measure"] = round(time.perf_counter() - start, 1)
 
-    print("finding the slider directions…", file=sys.stderr, flush=True)
-    faces = synthetic_faces(ANALYSIS_FACES, model.image_size, HELD_OUT_SEED) if model.family == "vae" else None
-    analysis = None
-    for step in analyse_latent_space(model, faces=faces, feature_net=net, samples=ANALYSIS_SAMPLES):
-        analysis = step.result or analysis
-    save_analysis(out / f"{name}.analysis.safetensors", analysis)
+    write_analysis(model, net, out / f"{name}.analysis.safetensors")
 
     grid = to_uint8(generate(model, 64, 0, **decode_options(model)))
     # Small faces are saved at twice the size, as the training runs' own grids are, so a person can judge them.
@@ -157,13 +164,25 @@ def summary_markdown(out: Path = RESOURCES) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("run", type=Path, help="the training run's folder (its log is RUN.log beside it)")
+    parser.add_argument("run", type=Path, nargs="?", help="the training run's folder (its log is RUN.log beside it)")
     parser.add_argument("--name", required=True, choices=("vae", "gan", "diffusion"))
-    parser.add_argument("--command", required=True, help="the exact `python main.py train ...` command")
+    parser.add_argument("--command", help="the exact `python main.py train ...` command")
+    parser.add_argument("--analysis-only", action="store_true",
+                        help="only compute the shipped model's slider directions again (NAME.analysis.safetensors)")
     parser.add_argument("--samples", type=int, default=2000)
     parser.add_argument("--notes", default="")
     parser.add_argument("--out", type=Path, default=RESOURCES, help="where the shipped files go")
     args = parser.parse_args(argv)
+    if args.analysis_only:
+        start = time.perf_counter()
+        model = load_checkpoint(args.out / f"{args.name}.safetensors", torch.device("cpu")).model.eval()
+        analysis = write_analysis(model, load_feature_net(DEFAULT_FEATURE_NET)[0].eval(),
+                                  args.out / f"{args.name}.analysis.safetensors")
+        print(f"{args.out / args.name}.analysis.safetensors: {time.perf_counter() - start:.1f} s "
+              f"(of which measuring the directions {analysis.info['effect_seconds']:.1f} s)")
+        return 0
+    if args.run is None or args.command is None:
+        parser.error("RUN and --command are needed to ship a model")
     path = ship(args.run, args.name, args.command, args.samples, args.notes, args.out)
     (args.out / "README.md").write_text(summary_markdown(args.out), encoding="utf-8")
     print(path)

@@ -34,13 +34,35 @@ EXPLORE = {
 BANKS = {
     "attributes": ("Named directions: moving along one changes one property of the face (smile, glasses, "
                    "skin…). They were found by asking which way through the numbers the property grows, "
-                   "using faces whose properties we know."),
+                   "using faces whose properties we know. Each was then tried on the model's own faces, and only "
+                   "those that really change their property are here: point at one to see by how much."),
     "principal": ("The main directions in which this model's faces differ from one another, found by "
-                  "comparing many of its faces (principal component analysis). Nobody named them: see "
-                  "what each one does."),
-    "raw": ("The model's own numbers, one slider each. For the VAE they are sorted by how much each is used "
-            "(KL, in nats): the last ones are often ignored by the decoder."),
+                  "comparing many of its faces (principal component analysis). Nobody chose them: each is "
+                  "named by what it was measured to change most when faces are moved along it."),
+    "raw": "The model's own numbers, one slider each.",
+    "raw_kl": (" They are sorted by how much information about the face each one carries (its KL, in nats): the "
+               "last ones are often ignored by the decoder."),
 }
+
+# Shown under the Named bank when most properties got no slider (the analysis found or kept fewer than it lost).
+HARD_TO_STEER = (
+    "<b>Why so few?</b> Most properties ({missing}) have no slider here: pushing this model's numbers in a straight "
+    "line was measured not to change them. That happens when the numbers do not decide the face directly, as in a "
+    "diffusion model: its numbers are the noise it starts from, and it cleans that noise in many small steps. The "
+    "noise settles the colours and the rough layout; a smile or a pair of glasses is decided along the way, "
+    "differently for every face, so no single push on the noise gives every face a smile. To steer such a model you "
+    "change the cleaning itself, step by step, towards what you want: that is called <i>guidance</i>.")
+
+# Slider tooltips: what moving along a direction was measured to do ("×": spreads of real faces, see SPREAD).
+EFFECT_SHARE = "{amount} on this slider: {label} on {high:.0%} of faces, from {base:.0%} at 0 ({low:.0%} at {minus})."
+EFFECT_VALUE = ("{amount} on this slider: {label} {high:.2f}, from {base:.2f} at 0 ({low:.2f} at {minus}), on a "
+                "scale {scale}; from {minus} to {amount} that is {size:.1f}× the spread of real faces.")
+EFFECT_ALSO = "Also: {changes}."
+EFFECT_MAIN = "From {minus} to {amount} on this slider: {changes}."
+EFFECT_NONE = ("From {minus} to {amount} on this slider nothing we measure changes by {least:g}× the spread of real "
+               "faces.")
+MEASURED_ON = "Measured on {faces} of this model's faces."
+SPREAD = " 1× is the spread of real faces: how much real faces usually differ in that property."
 
 INTERPOLATE = (
     "<b>Morphing one face into another.</b> Each model turns face A and face B into its own numbers, then "
@@ -71,7 +93,7 @@ COMPARE = (
     "that draws one perfect face again and again has high precision and almost no recall.<br>"
     "• <b>Fréchet distance</b>: everything together, as one distance (0 = the same as real faces).<br>"
     "• <b>Path length</b>: how much the face jumps for a tiny step along a morph (smoothness).<br>"
-    "• <b>Time per face</b>, on this computer.<br>"
+    "• <b>Time per face</b>, on this computer, on a log scale: each grid line is ten times the one below.<br>"
     "The dashed lines show two sets of <i>real</i> faces compared the same way: the best a model could score. "
     "The usual story is that GANs are sharp but less varied, VAEs varied but blurry, and diffusion models both "
     "but slow — the reading beside the charts says whether these models agree.")
@@ -81,6 +103,78 @@ ABOUT = (
     "variational autoencoders, generative adversarial networks and diffusion models — on the same faces.</p>"
     "<p>Every model shipped with the app was trained by the app's own code on Synthetic Faces, a data set "
     "of drawn faces whose properties (smile, hair, skin, glasses…) are known. Nothing is downloaded.</p>")
+
+# Every term the app shows without explaining it where it appears, in plain words (F1 lists them all).
+GLOSSARY = (
+    ("Batch, step", ("Training looks at a handful of faces at a time (a batch), then nudges the model's weights "
+      "a little: one step. A run is thousands of steps.")),
+    ("β (beta)", ("How hard the VAE's training pulls its numbers towards the plain bell curve (the weight of the "
+      "KL). A larger β: tidier numbers, blurrier faces.")),
+    ("Checkpoint", ("A file holding a trained model: the weights it learned and how it was trained. "
+      "File → Open checkpoint opens one; a training run saves one now and then.")),
+    ("Coverage", ("Of the real faces, the share that have one of the model's faces close by (closer than that real "
+      "face's fifth-nearest real neighbour). Like recall, but a few stray faces cannot inflate it.")),
+    ("DDPM and DDIM", ("Two ways to clean the noise in a diffusion model. DDPM adds a little fresh noise back at "
+      "every step and needs many steps (up to 1,000). DDIM takes bigger steps without fresh noise: 20–50 are "
+      "enough, and the same seed always gives the same face.")),
+    ("Density", ("For each of the model's faces, how many real faces' neighbourhoods it falls in (divided by 5, "
+      "the size of a neighbourhood), averaged. About 1 for real faces; above 1, the model keeps to the most "
+      "typical faces; below 1, its faces lie off to the side.")),
+    ("Discriminator (critic) and generator", ("The GAN's two networks: the generator draws faces from random "
+      "numbers, the discriminator (also called the critic) judges whether a face is real. Each learned by "
+      "beating the other.")),
+    ("Encoder and decoder", ("The VAE's two halves: the encoder turns a face into a few numbers, the decoder "
+      "draws a face from numbers.")),
+    ("η (eta)", ("How much fresh noise DDIM adds at each step: 0 adds none (the same seed gives the same face), "
+      "1 adds as much as DDPM.")),
+    ("Feature network", ("A small network trained to recognise the properties of Synthetic Faces (smile, hair, "
+      "glasses…). Compare does not compare pixels: it describes every face by this network's numbers (its "
+      "features) and compares those.")),
+    ("Forward process, t", ("Noise added to a real face a little more at each step t, until only noise is left: "
+      "what a diffusion model learned to undo. At small t the face is almost clean; at the last t it is gone.")),
+    ("Fréchet distance", ("Sum up the model's faces and the real faces each by their average and their spread "
+      "(in the feature network's numbers), and measure how far apart the two summaries are. 0: the same; two "
+      "sets of real faces score a little above 0, by chance. The well-known FID is this with another network.")),
+    ("KL (Kullback–Leibler divergence)", ("How far the VAE's cloud for a face (μ, σ) is from the plain bell "
+      "curve all its numbers are pulled towards, measured in nats. A number with a KL of about 0 says nothing "
+      "about the face: the decoder ignores it.")),
+    ("Latent numbers, latent space", ("The list of numbers a model turns into a face (for a diffusion model, "
+      "its starting noise). Latent means hidden: nobody chose what each number does. Every list is a point of "
+      "the latent space; the sliders move that point.")),
+    ("lerp and slerp", ("Two paths from face A's numbers to face B's. lerp (linear) goes in a straight line; "
+      "slerp (spherical) follows a great circle, keeping the numbers as far from the middle as real faces' "
+      "numbers are, so the faces half-way do not turn bland.")),
+    ("Loss", "The number training makes smaller: how wrong the model is on a batch of faces."),
+    ("Mode collapse", ("A GAN's generator finds a few faces that fool the discriminator and draws only those: "
+      "its faces stop varying.")),
+    ("μ and σ (mu and sigma)", ("For a face, the VAE's encoder gives not one point but a cloud: μ is the "
+      "cloud's centre and σ its spread, for every number.")),
+    ("nats", "A unit of information, like bits but counted with natural logarithms: 1 nat is about 1.44 bits."),
+    ("Noise schedule (linear, cosine)", ("How fast a diffusion model's forward process adds noise over its "
+      "steps; cosine keeps more of the face in the early steps.")),
+    ("Path length", ("Take two random faces, step a tiny bit along the morph between them and measure how much "
+      "the face changes (in the feature network's numbers); averaged over many pairs. Lower: a smoother space, "
+      "with no sudden jumps.")),
+    ("Percentile", ("Where a figure falls among many: a face at the 95th percentile is rebuilt worse than 95 % "
+      "of the faces the model never trained on, so it is unusual for this model.")),
+    ("Power", ("The strength of a picture or a sound counted as its square. In the forward process the picture "
+      "is a × face + b × noise with a² + b² = 1: \"70 % of the power is face\" means a² = 0.7 and b² = 0.3.")),
+    ("Precision", ("Of the model's faces, the share that lie among real faces (closer to some real face than "
+      "that face's third-nearest real neighbour): realism.")),
+    ("Principal directions (PCA)", ("The directions in which a model's faces differ most from one another, "
+      "found by comparing many of its faces (principal component analysis). Explore's main directions.")),
+    ("ψ (psi), truncation", ("Pulls a GAN's numbers towards the middle: ψ = 1 leaves them as they are, below 1 "
+      "gives cleaner, more typical faces with less variety, 0 gives the average face.")),
+    ("Recall", ("Of the real faces, the share that lie among the model's faces: how many kinds of face it can "
+      "make (variety).")),
+    ("Reconstruction", "The VAE's redrawing of a face from the numbers its encoder found for it."),
+    ("Seed", ("A number that fixes the random numbers a model starts from: the same seed gives the same face "
+      "in the same model, a different face in another.")),
+    ("Synthetic Faces, held-out faces", ("The app's own data set of drawn faces whose properties are known. "
+      "Held-out faces were never shown to a model in training, so measuring on them is fair.")),
+    ("x_t and predicted x₀", ("In the Diffusion tab, x_t is the picture being cleaned at step t, and the "
+      "predicted x₀ the model's guess at the finished face from it.")),
+)
 
 WHAT_AM_I = (
     "<h3>What am I looking at?</h3>"
@@ -93,7 +187,9 @@ WHAT_AM_I = (
     "<b>Train</b>: teach a model yourself. <b>Compare</b>: measure the three families.</p>"
     "<p>Three families of models: the <b>VAE</b> (an encoder and a decoder; smooth, a bit blurry), the "
     "<b>GAN</b> (a generator trained against a critic; sharp, sometimes odd) and <b>diffusion</b> "
-    "(removes noise step by step; sharp and varied, but slow).</p>")
+    "(removes noise step by step; sharp and varied, but slow).</p>"
+    "<h3>Words you will meet</h3>"
+    + "".join(f"<p><b>{term}</b> — {meaning}</p>" for term, meaning in GLOSSARY))
 
 TRAIN = {
     "vae": (

@@ -1,4 +1,4 @@
-"""Train: start, watch, pause, resume and stop a training run (a child `python main.py train --events`)."""
+"""Train: start, watch, pause, resume and stop a training run (a child `python -m explorer train --events`)."""
 
 from __future__ import annotations
 
@@ -27,9 +27,11 @@ from explorer.explain_box import ExplainBox
 from explorer.loss_plots import LossPlots
 from explorer.pixel_image import PixelImage
 from explorer.train_form import TrainForm, resume_options
-from explorer.training_process import TrainingProcess
+from explorer.training_process import TrainingProcess, shown_command
 from models.checkpoint import CheckpointError, read_metadata
 
+FORM_WIDTH = 340  # the settings column's narrowest width
+EXPLAIN_WIDTH = 260
 COLLAPSE_DIVERSITY = 0.25  # sample spread / data spread below which a GAN's grid is "nearly one face"
 FOLLOW_SECONDS = 5.0  # Explore reloads a running model's weights at most this often
 REDRAW_MS = 200  # loss curves are redrawn at most five times a second, however fast steps come
@@ -45,6 +47,8 @@ def _clock(seconds: float) -> str:
 class TrainPanel(QWidget):
     run_event = Signal(dict)  # every event of the run, after the panel has shown it
     run_ended = Signal(str, bool)
+    # A run that Explore followed has ended: the run's model key, and the model shown before the run took over.
+    follow_ended = Signal(str, str)
 
     def __init__(self, context: AppContext, parent: QWidget | None = None):
         super().__init__(parent)
@@ -58,6 +62,8 @@ class TrainPanel(QWidget):
         self.paused = False
         self.low_diversity = 0
         self._followed_at = 0.0
+        self._followed_from: tuple[str, str] | None = None  # (the run's model key, the model shown before)
+        self._images_per_second = ""
         self._redraw = QTimer(self, singleShot=True, interval=REDRAW_MS)
         self._redraw.timeout.connect(lambda: self.plots.redraw())
         self._build()
@@ -82,13 +88,12 @@ class TrainPanel(QWidget):
         buttons = QHBoxLayout()
         for b in (self.start_button, self.pause_button, self.stop_button):
             buttons.addWidget(b)
-        scroll = QScrollArea()  # only the settings scroll: the run's buttons stay in sight in a small window
+        scroll = self._form_scroll = QScrollArea()  # only the settings scroll: the buttons stay in sight
         scroll.setWidget(self.form)
         scroll.setWidgetResizable(True)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        left_column = QWidget()
-        left_column.setFixedWidth(340)
+        left_column = self._left_column = QWidget()
         left = QVBoxLayout(left_column)
         left.setContentsMargins(0, 0, 0, 0)
         left.addWidget(scroll, 1)
@@ -129,7 +134,7 @@ class TrainPanel(QWidget):
         split.setStretchFactor(1, 2)
         split.setChildrenCollapsible(False)
         split.setSizes([480, 300])
-        middle = QVBoxLayout()
+        middle = self._middle = QVBoxLayout()
         progress_row = QHBoxLayout()
         progress_row.addWidget(self.progress, 1)
         progress_row.addWidget(self.speed)
@@ -139,8 +144,8 @@ class TrainPanel(QWidget):
         middle.addWidget(split, 1)
         middle.addWidget(self.command)
         self.explain = ExplainBox(texts.TRAIN["idle"])
-        self.explain.setMaximumWidth(260)
-        body = QHBoxLayout(self)
+        self.explain.setMaximumWidth(EXPLAIN_WIDTH)
+        body = self._body = QHBoxLayout(self)
         body.addWidget(left_column)
         body.addLayout(middle, 1)
         body.addWidget(self.explain, 0, Qt.AlignmentFlag.AlignTop)
@@ -148,6 +153,17 @@ class TrainPanel(QWidget):
         self.pause_button.clicked.connect(self.toggle_pause)
         self.stop_button.clicked.connect(self.stop)
         self.resume_button.clicked.connect(self.choose_resume)
+        self._fit_form()
+
+    def set_presenter(self, on: bool) -> None:
+        """A projector's layout: the explanation one line under the plots instead of a column beside them."""
+        self.explain.move_for_presenter(on, self._middle, self._body, EXPLAIN_WIDTH)
+        self._fit_form()
+
+    def _fit_form(self) -> None:
+        """The settings column as wide as its form needs in the current type (with room for its scroll bar)."""
+        bar = self._form_scroll.verticalScrollBar().sizeHint().width()
+        self._left_column.setFixedWidth(max(FORM_WIDTH, self.form.sizeHint().width() + bar + 2))
 
     def _set_state(self, state: str) -> None:
         """idle, starting, running, paused or stopping: which buttons make sense."""
@@ -198,6 +214,7 @@ class TrainPanel(QWidget):
     def _launch(self, options: list[str], family: str) -> None:
         self.family, self.step, self.total, self.last_checkpoint, self.low_diversity = family, 0, 0, "", 0
         self.paused = False
+        self._followed_from, self._images_per_second = None, ""
         self.plots.setup(family)
         self.samples.set_image(None)
         self.health.setText("")
@@ -206,7 +223,7 @@ class TrainPanel(QWidget):
         self.message.setText("Starting the training process… (loading the data can take a moment)")
         self.status.setText("Starting…")
         self.process.start(options)
-        self.command.setText("$ " + " ".join(self.process.command[1:]).replace(str(Path.cwd()) + "/", ""))
+        self.command.setText("$ " + shown_command(self.process.command))
         self._set_state("starting")
 
     def toggle_pause(self) -> None:
@@ -261,10 +278,19 @@ class TrainPanel(QWidget):
         self.message.setText(f"{e['dataset']}: {e['images']:,} images{skipped}. Run folder: {e['out']}")
         self._set_state("running")
 
+    def _show_step(self, step: int) -> None:
+        self.step = step
+        self.progress.setValue(step)
+
     def _on_step(self, e: dict) -> None:
-        self.step = e["step"]
-        self.progress.setValue(self.step)
-        self.speed.setText(f"{e['images_per_second']:,.0f} images/s · ETA {_clock(e['eta_seconds'])}")
+        self._show_step(e["step"])
+        self._images_per_second = f"{e['images_per_second']:,.0f} images/s"
+        eta = e.get("eta_seconds")
+        if self.state != "running":  # stopping: the time left no longer applies
+            self.speed.setText(self._images_per_second)
+        else:  # the child leaves out the first steps' warm-up: until one more step is timed there is no rate
+            self.speed.setText(f"{self._images_per_second} · "
+                               + ("working out the time left…" if eta is None else f"ETA {_clock(eta)}"))
         self.plots.add(self.step, e["losses"], redraw=False)
         if not self._redraw.isActive():
             self._redraw.start()
@@ -296,6 +322,9 @@ class TrainPanel(QWidget):
         self.last_checkpoint = e["path"]
         now = time.monotonic()
         if first:
+            key = str(Path(e["path"]).resolve())
+            if self.follow.isChecked() and self.context.current not in ("", key):
+                self._followed_from = (key, self.context.current)
             self.context.load(e["path"], select=self.follow.isChecked(), reload=True)
             self._followed_at = now
         elif self.follow.isChecked() and now - self._followed_at >= FOLLOW_SECONDS:
@@ -303,12 +332,19 @@ class TrainPanel(QWidget):
             self._followed_at = now
 
     def _on_paused(self, e: dict) -> None:
+        self._show_step(e["step"])  # steps are reported every few: the bar shows the step it paused at
         self.status.setText(f"Paused at step {e['step']:,}")
+        self.speed.setText(f"{self._images_per_second} · paused" if self._images_per_second else "paused")
         self._set_state("paused")
 
     def _on_resumed(self, e: dict) -> None:
         self.status.setText(f"Training — resumed at step {e['step']:,}")
+        self.speed.setText(self._images_per_second)  # the time left comes back with the next report
         self._set_state("running")
+
+    def _on_done(self, e: dict) -> None:
+        self._show_step(e["step"])
+        self.speed.setText(self._images_per_second)
 
     def _on_warning(self, e: dict) -> None:
         self.message.setText(f"<b>Note:</b> {e['message']}")
@@ -320,8 +356,12 @@ class TrainPanel(QWidget):
         self.plots.redraw()
         self.status.setText("Run ended" if ok else "Run ended abnormally")
         self.message.setText(how if ok else f"<span style='color:#b00020'>{how}</span>")
+        self.speed.setText(self._images_per_second)  # a killed run sends no "done": no time left after the end
         if self.last_checkpoint:
             self.context.load(self.last_checkpoint, reload=True)
         self._set_state("idle")
         self.form.new_out_folder()
         self.run_ended.emit(how, ok)
+        if self._followed_from is not None:
+            self.follow_ended.emit(*self._followed_from)
+            self._followed_from = None

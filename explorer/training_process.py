@@ -1,4 +1,4 @@
-"""Runs `python main.py train ... --events` as a child QProcess and turns its JSON lines into Qt signals.
+"""Runs `python -m explorer train ... --events` as a child QProcess and turns its JSON lines into Qt signals.
 
 The child is the very command a user could type; the app only reads its standard output and writes
 "pause", "resume" or "stop" lines to its standard input. Whatever happens to the child (a crash, a kill,
@@ -14,14 +14,24 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QProcess, Signal
 
-MAIN = Path(__file__).resolve().parent.parent / "main.py"
+APP_MAIN = Path(__file__).resolve().with_name("__main__.py")  # in the package: a wheel has no main.py
 CHILD_NICENESS = 5  # the child yields the processor to the app when they compete: the window stays responsive
 STDERR_KEPT = 4000  # characters of the child's error output kept to explain an abnormal end
 
 
+def app_command(*args: str) -> list[str]:
+    """The command line that runs this copy of the app with ARGS (`python main.py ARGS`), in every install mode."""
+    return [sys.executable, str(APP_MAIN), *args]
+
+
 def train_command(options: list[str]) -> list[str]:
-    """The full command line of a run (what the Train tab shows and what a user could type)."""
-    return [sys.executable, str(MAIN), "train", *options, "--events"]
+    """The full command line of a run."""
+    return app_command("train", *options, "--events")
+
+
+def shown_command(command: list[str]) -> str:
+    """A run's command as a person could type it: `python -m explorer train ...`, paths under here shortened."""
+    return " ".join(["python -m explorer", *command[2:]]).replace(str(Path.cwd()) + os.sep, "")
 
 
 class _Process(QProcess):

@@ -106,6 +106,12 @@ class Diffuse(Request):
 
 
 @dataclass(frozen=True)
+class ScanCatalog(Request):
+    """Read the metadata of every model a person can choose (shipped, runs, these recent files)."""
+    recent: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class FaceImage(Request):
     """A face as pixels at a model's size (for the forward process)."""
     source: Endpoint
@@ -138,6 +144,11 @@ class DirectionInfo:
     low_words: str = ""
     high_words: str = ""
     score: float | None = None
+    # What moving along it measurably does, largest first (a named slider's own attribute first):
+    # models.direction_effects.Effect, frozen and plain (numbers and words).
+    effects: tuple[Any, ...] = ()
+    effect_faces: int = 0  # the faces the effects were measured on (0: not measured)
+    effect_amount: float = 0.0  # effects compare faces at -effect_amount and +effect_amount on the slider
 
 
 @dataclass(frozen=True)
@@ -162,6 +173,8 @@ class Analysed(Result):
     dim_order: tuple[int, ...] = ()
     dim_kl: tuple[float, ...] = ()
     notes: tuple[str, ...] = ()
+    # Attributes without a named slider: no straight line predicted them, or the line was measured not to move them.
+    missing_attributes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -193,6 +206,11 @@ class Diffused(Result):
     x0: np.ndarray | None = None  # uint8 (S+1, H, W, 3): the predicted x_0 (frame 0: blank)
     timesteps: tuple[int, ...] = ()  # t of each frame of xt; -1 for the finished image
     stopped: bool = False
+
+
+@dataclass(frozen=True)
+class Catalogued(Result):
+    entries: tuple[Any, ...] = ()  # explorer.model_catalog.CatalogEntry: frozen, plain (text and numbers)
 
 
 @dataclass(frozen=True)

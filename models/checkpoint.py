@@ -33,6 +33,11 @@ _MAX_HEADER = 100 * 1024 * 1024
 _DTYPE_BYTES = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1, "BOOL": 1}
 
 
+def model_label(family: str, image_size: int, step: int) -> str:
+    """A model's short name for people: 'VAE · 64 px · step 12,000' (the chooser, the exports, the status bar)."""
+    return f"{FAMILY_NAMES.get(family, family)} · {image_size} px · step {step:,}"
+
+
 class CheckpointError(Exception):
     """A checkpoint that cannot be used; its text is one sentence a user understands."""
 
@@ -50,6 +55,10 @@ class Checkpoint:
     @property
     def step(self) -> int:
         return int(self.metadata.get("step", 0))
+
+    def label(self) -> str:
+        """A short name for people: 'VAE · 64 px · step 12,000'."""
+        return model_label(self.family, self.model.image_size, self.step)
 
     def describe(self) -> str:
         """One line for people: 'VAE, 64 px, step 12,000, trained on Synthetic Faces (...)'."""

@@ -9,6 +9,10 @@ A coefficient vector w on the codes is lifted back by T's transpose (identity, o
 so z . lift(w) = L . w: sliding z along lift(w) moves exactly the quantity the regression saw.
 An attribute's w is the way the codes move as the attribute grows (direction_fitting.pattern), which is
 what a decoder follows, and a principal direction's w is the regression of the codes on its PCA score.
+
+Then every direction is checked on faces (models/direction_effects.py): faces moved along it are decoded and
+measured. A main direction is named by what it measurably changes most, and a named (attribute) direction is
+shown only if it was measured to move its attribute.
 """
 
 from __future__ import annotations
@@ -30,6 +34,21 @@ from safetensors.torch import save as save_safetensors_bytes
 
 from models.atomic_file import atomic_write_bytes, describe_os_error
 from models.data import ImageSet
+from models.direction_effects import (
+    EFFECT_AMOUNT,
+    EFFECT_FACES,
+    MIN_ATTRIBUTE_CHANGE,
+    Effect,
+    effect_batches,
+    effect_meta,
+    measure_effects,
+    moves_its_attribute,
+    read_effect,
+    real_spread,
+    reference_faces,
+    telling,
+    unique_words,
+)
 from models.direction_fitting import attribute_fit, block_sums, lift_blocks, pca
 from models.face_renderer import ATTRIBUTE_NAMES, ATTRIBUTES
 from models.feature_net import FeatureNet
@@ -39,9 +58,8 @@ MAX_PRINCIPAL = 10
 BLOCK_GRID = 8  # diffusion: x_T is summed over a BLOCK_GRID x BLOCK_GRID grid of blocks per channel
 DIFFUSION_STEPS = 10  # DDIM steps: enough for a sample's layout and colours, which is all the regressions use
 BATCH = 64
-MIN_R2 = 0.05  # an attribute direction predicting less than this on held-out latents is not shown
-WORDS_MIN_CORRELATION = 0.3
-ANALYSIS_FORMAT = 1
+MIN_R2 = 0.05  # an attribute direction predicting less than this on held-out latents is not even measured
+ANALYSIS_FORMAT = 2  # 2: measured effects of every direction, and the attributes that have no slider
 ANALYSIS_KIND = "latent_analysis"
 METADATA_KEY = "latent_explorer"
 
@@ -55,6 +73,10 @@ class Direction:
     low_words: str = ""  # what negative values look like
     high_words: str = ""
     score: float | None = None  # PCA: fraction of variance explained; attributes: held-out R² (glasses: accuracy)
+    # What moving along it measurably does, largest first (an attribute's own effect first); see direction_effects.
+    effects: list[Effect] = field(default_factory=list)
+    effect_faces: int = 0  # how many faces the effects were measured on (0: not measured)
+    effect_amount: float = 0.0  # the effects compare faces at -effect_amount and +effect_amount slider units
 
 
 @dataclass
@@ -67,6 +89,9 @@ class LatentAnalysis:
     recon_errors: list[float]  # VAE: sorted per-face mean squared reconstruction errors of the data faces
     notes: list[str]  # plain-language caveats for the GUI
     info: dict[str, Any] = field(default_factory=dict)  # how it was computed: samples, seed, labels, seconds
+    # Attributes (labels, lower case) with no slider: no straight line predicts them, or the one that did was
+    # measured not to move them. Empty when no attribute could be tried (no labels).
+    missing_attributes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -95,25 +120,11 @@ class _Codes:
         scale = float((self.codes.double() @ w.double()).std()) / norm
         return Direction(key, label, (full / norm).float().contiguous(), max(scale, 1e-12), *words, score)
 
-    def words_for(self, w: torch.Tensor) -> tuple[str, str]:
-        """(low, high) words of the attribute most correlated with the projection on w, if any is clearly."""
-        if self.labels is None:
-            return "", ""
-        p = self.codes.double() @ w.double()
-        best, best_corr = None, 0.0
-        for i, attribute in enumerate(ATTRIBUTES):
-            corr = float(torch.corrcoef(torch.stack([p, self.labels[:, i].double()]))[0, 1].nan_to_num())
-            if abs(corr) > abs(best_corr):
-                best, best_corr = attribute, corr
-        if best is None or abs(best_corr) < WORDS_MIN_CORRELATION:
-            return "", ""
-        return (best.low_words, best.high_words) if best_corr > 0 else (best.high_words, best.low_words)
-
 
 def principal_from_codes(space: _Codes) -> list[Direction]:
-    """PCA of the codes themselves (VAE posterior means)."""
+    """PCA of the codes themselves (VAE posterior means); their words come from measuring them (name_principal)."""
     components, explained, _ = pca(space.codes, MAX_PRINCIPAL)
-    return [space.direction(c, f"pc:{i}", f"Direction {i + 1}", float(e), space.words_for(c))
+    return [space.direction(c, f"pc:{i}", f"Direction {i + 1}", float(e))
             for i, (c, e) in enumerate(zip(components, explained))]
 
 
@@ -123,7 +134,7 @@ def principal_from_features(space: _Codes, features: torch.Tensor) -> list[Direc
     codes = space.codes.double() - space.codes.double().mean(0)
     # Scores are uncorrelated, so the multiple regression of the codes on them splits into one per score.
     coefs = (scores.T @ codes) / scores.pow(2).sum(0).clamp_min(1e-30)[:, None]
-    return [space.direction(w, f"pc:{i}", f"Direction {i + 1}", float(e), space.words_for(w))
+    return [space.direction(w, f"pc:{i}", f"Direction {i + 1}", float(e))
             for i, (w, e) in enumerate(zip(coefs, explained))]
 
 
@@ -215,7 +226,7 @@ def _cat(parts: list[dict[str, torch.Tensor]], key: str) -> torch.Tensor | None:
 
 # --------------------------------------------------------------------------------------------- analysis
 
-def _vae_result(model, faces, parts, seed, notes) -> LatentAnalysis:
+def _vae_space(model, faces, parts, notes) -> tuple[_Codes, list[Direction], dict[str, Any]]:
     mu = _cat(parts, "mu")
     labels = faces.attributes.double() if _has_truth(faces) else _cat(parts, "labels")
     space = _Codes(mu, lambda w: w, labels)
@@ -223,12 +234,12 @@ def _vae_result(model, faces, parts, seed, notes) -> LatentAnalysis:
     if faces is None:
         notes.append("No face images were given, so the directions come from images the model itself drew, "
                      "and there is no reconstruction error to compare a face with.")
-    return _finish(model, space, principal_from_codes(space), seed, notes,
-                   dim_order=[int(i) for i in dim_kl.argsort(descending=True)], dim_kl=dim_kl.tolist(),
-                   recon_errors=sorted(_cat(parts, "err").tolist()) if faces is not None else [])
+    return space, principal_from_codes(space), {
+        "dim_order": [int(i) for i in dim_kl.argsort(descending=True)], "dim_kl": dim_kl.tolist(),
+        "recon_errors": sorted(_cat(parts, "err").tolist()) if faces is not None else []}
 
 
-def _generated_result(model, parts, seed, notes) -> LatentAnalysis:
+def _generated_space(model, parts, notes) -> tuple[_Codes, list[Direction], dict[str, Any]]:
     diffusion = model.family == "diffusion"
     shape = tuple(model.latent_shape)
     lift = (lambda w: lift_blocks(w, shape, BLOCK_GRID)) if diffusion else (lambda w: w)
@@ -238,56 +249,112 @@ def _generated_result(model, parts, seed, notes) -> LatentAnalysis:
                      "per colour), which decides a sample's colours and layout; fine details have no single direction.")
     if space.labels is None:
         notes.append("The principal directions were found from the pixels, since no feature network was available.")
-    return _finish(model, space, principal_from_features(space, _cat(parts, "features")), seed, notes,
-                   dim_order=[] if diffusion else list(range(shape[0])), dim_kl=[], recon_errors=[])
+    return space, principal_from_features(space, _cat(parts, "features")), {
+        "dim_order": [] if diffusion else list(range(shape[0])), "dim_kl": [], "recon_errors": []}
 
 
-def _finish(model, space: _Codes, principal, seed, notes, **dims) -> LatentAnalysis:
-    attributes: list[Direction] = []
+def _candidates(model, space: _Codes, seed: int, notes: list[str]) -> tuple[list[Direction], list[str]]:
+    """Attribute directions worth measuring, and the labels of the attributes no straight line predicts."""
     if space.labels is None:
         how = ("it has no encoder to read the faces' own labels from, and " if model.family != "vae"
                else "no labelled Synthetic Faces were given, and ")
         notes.append(f"No attribute sliders: {how}the feature network that could label its images is not available.")
-    else:
-        attributes, missing = attribute_directions(space, seed)
-        if missing:
-            notes.append(f"No straight line in this model's latent space predicts {', '.join(missing)}, "
-                         "so those have no slider.")
-    return LatentAnalysis(model.family, principal, attributes, notes=notes, **dims)
+        return [], []
+    found, missing = attribute_directions(space, seed)
+    if missing:
+        notes.append(f"No straight line in this model's latent space predicts {', '.join(missing)}, "
+                     "so those have no slider.")
+    return found, missing
+
+
+def name_principal(principal: list[Direction]) -> None:
+    """Words for each main direction from what it measurably changes most; no two directions get the same."""
+    for d, (low, high) in zip(principal, unique_words([d.effects for d in principal]), strict=True):
+        d.low_words, d.high_words = low, high
+
+
+def keep_measured(attributes: list[Direction], faces: int, notes: list[str],
+                  measurable: bool = True) -> tuple[list[Direction], list[str]]:
+    """The attribute directions measured to move their attribute, and the labels of those that did not."""
+    moves = [measurable and moves_its_attribute(d.effects, d.key.split(":", 1)[1]) for d in attributes]
+    kept = [d for d, ok in zip(attributes, moves) if ok]
+    failed = [d.label.lower() for d, ok in zip(attributes, moves) if not ok]
+    if failed and not measurable:
+        notes.append("The named sliders are hidden: without the feature network nobody can check that they "
+                     "change what their names say.")
+    elif failed:
+        notes.append(f"Tried on {faces} of the model's own faces, the lines found for {', '.join(failed)} hardly "
+                     f"changed them (less than {MIN_ATTRIBUTE_CHANGE:g}× the spread of real faces from "
+                     f"−{EFFECT_AMOUNT:g} to +{EFFECT_AMOUNT:g}), "
+                     "so those have no slider either.")
+    return kept, failed
+
+
+def _measure_directions(model, principal: list[Direction], candidates: list[Direction], feature_net: FeatureNet | None,
+                        seeds: range, options: dict[str, Any], regions: bool) -> Iterator[tuple[str, int]]:
+    """Measure what every direction does (direction_effects) and keep it on the direction; (message, units) steps."""
+    yield "Drawing real faces to measure against", 0
+    spread = real_spread(reference_faces(model.image_size), feature_net, model.image_size, regions)
+    directions = principal + candidates
+    measured = yield from measure_effects(model, directions, feature_net, spread, seeds=seeds, batch=BATCH,
+                                          options=options, regions=regions)
+    for i, (d, found) in enumerate(zip(directions, measured, strict=True)):
+        own = d.key.split(":", 1)[1] if i >= len(principal) else None  # an attribute's own effect goes first
+        d.effects, d.effect_faces, d.effect_amount = telling(found, own), len(seeds), EFFECT_AMOUNT
 
 
 def analyse_latent_space(model: GenerativeModel, *, faces: ImageSet | None, feature_net: FeatureNet | None,
-                         samples: int = 1024, seed: int = 0,
-                         diffusion_steps: int = DIFFUSION_STEPS) -> Iterator[AnalysisStep]:
+                         samples: int = 1024, seed: int = 0, diffusion_steps: int = DIFFUSION_STEPS,
+                         effect_faces: int = EFFECT_FACES, regions: bool = True) -> Iterator[AnalysisStep]:
     """Find the Explore tab's directions, one step per batch; the last step carries the LatentAnalysis.
 
     faces: held-out Synthetic Faces for a VAE (ground-truth labels), any size; feature_net labels
-    generated images. Stop early by not asking for the next step (or closing the generator).
+    generated images and measures what each direction does to effect_faces faces (seeds seed, seed+1, ...).
+    regions: the model draws Synthetic Faces, so the colours of their background, skin, hair and shirt are
+    measured too (a model of other pictures has none of those places).
+    Stop early by not asking for the next step (or closing the generator).
     """
     start_time = time.perf_counter()
     family, parts, notes = model.family, [], []
+    per_batch = diffusion_steps if family == "diffusion" else 1  # decoding steps per batch of faces
     if family == "vae":
         n = len(faces) if faces is not None else samples
         total, work = n, _vae_gather(model, faces, feature_net, samples, seed, parts)
     elif family in ("gan", "diffusion"):
-        per_batch = diffusion_steps if family == "diffusion" else 1
         total = -(-samples // BATCH) * per_batch
         work = _generated_gather(model, feature_net, samples, seed, diffusion_steps, parts)
     else:
         raise ValueError(f"unknown model family {family!r}")
+    most = effect_batches(MAX_PRINCIPAL + len(ATTRIBUTES), effect_faces, BATCH) * per_batch  # checking, at most
     done = 0
     for message, units in work:
         done += units
-        yield AnalysisStep(done, total + 1, message)
-    yield AnalysisStep(done, total + 1, "Finding directions")
-    result = (_vae_result(model, faces, parts, seed, notes) if family == "vae"
-              else _generated_result(model, parts, seed, notes))
+        yield AnalysisStep(done, total + most + 1, message)
+    yield AnalysisStep(done, total + most + 1, "Finding directions")
+    space, principal, dims = (_vae_space(model, faces, parts, notes) if family == "vae"
+                              else _generated_space(model, parts, notes))
+    candidates, missing = _candidates(model, space, seed, notes)
+
+    checked = time.perf_counter()
+    total = done + effect_batches(len(principal) + len(candidates), effect_faces, BATCH) * per_batch + 1
+    options = {"sampler": "ddim", "steps": diffusion_steps} if family == "diffusion" else {}
+    seeds = range(seed, seed + effect_faces)
+    for message, units in _measure_directions(model, principal, candidates, feature_net, seeds, options, regions):
+        done += units
+        yield AnalysisStep(done, total, message)
+    name_principal(principal)
+    attributes, failed = keep_measured(candidates, effect_faces, notes, measurable=feature_net is not None)
+
+    result = LatentAnalysis(family, principal, attributes, notes=notes, missing_attributes=missing + failed, **dims)
     result.info = {"samples": len(faces) if family == "vae" and faces is not None else samples, "seed": seed,
                    "labels": "ground truth" if family == "vae" and _has_truth(faces)
                    else "feature network" if feature_net is not None else "none",
                    "diffusion_steps": diffusion_steps if family == "diffusion" else None,
+                   "effect_faces": effect_faces, "effect_amount": EFFECT_AMOUNT,
+                   "min_attribute_change": MIN_ATTRIBUTE_CHANGE,
+                   "effect_seconds": round(time.perf_counter() - checked, 2),
                    "seconds": round(time.perf_counter() - start_time, 2)}
-    yield AnalysisStep(total + 1, total + 1, "Done", result)
+    yield AnalysisStep(total, total, "Done", result)
 
 
 # --------------------------------------------------------------------------------------------- saving
@@ -298,7 +365,8 @@ class AnalysisError(ValueError):
 
 def _direction_meta(d: Direction) -> dict[str, Any]:
     return {"key": d.key, "label": d.label, "scale": d.scale, "low_words": d.low_words,
-            "high_words": d.high_words, "score": d.score}
+            "high_words": d.high_words, "score": d.score, "effects": [effect_meta(e) for e in d.effects],
+            "effect_faces": d.effect_faces, "effect_amount": d.effect_amount}
 
 
 def save_analysis(path: str | os.PathLike, analysis: LatentAnalysis) -> Path:
@@ -311,7 +379,7 @@ def save_analysis(path: str | os.PathLike, analysis: LatentAnalysis) -> Path:
     meta = {"format_version": ANALYSIS_FORMAT, "kind": ANALYSIS_KIND, "family": analysis.family,
             "latent_shape": shape, **{bank: [_direction_meta(d) for d in ds] for bank, ds in banks.items()},
             "dim_order": analysis.dim_order, "dim_kl": analysis.dim_kl, "recon_errors": analysis.recon_errors,
-            "notes": analysis.notes, "info": analysis.info}
+            "notes": analysis.notes, "info": analysis.info, "missing_attributes": analysis.missing_attributes}
     data = save_safetensors_bytes(tensors, metadata={METADATA_KEY: json.dumps(meta)})
     try:
         return atomic_write_bytes(path, data)
@@ -325,18 +393,23 @@ def _numbers(values: Any) -> list[float]:
     return [float(v) for v in values]
 
 
-def _direction(meta: dict[str, Any], vector: torch.Tensor, shape: list[int]) -> Direction:
+def _direction(meta: dict[str, Any], vector: torch.Tensor, shape: list[int], attribute: bool) -> Direction:
     texts = [meta[k] for k in ("key", "label", "low_words", "high_words")]
-    score = meta["score"]
+    score, faces = meta["score"], meta["effect_faces"]
     if (not all(isinstance(t, str) for t in texts) or list(vector.shape) != shape
             or not torch.isfinite(vector).all() or abs(float(vector.norm()) - 1) > 1e-3
-            or not (score is None or isinstance(score, (int, float)))):
+            or not (score is None or isinstance(score, (int, float)))
+            or not isinstance(meta["effects"], list) or isinstance(faces, bool) or not isinstance(faces, int)):
         raise ValueError
-    scale = _numbers([meta["scale"]])[0]
-    if scale <= 0:
+    scale, amount = _numbers([meta["scale"], meta["effect_amount"]])
+    effects = [read_effect(e) for e in meta["effects"]]
+    if scale <= 0 or faces < 0 or amount < 0 or (effects and (faces < 1 or amount <= 0)):
+        raise ValueError
+    # A named slider is shown because it was measured to move its attribute: its own effect comes first.
+    if attribute and (not effects or effects[0].quantity != texts[0].split(":", 1)[-1] or effects[0].values is None):
         raise ValueError
     return Direction(texts[0], texts[1], vector.float(), scale, texts[2], texts[3],
-                     None if score is None else float(score))
+                     None if score is None else float(score), effects, faces, amount)
 
 
 def load_analysis(path: str | os.PathLike, latent_shape: tuple[int, ...] | None = None) -> LatentAnalysis:
@@ -350,18 +423,20 @@ def load_analysis(path: str | os.PathLike, latent_shape: tuple[int, ...] | None 
         if meta["kind"] != ANALYSIS_KIND or meta["format_version"] != ANALYSIS_FORMAT:
             raise ValueError
         shape = meta["latent_shape"]
-        banks = {bank: [_direction(m, tensors[f"{bank}.{i}"], shape) for i, m in enumerate(meta[bank])]
-                 for bank in ("principal", "attributes")}
+        banks = {bank: [_direction(m, tensors[f"{bank}.{i}"], shape, bank == "attributes")
+                        for i, m in enumerate(meta[bank])] for bank in ("principal", "attributes")}
         if len(tensors) != sum(len(b) for b in banks.values()):
             raise ValueError
         dim_kl = _numbers(meta["dim_kl"])
         dim_order = [int(i) for i in _numbers(meta["dim_order"])]
         if dim_kl and sorted(dim_order) != list(range(len(dim_kl))):
             raise ValueError
-        if not all(isinstance(n, str) for n in meta["notes"]) or not isinstance(meta["info"], dict):
+        missing = meta["missing_attributes"]
+        if (not all(isinstance(n, str) for n in meta["notes"]) or not isinstance(meta["info"], dict)
+                or not isinstance(missing, list) or not all(isinstance(n, str) for n in missing)):
             raise ValueError
         analysis = LatentAnalysis(str(meta["family"]), banks["principal"], banks["attributes"], dim_order, dim_kl,
-                                  _numbers(meta["recon_errors"]), list(meta["notes"]), meta["info"])
+                                  _numbers(meta["recon_errors"]), list(meta["notes"]), meta["info"], list(missing))
     except OSError as exc:
         raise AnalysisError(f"The saved latent analysis '{path.name}' cannot be read: {exc.strerror or exc}.") from None
     except (SafetensorError, KeyError, TypeError, ValueError, AttributeError):

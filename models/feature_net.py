@@ -37,8 +37,9 @@ from torch import nn
 from models.atomic_file import atomic_write_bytes, describe_os_error
 from models.data import ImageSet, synthetic_faces
 from models.face_renderer import ATTRIBUTE_NAMES, ATTRIBUTES
+from models.shipped import resources_dir
 
-DEFAULT_FEATURE_NET = Path(__file__).resolve().parent.parent / "resources" / "feature_net.safetensors"
+DEFAULT_FEATURE_NET = resources_dir() / "feature_net.safetensors"
 INPUT_SIZE = 32
 TRAIN_SIZES = (16, 32, 64)  # the sizes the app trains at (128 px reads like 64 px); each resized as at use
 SCORE_SIZES = (16, 32, 64, 128)

@@ -66,13 +66,18 @@ def read_png_text(path: str | os.PathLike) -> dict[str, str]:
 
 
 def save_gif(path: str | os.PathLike, frames: Sequence[np.ndarray], seconds_per_frame: float = 0.1,
-             scale: int = 1, bounce: bool = True) -> Path:
-    """Write uint8 (H, W, 3) frames as a looping GIF; bounce plays forward then back for a smooth loop."""
-    sequence = list(frames) + (list(frames)[-2:0:-1] if bounce else [])
-    pils = [Image.fromarray(f) for f in sequence]
+             scale: int = 1, bounce: bool = True, comment: str = "") -> Path:
+    """Write uint8 (H, W, 3) frames as a looping GIF; bounce plays forward then back for a smooth loop; the
+    comment (e.g. what the animation shows) rides in the file."""
+    pils = [Image.fromarray(f) for f in frames]
     if scale > 1:
         pils = [p.resize((p.width * scale, p.height * scale), Image.NEAREST) for p in pils]
+    # Each frame gets its own 256 colours, chosen by the fast octree: Pillow's default (median cut) took 0.19 s
+    # per megapixel frame against 0.05 s, and a slide-sized morph has 1-2 megapixels in each of up to 60 frames.
+    pils = [p.quantize(method=Image.Quantize.FASTOCTREE) for p in pils]
+    sequence = pils + (pils[-2:0:-1] if bounce else [])
     buffer = io.BytesIO()
-    pils[0].save(buffer, format="GIF", save_all=True, append_images=pils[1:],
-                 duration=int(seconds_per_frame * 1000), loop=0, optimize=False)
+    extra = {"comment": comment.encode("utf-8")} if comment else {}
+    sequence[0].save(buffer, format="GIF", save_all=True, append_images=sequence[1:],
+                     duration=int(seconds_per_frame * 1000), loop=0, optimize=False, **extra)
     return atomic_write_bytes(path, buffer.getvalue())

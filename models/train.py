@@ -29,6 +29,7 @@ from models.distributed import DistributedContext, memory_exhausted, out_of_memo
 from models.families import ConfigError, build_model
 from models.family_trainers import FamilyTrainer, make_trainer
 from models.image_io import make_grid, save_png, to_uint8
+from models.remaining_time import RemainingTime
 from models.train_events import (
     CheckpointEvent,
     DoneEvent,
@@ -286,12 +287,15 @@ def _train(run: Run, control: TrainControl) -> Iterator[TrainEvent]:
     losses: dict[str, float] = {}
     start_step, started = run.step, time.perf_counter()
     window_time, window_steps, excluded = 0.0, 0, 0.0
+    remaining = RemainingTime()
     reason = "finished"
     while run.step < s.steps:
         if control.paused and not control.stop_requested:
+            remaining.pause()  # before the event: whoever reads it may take its time
             yield PausedEvent(run.step)
             paused_at = time.perf_counter()
             control.wait_while_paused()
+            remaining.resume()
             excluded += time.perf_counter() - paused_at
             yield ResumedEvent(run.step)
         if ctx.any(control.stop_requested):
@@ -308,11 +312,12 @@ def _train(run: Run, control: TrainControl) -> Iterator[TrainEvent]:
             yield DoneEvent(run.step, "error")
             return
         run.step += 1
+        remaining.step_done()
         losses = result.losses
         if run.step % s.log_every == 0 or run.step == s.steps:
             ips = window_steps * trainer.images_per_step * per_rank * ctx.world_size / max(window_time, 1e-9)
-            per_step = window_time / max(window_steps, 1)
-            yield StepEvent(run.step, s.steps, losses, round(ips, 2), round(per_step * (s.steps - run.step), 1),
+            eta = remaining.seconds_left(s.steps - run.step)
+            yield StepEvent(run.step, s.steps, losses, round(ips, 2), None if eta is None else round(eta, 1),
                             round(time.perf_counter() - started - excluded, 2), result.extra)
             window_time, window_steps = 0.0, 0
         if ctx.is_main and s.sample_every and run.step % s.sample_every == 0:

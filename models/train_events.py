@@ -39,8 +39,8 @@ class StepEvent(TrainEvent):
     step: int
     total_steps: int
     losses: dict[str, float]
-    images_per_second: float
-    eta_seconds: float
+    images_per_second: float  # of the training steps alone, over the steps since the last report
+    eta_seconds: float | None  # wall time left (sample grids and checkpoints included); None until measurable
     elapsed_seconds: float
     extra: dict[str, Any] = field(default_factory=dict)
 

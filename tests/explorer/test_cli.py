@@ -162,3 +162,38 @@ def test_torchrun_trains_with_two_cpu_processes(tmp_path):
     from models.checkpoint import load_checkpoint
 
     assert load_checkpoint(run / "model.safetensors").step == 3
+
+
+def test_a_shipped_model_is_named_on_the_command_line(tmp_path):
+    result = cli("sample", "--checkpoint", "gan", "-n", "2", "--out", tmp_path / "grid.png", "--device", "cpu")
+    assert result.returncode == 0, result.stderr
+    assert "GAN" in result.stdout and (tmp_path / "grid.png").exists()
+
+
+@pytest.mark.parametrize("command", [["sample", "--out", "x.png"], ["interpolate", "--seeds", "1", "2", "--out", "x.gif"],
+                                     ["evaluate"]])
+def test_an_unknown_name_is_one_sentence_that_lists_the_shipped_models(command, capsys, tmp_path, monkeypatch):
+    from explorer.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_:
+        main([*command, "--checkpoint", "vea"])
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert exit_.value.code == 2 and len(lines) == 1
+    assert "'vea'" in lines[0] and "(vae, gan, diffusion)" in lines[0]
+
+
+def test_naming_a_shipped_model_opens_the_app_with_it(monkeypatch):
+    import explorer.app
+    from explorer.cli import main
+    from explorer.model_catalog import RESOURCES
+
+    opened = []
+
+    def run_app(screenshot, tab, device, files, **options):
+        opened.append((tab, files))
+        return 0
+
+    monkeypatch.setattr(explorer.app, "run_app", run_app)
+    assert main(["diffusion", "--tab", "diffusion"]) == 0
+    assert opened == [("diffusion", [str(RESOURCES / "diffusion.safetensors")])]

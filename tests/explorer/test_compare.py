@@ -183,3 +183,51 @@ def test_a_narrow_window_stacks_the_compare_tab_instead_of_cutting_it_off(window
     assert content.minimumSizeHint().width() <= panel.width()  # no sideways scrolling: the reading is under the charts
     window.resize(1400, 900)
     qtbot.waitUntil(lambda: panel._numbers.direction() == QBoxLayout.Direction.LeftToRight, timeout=5000)
+
+
+def test_long_measuring_shows_the_time_left_once_the_rate_is_known_and_not_after(window, qtbot):
+    from explorer.time_left import MIN_STEPS
+    from explorer.worker_requests import Step
+
+    panel = window.compare  # not shown: nothing is measured for real, the Steps below are all it gets
+    shown = panel.time_left.isVisibleTo
+    now = [1000.0]
+    panel.eta.clock = lambda: now[0]
+    gan, diffusion = 9_000_001, 9_000_002  # two measurings in the queue, as after Recompute
+    panel.measuring = {gan: "gan", diffusion: "diffusion"}
+
+    def step(request_id, done, total=50):
+        window.context.progress.emit(Step(request_id, "Measure:x", done=done, total=total, message="Generating…"))
+
+    step(gan, 0)
+    assert panel.progress.isVisibleTo(panel) and not shown(panel)
+    for done in range(1, MIN_STEPS + 1):
+        assert not shown(panel)  # not until the rate means something
+        now[0] += 6.0
+        step(gan, done)
+    assert shown(panel)
+    assert panel.time_left.text() == f"about {round(6.0 * (50 - MIN_STEPS) / 60)} min left (then 1 more model)"
+    window.context.result.emit(Measured(gan, "Measure:x", model="gan-key", figures=_figures(0.9, 0.3, 0.002),
+                                        source="measured just now"))
+    assert not shown(panel)  # that model is done; the next one has a rate of its own
+    step(diffusion, 0)
+    now[0] += 20.0
+    step(diffusion, 1)
+    assert not shown(panel)
+    for done in range(2, MIN_STEPS + 2):
+        now[0] += 20.0
+        step(diffusion, done)
+    assert panel.time_left.text() == f"about {round(20.0 * (50 - MIN_STEPS - 1) / 60)} min left"
+    panel.stop_measuring()
+    assert not shown(panel) and not panel.progress.isVisibleTo(panel)  # gone when stopped
+    step(diffusion, MIN_STEPS + 2)  # a late step of the stopped run brings nothing back
+    assert not shown(panel)
+
+
+def test_every_chart_in_the_tab_says_what_it_means_under_it(window, qtbot):
+    from explorer.metric_bars import METRICS
+    panel = window.compare
+    for metric in METRICS:
+        card = panel.bars.cards[metric.key]
+        assert card.meaning.isVisibleTo(panel) and card.meaning.text().count(metric.meaning) == 1
+        assert card.name.toolTip() == metric.tip

@@ -50,6 +50,17 @@ def test_each_family_ships_a_small_model_with_its_card_directions_and_samples(fa
     assert (RESOURCES / card["samples_png"]).exists()
 
 
+@pytest.mark.parametrize("family", FAMILIES)
+def test_the_shipped_sliders_were_named_and_kept_by_measuring_them(family):
+    from models.direction_effects import moves_its_attribute
+    analysis = load_analysis(RESOURCES / f"{family}.analysis.safetensors")
+    names = [frozenset((d.low_words, d.high_words)) for d in analysis.principal]
+    assert all(d.low_words and d.high_words for d in analysis.principal) and len(set(names)) == len(names)
+    for d in analysis.principal:  # the words are those of its largest measured effect, with the measured sign
+        assert d.low_words.startswith(d.effects[0].low_words) and d.high_words.startswith(d.effects[0].high_words)
+    assert all(moves_its_attribute(d.effects, d.key[5:]) for d in analysis.attributes)
+
+
 def test_the_app_opens_the_shipped_models_at_start(monkeypatch):
     monkeypatch.delenv(MODELS_ENV, raising=False)
     assert startup_checkpoints() == [shipped(f) for f in FAMILIES]

@@ -6,6 +6,7 @@ import os
 import signal
 
 import pytest
+from PySide6.QtCore import Qt
 
 from models.checkpoint import load_checkpoint, read_metadata
 from tests.explorer.conftest import fill_tiny_run
@@ -164,3 +165,94 @@ def test_cancel_keeps_the_window_and_the_run(window, qtbot, tmp_path, monkeypatc
     assert window.isVisible() and panel.running
     panel.process.kill()
     qtbot.waitUntil(lambda: not panel.running, timeout=30_000)
+
+
+START = {"event": "start", "family": "vae", "device": "CPU", "dataset": "Synthetic Faces", "images": 32, "skipped": [],
+         "skipped_count": 0, "step": 0, "total_steps": 2000, "parameters": 1000, "out": "/tmp/run", "resumed": False}
+
+
+def step_event(step, eta):
+    return {"event": "step", "step": step, "total_steps": 2000, "losses": {"loss": 1.0}, "images_per_second": 640.0,
+            "eta_seconds": eta, "elapsed_seconds": 1.0, "extra": {}}
+
+
+@pytest.fixture()
+def bare_panel(qtbot):
+    """The Train tab alone, fed events as a run's child process would send them (no process, no models)."""
+    from explorer.app_context import AppContext
+    from explorer.inference_worker import InferenceWorker
+    from explorer.train_panel import TrainPanel
+
+    panel = TrainPanel(AppContext(InferenceWorker("cpu")))
+    qtbot.addWidget(panel)
+    panel.family = "vae"
+    panel._set_state("starting")
+    return panel
+
+
+def test_progress_and_the_paused_step_agree_and_there_is_no_eta_while_paused_or_after_the_end(bare_panel):
+    panel = bare_panel
+    panel._on_event(START)
+    panel._on_event(step_event(10, None))  # warm-up steps are not a rate yet
+    assert "ETA" not in panel.speed.text() and "working out" in panel.speed.text()
+    panel._on_event(step_event(80, 120.0))
+    assert panel.speed.text() == "640 images/s · ETA 2:00" and panel.progress.value() == 80
+    panel._on_event({"event": "paused", "step": 89})  # steps are reported every 10: the bar said 80 before
+    assert panel.status.text() == "Paused at step 89" and panel.progress.value() == 89 and panel.step == 89
+    assert "ETA" not in panel.speed.text() and "paused" in panel.speed.text()
+    panel._on_event({"event": "resumed", "step": 89})
+    assert "ETA" not in panel.speed.text()  # the time left comes back with the next report, paused time left out
+    panel._on_event(step_event(90, 110.0))
+    assert "ETA 1:50" in panel.speed.text()
+    panel._on_event(step_event(2000, 0.0))
+    panel._on_event({"event": "done", "step": 2000, "reason": "finished"})
+    assert "ETA" not in panel.speed.text() and panel.progress.value() == 2000
+    panel._ended("The run finished at step 2,000.", True)
+    assert "ETA" not in panel.speed.text()
+
+
+def test_a_killed_run_shows_no_time_left(bare_panel):
+    panel = bare_panel
+    panel._on_event(START)
+    panel._on_event(step_event(20, 300.0))
+    panel._ended("The training process was killed or crashed before it could finish.", False)
+    assert "ETA" not in panel.speed.text()
+
+
+def test_when_a_followed_run_ends_explore_offers_the_model_shown_before(window, qtbot, tmp_path):
+    import shutil
+
+    before = next(k for k, m in window.context.models.items() if m.family == "vae")
+    window.context.set_current(before)
+    run = tmp_path / "run" / "model.safetensors"
+    run.parent.mkdir()
+    shutil.copy(window.context.models[before].path, run)
+    key = str(run.resolve())
+    panel = window.train
+    assert panel.follow.isChecked()
+    panel._on_event({"event": "checkpoint", "step": 3, "path": str(run)})  # what a run's first checkpoint says
+    qtbot.waitUntil(lambda: window.context.current == key, timeout=30_000)  # followed while it runs
+    assert window.follow_notice.isHidden()
+    panel._ended("The run stopped at step 3; its checkpoint is saved.", True)
+    assert window.context.current == key  # nothing is swapped behind the person's back...
+    assert not window.follow_notice.isHidden()  # ...it says so, and one click goes back
+    assert "Training ended" in window.follow_notice.text.text()
+    assert window.follow_notice.button.text() == f"Back to {window.context.models[before].label}"
+    qtbot.mouseClick(window.follow_notice.button, Qt.MouseButton.LeftButton)
+    assert window.context.current == before and window.follow_notice.isHidden()
+
+
+def test_no_offer_when_the_person_had_already_chosen_another_model(window, qtbot, tmp_path):
+    import shutil
+
+    vae = next(k for k, m in window.context.models.items() if m.family == "vae")
+    gan = next(k for k, m in window.context.models.items() if m.family == "gan")
+    window.context.set_current(vae)
+    run = tmp_path / "run" / "model.safetensors"
+    run.parent.mkdir()
+    shutil.copy(window.context.models[vae].path, run)
+    window.train._on_event({"event": "checkpoint", "step": 3, "path": str(run)})
+    qtbot.waitUntil(lambda: window.context.current == str(run.resolve()), timeout=30_000)
+    window.context.set_current(gan)
+    window.train._ended("The run finished at step 3.", True)
+    assert window.follow_notice.isHidden() and window.context.current == gan

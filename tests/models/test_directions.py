@@ -1,14 +1,19 @@
 """Latent directions: the regression helpers recover planted directions; every family gets usable sliders."""
 
+import json
+
 import pytest
 import torch
 
 from models.data import synthetic_faces
 from models.diffusion import Diffusion
+from models.direction_effects import MIN_ATTRIBUTE_CHANGE, Effect
 from models.direction_fitting import attribute_fit, block_sums, lift_blocks, pca
 from models.directions import (
     BLOCK_GRID,
     AnalysisError,
+    Direction,
+    LatentAnalysis,
     _Codes,
     analyse_latent_space,
     attribute_directions,
@@ -16,11 +21,13 @@ from models.directions import (
     save_analysis,
 )
 from models.face_renderer import ATTRIBUTE_NAMES
-from models.feature_net import FeatureNet
+from models.feature_net import DEFAULT_FEATURE_NET, FeatureNet, load_feature_net
 from models.gan import GAN
 from models.generative import last
 from models.vae import VAE
-from tests.models.tiny import tiny_diffusion, tiny_gan, tiny_vae
+from tests.models.tiny import DrawnFaces, tiny_diffusion, tiny_gan, tiny_vae
+
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def run(model, **kw):
@@ -36,14 +43,6 @@ def check_directions(directions, shape):
         assert float(d.vector.norm()) == pytest.approx(1.0, abs=1e-5)
         assert d.scale > 0
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # Tiny models: on a busy machine, two threads waiting for each other cost far more than they give.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")
@@ -201,6 +200,90 @@ def test_save_and_load_round_trip(tmp_path, faces):
                    (b.key, b.label, b.scale, b.low_words, b.high_words, b.score)
     assert (loaded.dim_order, loaded.dim_kl, loaded.recon_errors, loaded.notes, loaded.info) == \
            (result.dim_order, result.dim_kl, result.recon_errors, result.notes, result.info)
+
+
+def measured_analysis() -> LatentAnalysis:
+    """A small analysis whose directions carry measured effects, as analyse_latent_space makes them."""
+    def vector(i):
+        return torch.nn.functional.one_hot(torch.tensor(i), 4).float()
+    tilt = Effect("head_tilt", "head tilt", 3.5, "tilted right", "tilted left", (0.4, 0.0, -0.5),
+                  scale="from tilted left (-1) to tilted right (1)")
+    hair = Effect("hair.lightness", "hair lightness", 0.7, "lighter hair", "darker hair")
+    glasses = Effect("glasses", "glasses", 1.2, "no glasses", "glasses", (0.0625, 0.25, 0.6875), share=True)
+    principal = [Direction("pc:0", "Direction 1", vector(0), 1.3, "tilted right", "tilted left", 0.2, [tilt, hair], 16,
+                           2.0)]
+    attributes = [Direction("attr:glasses", "Glasses", vector(1), 1.0, "no glasses", "glasses", 0.9, [glasses, hair],
+                            16, 2.0)]
+    return LatentAnalysis("gan", principal, attributes, [0, 1, 2, 3], [], [], ["a note"], {"seconds": 1.0},
+                          ["smile", "nose size"])
+
+
+def rewritten(path, tmp_path, change) -> object:
+    """A copy of a saved analysis whose metadata `change(meta)` altered."""
+    from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
+    with safe_open(path, "pt") as f:
+        meta = json.loads(f.metadata()["latent_explorer"])
+    change(meta)
+    out = tmp_path / "changed.safetensors"
+    save_file(load_file(path), out, metadata={"latent_explorer": json.dumps(meta)})
+    return out
+
+
+def test_measured_effects_and_missing_attributes_round_trip(tmp_path):
+    analysis = measured_analysis()
+    loaded = load_analysis(save_analysis(tmp_path / "a.safetensors", analysis), latent_shape=(4,))
+    for bank in ("principal", "attributes"):
+        for a, b in zip(getattr(loaded, bank), getattr(analysis, bank), strict=True):
+            assert (a.effects, a.effect_faces, a.effect_amount) == (b.effects, b.effect_faces, b.effect_amount)
+    assert loaded.missing_attributes == ["smile", "nose size"]
+    assert loaded.attributes[0].effects[0].values == (0.0625, 0.25, 0.6875) and loaded.attributes[0].effects[0].share
+    assert loaded.principal[0].effects[0].scale == "from tilted left (-1) to tilted right (1)"
+
+
+@pytest.mark.parametrize("change", [
+    lambda m: m.update(format_version=1),  # made before effects were measured: recomputed
+    lambda m: m["principal"][0]["effects"][0].update(size=-1.0),
+    lambda m: m["principal"][0]["effects"][0].update(size=float("nan")),
+    lambda m: m["principal"][0]["effects"][0].update(values=[0.1, 0.2]),
+    lambda m: m["principal"][0]["effects"][0].update(low_words=3),
+    lambda m: m["principal"][0]["effects"][0].pop("quantity"),
+    lambda m: m["principal"][0]["effects"][0].update(scale=None),
+    lambda m: m["attributes"][0]["effects"][0].update(values=[0.0, 0.5, 1.5]),  # a share above 100 %
+    lambda m: m["attributes"][0].update(effects=m["attributes"][0]["effects"][1:]),  # a named slider never checked
+    lambda m: m["attributes"][0].update(effect_faces=0),
+    lambda m: m["principal"][0].update(effect_amount="2"),
+    lambda m: m.update(missing_attributes="smile"),
+    lambda m: m.pop("missing_attributes"),
+], ids=["old format", "negative size", "nan size", "two values", "words not text", "no quantity",
+        "scale not text", "share over 1", "attribute unchecked", "no faces", "amount not a number",
+        "missing not a list", "missing absent"])
+def test_bad_measured_effects_are_rejected(tmp_path, change):
+    path = save_analysis(tmp_path / "a.safetensors", measured_analysis())
+    with pytest.raises(AnalysisError, match="damaged"):
+        load_analysis(rewritten(path, tmp_path, change))
+
+
+def test_main_directions_of_an_analysed_model_have_unique_measured_names():
+    # Faces drawn by the renderer from their latents, read by the shipped feature network: real effects to name.
+    net = load_feature_net(DEFAULT_FEATURE_NET)[0].eval()
+    result = run(DrawnFaces(32), faces=None, feature_net=net, samples=256, effect_faces=8)
+    named = [frozenset((d.low_words, d.high_words)) for d in result.principal if d.low_words]
+    assert named and len(named) == len(set(named))
+    for d in result.principal + result.attributes:
+        assert d.effects and d.effect_faces == 8 and d.effect_amount == 2.0
+    for d in result.principal:
+        sizes = [e.size for e in d.effects]
+        assert sizes == sorted(sizes, reverse=True)
+        if d.low_words:  # named by its largest measured effect, in the measured direction
+            assert d.low_words.startswith(d.effects[0].low_words) and d.high_words.startswith(d.effects[0].high_words)
+    # Every shown named slider was measured to move its attribute; the others are listed as missing.
+    for d in result.attributes:
+        own = d.effects[0]
+        assert own.quantity == d.key[5:] and own.rises and own.size >= MIN_ATTRIBUTE_CHANGE
+    shown = {d.label.lower() for d in result.attributes}
+    assert shown.isdisjoint(result.missing_attributes)
+    assert len(shown) + len(result.missing_attributes) == len(ATTRIBUTE_NAMES)
 
 
 def test_damaged_or_mismatched_analyses_raise_analysis_error(tmp_path, faces):

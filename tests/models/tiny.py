@@ -1,7 +1,16 @@
 """Tiny configurations shared by the model tests: real architectures, a few thousand weights."""
 
+from collections.abc import Iterator
+from types import SimpleNamespace
+
+import numpy as np
+import torch
+from torch import nn
+
 from models.diffusion import DiffusionConfig
+from models.face_renderer import ATTRIBUTES, render_face
 from models.gan import GANConfig
+from models.generative import GenerativeModel, Progress
 from models.vae import VAEConfig
 
 
@@ -16,3 +25,37 @@ def tiny_gan(**kw) -> GANConfig:
 def tiny_diffusion(**kw) -> DiffusionConfig:
     return DiffusionConfig(**{"image_size": 16, "base_channels": 8, "channel_mults": (1, 2),
                               "attention_resolutions": (8,), "timesteps": 100, **kw})
+
+
+class DrawnFaces(GenerativeModel):
+    """A "model" that draws Synthetic Faces, so what each direction does is known exactly.
+
+    Latent number i sets attribute i of ATTRIBUTES: its range's low end at -inf, high end at +inf (a sigmoid), and
+    glasses when positive. Decoding renders the faces with the real renderer.
+    """
+
+    family = "gan"  # analysed as a GAN is: its latent is a white Gaussian, read directly
+
+    def __init__(self, image_size: int = 32):
+        super().__init__(SimpleNamespace(image_size=image_size))
+        self.anchor = nn.Parameter(torch.zeros(1))  # a parameter gives the model a device
+
+    @property
+    def latent_shape(self) -> tuple[int, ...]:
+        return (len(ATTRIBUTES),)
+
+    def attributes(self, latents: torch.Tensor) -> np.ndarray:
+        low = np.array([a.low for a in ATTRIBUTES])
+        span = np.array([a.high - a.low for a in ATTRIBUTES])
+        z = latents.detach().double().cpu().numpy()
+        values = low + span / (1 + np.exp(-z))
+        binary = np.array([a.binary for a in ATTRIBUTES])
+        return np.where(binary, (z > 0).astype(float), values)
+
+    def decode_steps(self, latents: torch.Tensor, **options) -> Iterator[Progress]:
+        faces = [np.asarray(render_face(a, self.image_size)) for a in self.attributes(latents)]
+        images = torch.from_numpy(np.stack(faces)).permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
+        yield Progress(1, 1, latents, images)
+
+    def encode_steps(self, images: torch.Tensor, **options) -> Iterator[Progress]:
+        raise NotImplementedError("drawn faces are only decoded")
