@@ -3,41 +3,34 @@
 from __future__ import annotations
 
 from explorer.time_left import MIN_SECONDS, MIN_STEPS, TimeLeft, words
-
-
-class Clock:
-    def __init__(self):
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.models.test_remaining_time import FakeClock
 
 
 def test_nothing_is_said_until_the_rate_is_measured_then_the_rest_at_that_rate():
-    clock = Clock()
+    clock = FakeClock()
     eta = TimeLeft(clock)
     assert eta.seconds() is None and eta.text() == ""
     eta.update(0, 100)
     for done in range(1, MIN_STEPS):  # too few steps to know the rate, however long they took
-        clock.now += 10
+        clock.t += 10
         eta.update(done, 100)
         assert eta.seconds() is None
-    clock.now += 10
+    clock.t += 10
     eta.update(MIN_STEPS, 100)
     assert eta.seconds() == 10 * (100 - MIN_STEPS)
     assert eta.text() == f"about {round(10 * (100 - MIN_STEPS) / 60)} min left"
-    clock.now += 30  # between steps it counts down from the last estimate
+    clock.t += 30  # between steps it counts down from the last estimate
     assert eta.seconds() == 10 * (100 - MIN_STEPS) - 30
 
 
 def test_a_quick_run_gets_no_estimate_and_the_end_has_none():
-    clock = Clock()
+    clock = FakeClock()
     eta = TimeLeft(clock)
     for done in range(10):
         eta.update(done, 12)
-        clock.now += (MIN_SECONDS - 1) / 10  # ten steps in under MIN_SECONDS: over before it could be read
+        clock.t += (MIN_SECONDS - 1) / 10  # ten steps in under MIN_SECONDS: over before it could be read
     assert eta.seconds() is None
-    clock.now += 5
+    clock.t += 5
     eta.update(10, 12)
     assert eta.seconds() is not None
     eta.update(12, 12)
@@ -45,12 +38,12 @@ def test_a_quick_run_gets_no_estimate_and_the_end_has_none():
 
 
 def test_the_rate_follows_the_newer_half_of_the_run_and_a_new_run_starts_afresh():
-    clock = Clock()
+    clock = FakeClock()
     eta = TimeLeft(clock)
     for done in range(21):
         eta.update(done, 40)
-        clock.now += 2.0 if done < 10 else 4.0  # it slowed down: the newer half of the steps sets the rate
-    clock.now -= 4.0  # the clock as it was at the 20th step
+        clock.t += 2.0 if done < 10 else 4.0  # it slowed down: the newer half of the steps sets the rate
+    clock.t -= 4.0  # the clock as it was at the 20th step
     assert eta.seconds() == 4.0 * 20
     eta.reset()
     assert eta.seconds() is None
