@@ -6,7 +6,6 @@ import json
 import os
 import sys
 import tempfile
-from pathlib import Path
 
 SCREENSHOT_TIMEOUT_MS = 300_000
 # `python main.py bench` sets this: the app prints "first-image" when Explore's first face is on screen, and quits.
@@ -102,8 +101,9 @@ def offscreen_platform(size: tuple[int, int] | None) -> tuple[str, str | None]:
 
 def _open(window, files: list[str] | None) -> None:
     window.load_startup_models()
+    from models.safetensors_file import resolved_path
     for path in files or []:
-        window.open_path(str(Path(path).resolve()))
+        window.open_path(str(resolved_path(path)))  # a link loop is opened as given, and refused in words
 
 
 def wait_until_drawn(window, then) -> None:

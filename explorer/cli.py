@@ -9,6 +9,29 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
+from typing import NoReturn
+
+from explorer.cli_arguments import (
+    data_source,
+    number,
+    one_of,
+    output_file,
+    run_folder,
+    whole,
+)
+from models.printable import printable
+from models.setting_ranges import (
+    ETA,
+    EVAL_SAMPLES,
+    FACE_SIZE,
+    FRAMES,
+    GRID_IMAGES,
+    IMAGE_SIZES,
+    SAMPLING_STEPS,
+    SEED,
+    path_problem,
+)
+from models.setting_ranges import TRAIN_RANGES as TRAIN
 
 COMMANDS = {
     "train": "train a VAE, GAN or diffusion model on Synthetic Faces or a folder of images",
@@ -27,7 +50,7 @@ class Parser(argparse.ArgumentParser):
     """argparse, but a usage mistake is one line on stderr (exit code 2)."""
 
     def error(self, message: str):
-        print(f"error: {message} (see '{self.prog} --help')", file=sys.stderr)
+        print(f"error: {printable(message)} (see '{self.prog} --help')", file=sys.stderr)
         sys.exit(2)
 
 
@@ -39,6 +62,9 @@ def checkpoint_argument(text: str) -> str:
     from explorer.model_catalog import resolve_checkpoint
     from models.checkpoint import CheckpointError
 
+    problem = path_problem(text, "a checkpoint file or a shipped model")  # a name too long: words, not OSError
+    if problem:
+        raise argparse.ArgumentTypeError(problem)
     try:
         return str(resolve_checkpoint(text))
     except CheckpointError as exc:
@@ -46,10 +72,14 @@ def checkpoint_argument(text: str) -> str:
 
 
 def app_file(text: str) -> str:
-    """A file to open in the window: a path, or a shipped model's name ('python main.py vae')."""
+    """A file to open in the window: a path, or a shipped model's name ('python main.py vae'). A name that no file
+    can have (empty, a NUL, too long for the system) is a usage mistake here: the window would meet it as OSError."""
     from explorer.model_catalog import resolve_checkpoint
     from models.checkpoint import CheckpointError
 
+    problem = path_problem(text, "a file to open")
+    if problem:
+        raise argparse.ArgumentTypeError(problem)
     try:
         return str(resolve_checkpoint(text))
     except CheckpointError:
@@ -62,65 +92,88 @@ def build_parser() -> Parser:
 
     t = sub.add_parser("train", help=COMMANDS["train"], description=COMMANDS["train"])
     t.add_argument("--model", required=True, choices=["vae", "gan", "diffusion"])
-    t.add_argument("--data", default="synthetic-faces", help="'synthetic-faces' or a folder of images")
-    t.add_argument("--out", required=True, help="the run's folder (checkpoint, training state, samples)")
-    t.add_argument("--steps", type=int, default=2000, help="optimisation steps in all (a resumed run goes up to this)")
-    t.add_argument("--batch-size", type=int, default=64, help="images per step (shared out among torchrun processes)")
-    t.add_argument("--lr", type=float, default=None, help="learning rate (default: the family's own)")
-    t.add_argument("--image-size", type=int, default=64, choices=[16, 32, 64, 128], help="pixels per side")
-    t.add_argument("--seed", type=int, default=0, help="seed of the initial weights and of the batches")
+    t.add_argument("--data", default="synthetic-faces", type=data_source, help="'synthetic-faces' or a folder of images")
+    t.add_argument("--out", required=True, type=run_folder, help="the run's folder (checkpoint, training state, samples)")
+    t.add_argument("--steps", type=whole(TRAIN["steps"]), default=2000,
+                   help="optimisation steps in all (a resumed run goes up to this)")
+    t.add_argument("--batch-size", type=whole(TRAIN["batch_size"]), default=64,
+                   help="images per step (shared out among torchrun processes)")
+    t.add_argument("--lr", type=number(TRAIN["lr"]), default=None, help="learning rate (default: the family's own)")
+    t.add_argument("--image-size", type=one_of(IMAGE_SIZES), default=64, choices=IMAGE_SIZES, help="pixels per side")
+    t.add_argument("--seed", type=whole(SEED), default=0, help="seed of the initial weights and of the batches")
     t.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
     t.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     t.add_argument("--events", action="store_true", help="print one JSON object per line instead of a progress bar")
-    t.add_argument("--channels", type=int, default=None, help="network width (default: the family's own)")
-    t.add_argument("--latent-dim", type=int, default=None, help="VAE and GAN: size of the latent vector")
-    t.add_argument("--beta", type=float, default=None, help="VAE: weight of the KL term (beta-VAE)")
+    t.add_argument("--channels", type=whole(TRAIN["channels"]), default=None,
+                   help="network width (default: the family's own)")
+    # The family's own flags: their ranges are the family's (checked with the family, in check_train_arguments).
+    t.add_argument("--latent-dim", type=whole(), default=None, help="VAE and GAN: size of the latent vector")
+    t.add_argument("--beta", type=number(), default=None, help="VAE: weight of the KL term (beta-VAE)")
     t.add_argument("--gan-loss", choices=["minimax", "non-saturating", "wgan-gp", "hinge"], default=None)
-    t.add_argument("--critic-steps", type=int, default=None, help="GAN: discriminator steps per generator step")
+    t.add_argument("--critic-steps", type=whole(), default=None,
+                   help="GAN: discriminator steps per generator step (0: the loss's own)")
     t.add_argument("--spectral-norm", action="store_true", help="GAN: spectral normalisation in the discriminator")
     t.add_argument("--minibatch-std", action="store_true",
                    help="GAN: the discriminator also sees how varied a group of images is (against mode dropping)")
     t.add_argument("--schedule", choices=["linear", "cosine"], default=None, help="diffusion: noise schedule")
-    t.add_argument("--ema", type=float, default=None, help="moving-average decay of the weights (0 = off)")
-    t.add_argument("--data-count", type=int, default=20000, help="Synthetic Faces: how many faces")
-    t.add_argument("--data-seed", type=int, default=0, help="Synthetic Faces: which faces")
-    t.add_argument("--log-every", type=int, default=10, help="steps between progress reports")
-    t.add_argument("--sample-every", type=int, default=250, help="steps between sample grids (0 = never)")
-    t.add_argument("--sample-steps", type=int, default=25, help="diffusion: sampling steps for sample grids")
-    t.add_argument("--checkpoint-every", type=int, default=500, help="steps between checkpoints (0 = only at the end)")
+    t.add_argument("--ema", type=number(TRAIN["ema"]), default=None, help="moving-average decay of the weights (0 = off)")
+    t.add_argument("--data-count", type=whole(TRAIN["data_count"]), default=20000,
+                   help="Synthetic Faces: how many faces (at most 2 GiB of them at the image size)")
+    t.add_argument("--data-seed", type=whole(SEED), default=0, help="Synthetic Faces: which faces")
+    t.add_argument("--log-every", type=whole(TRAIN["log_every"]), default=10, help="steps between progress reports")
+    t.add_argument("--sample-every", type=whole(TRAIN["sample_every"]), default=250,
+                   help="steps between sample grids (0 = never)")
+    t.add_argument("--sample-steps", type=whole(TRAIN["sample_steps"]), default=25,
+                   help="diffusion: sampling steps for sample grids")
+    t.add_argument("--checkpoint-every", type=whole(TRAIN["checkpoint_every"]), default=500,
+                   help="steps between checkpoints (0 = only at the end)")
 
     s = sub.add_parser("sample", help=COMMANDS["sample"], description=COMMANDS["sample"])
     s.add_argument("--checkpoint", required=True, type=checkpoint_argument, help=CHECKPOINT_HELP)
-    s.add_argument("-n", type=int, default=16, help="how many images")
-    s.add_argument("--seed", type=int, default=0, help="image i uses seed + i")
+    s.add_argument("-n", type=whole(GRID_IMAGES), default=16, help="how many images")
+    s.add_argument("--seed", type=whole(SEED), default=0, help="image i uses seed + i")
     s.add_argument("--sampler", choices=["ddpm", "ddim"], default="ddim", help="diffusion only")
-    s.add_argument("--steps", type=int, default=None, help="diffusion: steps (DDIM 50, DDPM 1000 by default)")
-    s.add_argument("--eta", type=float, default=0.0, help="diffusion DDIM: 0 deterministic ... 1 DDPM-like")
-    s.add_argument("--out", required=True, help="a .png file")
+    s.add_argument("--steps", type=whole(SAMPLING_STEPS), default=None,
+                   help="diffusion: steps (DDIM 50, DDPM 1000 by default)")
+    s.add_argument("--eta", type=number(ETA), default=0.0, help="diffusion DDIM: 0 deterministic ... 1 DDPM-like")
+    s.add_argument("--out", required=True, type=output_file(".png"), help="a .png file")
     s.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
 
     i = sub.add_parser("interpolate", help=COMMANDS["interpolate"], description=COMMANDS["interpolate"])
     i.add_argument("--checkpoint", required=True, type=checkpoint_argument, help=CHECKPOINT_HELP)
-    i.add_argument("--seeds", type=int, nargs=2, required=True, metavar=("A", "B"))
-    i.add_argument("--frames", type=int, default=12)
+    i.add_argument("--seeds", type=whole(SEED), nargs=2, required=True, metavar=("A", "B"))
+    i.add_argument("--frames", type=whole(FRAMES), default=12)
     i.add_argument("--mode", choices=["lerp", "slerp"], default="slerp")
-    i.add_argument("--steps", type=int, default=50, help="diffusion: DDIM steps per frame")
-    i.add_argument("--out", required=True, help="a .png strip or a .gif animation")
-    i.add_argument("--size", type=int, default=512, metavar="PX",
+    i.add_argument("--steps", type=whole(SAMPLING_STEPS), default=50, help="diffusion: DDIM steps per frame")
+    i.add_argument("--out", required=True, type=output_file(".png", ".gif"), help="a .png strip or a .gif animation")
+    i.add_argument("--size", type=whole(FACE_SIZE), default=512, metavar="PX",
                    help="pixels per face in the picture (default 512; the faces are enlarged with crisp pixels)")
     i.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
 
     e = sub.add_parser("evaluate", help=COMMANDS["evaluate"], description=COMMANDS["evaluate"])
     e.add_argument("--checkpoint", required=True, type=checkpoint_argument, help=CHECKPOINT_HELP)
-    e.add_argument("--samples", type=int, default=2000, help="generated images, and held-out faces to compare")
-    e.add_argument("--seed", type=int, default=0, help="image i uses seed + i")
+    e.add_argument("--samples", type=whole(EVAL_SAMPLES), default=2000,
+                   help="generated images, and held-out faces to compare")
+    e.add_argument("--seed", type=whole(SEED), default=0, help="image i uses seed + i")
     e.add_argument("--json", action="store_true", help="print one JSON object")
     e.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
 
     b = sub.add_parser("bench", help=COMMANDS["bench"], description=COMMANDS["bench"])
     b.add_argument("--json", action="store_true", help='print one JSON object: {"device", "figures": [...]}')
     b.add_argument("--quick", action="store_true", help="fewer repeats: a check that it works, not figures to quote")
+    parser.commands = {"train": t, "sample": s, "interpolate": i, "evaluate": e, "bench": b}
     return parser
+
+
+def parse_command(argv: Sequence[str]) -> argparse.Namespace:
+    """The arguments of a command, every one within its range; a mistake is one line and exit 2 (SystemExit)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "train":
+        from explorer.cli_arguments import check_train_arguments
+
+        check_train_arguments(parser.commands["train"], args)
+    return args
 
 
 def print_commands() -> None:
@@ -147,9 +200,10 @@ def window_size(text: str) -> tuple[int, int]:
 def build_app_parser() -> Parser:
     parser = Parser(prog="python main.py", description="Open the Latent Explorer window. Commands: "
                     + ", ".join(COMMANDS) + " (see 'python main.py COMMAND --help').")
-    parser.add_argument("files", nargs="*",
+    parser.add_argument("files", nargs="*", type=app_file,
                         help="checkpoints (.safetensors, or a shipped model's name: vae, gan, diffusion) or face images")
-    parser.add_argument("--screenshot", metavar="PATH", help="draw the window offscreen, save it as PNG and exit")
+    parser.add_argument("--screenshot", metavar="PATH", type=output_file(),
+                        help="draw the window offscreen, save it as PNG and exit")
     parser.add_argument("--tab", choices=TABS, help="the tab to show")
     parser.add_argument("--size", type=window_size, metavar="WxH",
                         help="the window's size (with --screenshot: the size of the screen it is drawn on)")
@@ -165,16 +219,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         print_commands()
         print("With no command, 'python main.py [--tab TAB] [--screenshot PATH] [FILES]' opens the window.")
         return 0
-    opens_app = not argv or argv[0].startswith("-") or os.path.exists(argv[0]) or (
-        argv[0] not in COMMANDS and app_file(argv[0]) != argv[0])
+    try:
+        opens_app = not argv or argv[0].startswith("-") or os.path.exists(argv[0]) or (
+            argv[0] not in COMMANDS and names_app_file(argv[0]))
+        if opens_app:
+            app_args = build_app_parser().parse_args(argv)  # `files` through app_file: paths, names resolved
+        else:
+            args = parse_command(argv)
+    except Exception as exc:  # noqa: BLE001 - checking arguments must not end in a traceback, whatever it meets
+        usage_failure(exc)
     if opens_app:
-        app_args = build_app_parser().parse_args(argv)
-        app_args.files = [app_file(f) for f in app_args.files]
         from explorer.app import run_app
 
         return run_app(app_args.screenshot, app_args.tab, app_args.device, app_args.files,
                        size=app_args.size, presenter=app_args.presenter)
-    args = build_parser().parse_args(argv)
     try:
         if args.command == "train":
             from explorer.cli_train import run_train
@@ -204,10 +262,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not expected(exc):  # a bug: its traceback goes to the log, and the line says where
             from explorer.error_log import where_the_details_are
             line = f"{line.rstrip('.')}. {where_the_details_are(exc, f'python main.py {args.command}')}"
-        print(f"error: {line}", file=sys.stderr)
+        print(f"error: {printable(line)}", file=sys.stderr)  # file names and metadata may hold escapes
         if os.environ.get("LATENT_EXPLORER_DEBUG"):
             raise
         return 1
+
+
+def names_app_file(text: str) -> bool:
+    """Whether a first argument that is no command means a file for the window: a shipped model's name, or a name
+    no file can have (the window's parser then says why in one line, rather than 'invalid choice')."""
+    try:
+        return app_file(text) != text
+    except argparse.ArgumentTypeError:
+        return True
+
+
+def usage_failure(exc: Exception) -> NoReturn:
+    """An argument check that failed by itself (not a usage mistake it found): one line, exit 2 as for any
+    mistake on the command line; a bug's traceback goes to the log, and the line says where."""
+    line = one_line(exc)
+    if not expected(exc):
+        from explorer.error_log import where_the_details_are
+        line = f"{line.rstrip('.')}. {where_the_details_are(exc, 'python main.py (checking its arguments)')}"
+    print(f"error: {printable(line)}", file=sys.stderr)
+    if os.environ.get("LATENT_EXPLORER_DEBUG"):
+        raise exc
+    sys.exit(2)
 
 
 def expected(exc: BaseException) -> bool:
@@ -236,15 +316,49 @@ def one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
+COMMAND_LINE_BYTES = 256  # far more than any command: a longer line is none, and is not kept in memory
+
+
+def obey_commands(read, control, limit: int = COMMAND_LINE_BYTES) -> None:
+    """Apply each command line that `read()` (bytes; b"" at the end) delivers until it ends; then resume a paused run.
+
+    Any bytes at all may come (not UTF-8, NUL, a line of megabytes, no final newline): what is not a command is
+    ignored, and the commands after it are still obeyed. The end of the input means nobody is steering the run
+    any more (the app quit or died): a paused run would wait for ever, so it goes on."""
+    pending, skipping = b"", False  # skipping: inside a line already too long to be a command
+    try:
+        while True:
+            try:
+                chunk = read()
+            except (OSError, ValueError):  # the pipe broke, or standard input was closed under us
+                break
+            if not chunk:
+                break
+            *lines, pending = (pending + chunk).split(b"\n")
+            for line in lines:
+                if not skipping and len(line) <= limit:
+                    control.handle_command(line.decode("utf-8", errors="replace"))
+                skipping = False
+            if len(pending) > limit:
+                pending, skipping = b"", True
+        if pending and not skipping:  # the last line, without its newline
+            control.handle_command(pending.decode("utf-8", errors="replace"))
+    finally:
+        control.resume()
+
+
 def watch_stdin_commands(control) -> threading.Thread:
     """Read 'pause' / 'resume' / 'stop' lines from standard input (how the app steers a training child)."""
+    try:
+        fd = sys.stdin.fileno()
+    except (AttributeError, OSError, ValueError):  # no standard input at all (pythonw): nothing will steer the run
+        fd = None
 
     def read() -> None:
-        try:
-            for line in sys.stdin:
-                control.handle_command(line)
-        except (OSError, ValueError):
-            pass
+        # Bytes straight from the file descriptor: a line that is not UTF-8 cannot end the reader, and no lock of
+        # sys.stdin's buffer is held while waiting (Python aborts at exit if a daemon thread holds one).
+        if fd is not None:
+            obey_commands(lambda: os.read(fd, 4096), control)
 
     thread = threading.Thread(target=read, name="stdin-commands", daemon=True)
     thread.start()

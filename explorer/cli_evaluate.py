@@ -11,6 +11,7 @@ from models.checkpoint import load_checkpoint
 from models.distributed import resolve_device
 from models.evaluate import evaluate
 from models.feature_net import DEFAULT_FEATURE_NET, FeatureNetError, load_feature_net
+from models.printable import printable
 
 ROWS = (("Fréchet distance (lower is better)", "fd", "fd_real", "{:.3f}"),
         ("precision: how real the faces look", "precision", "precision_real", "{:.3f}"),
@@ -20,8 +21,6 @@ ROWS = (("Fréchet distance (lower is better)", "fd", "fd_real", "{:.3f}"),
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    if args.samples < 10:
-        raise UsageError("--samples must be at least 10 (the k-nearest-neighbour metrics need neighbours)")
     device = resolve_device(args.device)
     model = load_checkpoint(args.checkpoint, device).model
     try:
@@ -39,7 +38,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result))
         return 0
-    print(f"{args.checkpoint}: {result['family']}, {result['samples']:,} samples against as many held-out faces")
+    print(f"{printable(args.checkpoint)}: {result['family']}, {result['samples']:,} samples against as many "
+          "held-out faces")
     print(f"{'':40} {'model':>10} {'real vs real':>14}")
     for label, key, floor, fmt in ROWS:
         print(f"{label:40} {fmt.format(result[key]):>10} {fmt.format(result[floor]):>14}")

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import torch
 
-from explorer.cli import UsageError
 from explorer.slide_pictures import Label, morph_frames, morph_strip, morph_title
 from models.checkpoint import load_checkpoint
 from models.distributed import resolve_device
@@ -17,8 +16,7 @@ from models.families import FAMILY_NAMES
 from models.generative import GenerativeModel
 from models.image_io import make_grid, save_gif, save_png, to_uint8
 from models.latent import interpolate
-
-MIN_FACE_SIZE, MAX_FACE_SIZE = 16, 2048  # px per face in `interpolate` pictures
+from models.printable import printable
 
 
 def _decode_with_progress(model: GenerativeModel, latents: torch.Tensor, what: str, **options) -> torch.Tensor:
@@ -33,17 +31,8 @@ def _decode_with_progress(model: GenerativeModel, latents: torch.Tensor, what: s
     return final.image
 
 
-def _check_out(path: str, suffixes: tuple[str, ...]) -> Path:
-    out = Path(path)
-    if out.suffix.lower() not in suffixes:
-        raise UsageError(f"--out must end in {' or '.join(suffixes)}, not '{out.name}'")
-    return out
-
-
 def run_sample(args: argparse.Namespace) -> int:
-    out = _check_out(args.out, (".png",))
-    if args.n < 1:
-        raise UsageError("-n must be at least 1")
+    out = Path(args.out)  # every argument within its range: explorer.cli.parse_command checked them
     ckpt = load_checkpoint(args.checkpoint, resolve_device(args.device))
     model = ckpt.model
     options = {}
@@ -54,16 +43,12 @@ def run_sample(args: argparse.Namespace) -> int:
     text = {"latent-explorer": json.dumps({"kind": "sample-grid", "checkpoint": str(ckpt.path), "family": model.family,
                                            "seeds": [args.seed, args.seed + args.n - 1], **options})}
     save_png(out, make_grid(to_uint8(images)), text=text)
-    print(f"saved {args.n} samples from {ckpt.describe()} to {out}")
+    print(printable(f"saved {args.n} samples from {ckpt.describe()} to {out}"))  # metadata: untrusted text
     return 0
 
 
 def run_interpolate(args: argparse.Namespace) -> int:
-    out = _check_out(args.out, (".png", ".gif"))
-    if args.frames < 2:
-        raise UsageError("--frames must be at least 2")
-    if not MIN_FACE_SIZE <= args.size <= MAX_FACE_SIZE:
-        raise UsageError(f"--size must be between {MIN_FACE_SIZE} and {MAX_FACE_SIZE} pixels per face, not {args.size}")
+    out = Path(args.out)  # every argument within its range: explorer.cli.parse_command checked them
     ckpt = load_checkpoint(args.checkpoint, resolve_device(args.device))
     model = ckpt.model
     a, b = model.latents_for_seeds(args.seeds)
@@ -82,6 +67,6 @@ def run_interpolate(args: argparse.Namespace) -> int:
         pictures = [morph_strip([frames], label, title, args.size)]
         save_png(out, pictures[0], text=text)
     height, width = pictures[0].shape[:2]  # smaller faces than asked when the picture would pass MAX_SIDE: say so
-    print(f"saved a {args.frames}-frame {args.mode} from seed {args.seeds[0]} to {args.seeds[1]} to {out} "
+    print(f"saved a {args.frames}-frame {args.mode} from seed {args.seeds[0]} to {args.seeds[1]} to {printable(out)} "
           f"({width:,} × {height:,} px)")
     return 0

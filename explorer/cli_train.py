@@ -7,6 +7,7 @@ import os
 import sys
 
 from explorer.cli import emit_json, install_stop_signals, watch_stdin_commands
+from models.printable import printable
 from models.train import TrainControl, TrainSettings, train
 from models.train_events import (
     CheckpointEvent,
@@ -36,15 +37,12 @@ def settings_from_args(args: argparse.Namespace) -> TrainSettings:
         family=args.model, out=args.out, data=args.data, steps=args.steps, batch_size=args.batch_size, lr=args.lr,
         image_size=args.image_size, seed=args.seed, device=args.device, resume=args.resume, channels=args.channels,
         model_options={k: v for k, v in options.items() if v is not None}, ema=args.ema,
-        data_count=args.data_count, data_seed=args.data_seed, log_every=max(1, args.log_every),
-        sample_every=max(0, args.sample_every), sample_steps=args.sample_steps,
-        checkpoint_every=max(0, args.checkpoint_every))
+        data_count=args.data_count, data_seed=args.data_seed, log_every=args.log_every,
+        sample_every=args.sample_every, sample_steps=args.sample_steps, checkpoint_every=args.checkpoint_every)
 
 
 def run_train(args: argparse.Namespace) -> int:
-    settings = settings_from_args(args)
-    if settings.steps < 1 or settings.batch_size < 1:
-        raise ValueError("--steps and --batch-size must be at least 1")
+    settings = settings_from_args(args)  # every value within its range: explorer.cli.parse_command checked them
     control = TrainControl()
     install_stop_signals(control)
     is_main = int(os.environ.get("RANK", "0")) == 0
@@ -57,8 +55,19 @@ def run_train(args: argparse.Namespace) -> int:
         if is_main:
             show(event)
             if args.events and isinstance(event, ErrorEvent):
-                print(f"error: {event.message}", file=sys.stderr)
+                write_line(sys.stderr, f"error: {printable(event.message)}")
     return 1 if failed else 0
+
+
+def write_line(stream, text: str) -> bool:
+    """Write a line for a person; False if nobody can read it any more (a closed pipe, a full disk under a
+    redirection). Training goes on either way: what cannot be shown must not cost a step."""
+    try:
+        stream.write(text + "\n")
+        stream.flush()
+        return True
+    except (OSError, ValueError):
+        return False
 
 
 def _clock(seconds: float | None) -> str:
@@ -74,28 +83,38 @@ class ProgressDisplay:
 
     def __init__(self, stream=None):
         self.stream = stream or sys.stderr
-        self.tty = self.stream.isatty()
+        try:
+            self.tty = self.stream.isatty()
+        except (OSError, ValueError):
+            self.tty = False
         self.open_line = False
+        self.saved_step: int | None = None  # the step of the checkpoint in the run's folder, as events tell
 
     def _line(self, text: str, transient: bool = False) -> None:
-        if self.tty and transient:
-            self.stream.write("\r\033[K" + text)
-            self.open_line = True
-        else:
-            if self.open_line:
-                self.stream.write("\n")
-            self.stream.write(text + "\n")
-            self.open_line = False
-        self.stream.flush()
+        if self.stream is None:
+            return
+        try:
+            if self.tty and transient:
+                self.stream.write("\r\033[K" + text)
+                self.open_line = True
+            else:
+                if self.open_line:
+                    self.stream.write("\n")
+                self.stream.write(text + "\n")
+                self.open_line = False
+            self.stream.flush()
+        except (OSError, ValueError):  # nobody reads the progress any more: train on, and stop writing it
+            self.stream = None
 
     def show(self, event: TrainEvent) -> None:
         if isinstance(event, StartEvent):
             verb = "Resuming" if event.resumed else "Training"
             what = {"vae": "a VAE", "gan": "a GAN", "diffusion": "a diffusion model"}[event.family]
-            self._line(f"{verb} {what} ({event.parameters:,} parameters) on {event.dataset}: "
+            self.saved_step = event.checkpoint_step
+            self._line(f"{verb} {what} ({event.parameters:,} parameters) on {printable(event.dataset)}: "
                        f"{event.images:,} images, {event.device}, step {event.step} of {event.total_steps}")
             if event.skipped_count:
-                self._line(f"Skipped {event.skipped_count} unreadable files, e.g. {event.skipped[0]}")
+                self._line(f"Skipped {event.skipped_count} unreadable files, e.g. {printable(event.skipped[0])}")
         elif isinstance(event, StepEvent):
             width = 24
             done = int(width * event.step / max(1, event.total_steps))
@@ -103,16 +122,24 @@ class ProgressDisplay:
             self._line(f"step {event.step}/{event.total_steps} [{'#' * done}{'.' * (width - done)}] {losses}  "
                        f"{event.images_per_second:.0f} img/s  ETA {_clock(event.eta_seconds)}", transient=True)
         elif isinstance(event, CheckpointEvent):
-            self._line(f"saved checkpoint at step {event.step}: {event.path}", transient=True)
+            self.saved_step = event.step
+            self._line(f"saved checkpoint at step {event.step}: {printable(event.path)}", transient=True)
         elif isinstance(event, SamplesEvent):
-            self._line(f"samples at step {event.step}: {event.path}", transient=True)
+            self._line(f"samples at step {event.step}: {printable(event.path)}", transient=True)
         elif isinstance(event, PausedEvent):
             self._line(f"paused at step {event.step}")
         elif isinstance(event, WarningEvent):
-            self._line(f"warning: {event.message}")
+            self._line(f"warning: {printable(event.message)}")
         elif isinstance(event, ErrorEvent):
-            self._line(f"error: {event.message}")
-        elif isinstance(event, DoneEvent):
-            words = {"finished": "finished", "stopped": "stopped, checkpoint saved", "error": "ended with an error"}
-            if event.reason != "error":
-                self._line(f"Training {words[event.reason]} at step {event.step}.")
+            self._line(f"error: {printable(event.message)}")
+        elif isinstance(event, DoneEvent) and event.reason != "error":
+            self._line(f"Training {event.reason} at step {event.step}{saved_words(event.step, self.saved_step)}.")
+
+
+def saved_words(step: int, saved_step: int | None) -> str:
+    """What a run that ended at `step` left in its folder, as its events said: ', checkpoint saved' and the like."""
+    if saved_step == step:
+        return ", checkpoint saved"
+    if saved_step is not None:
+        return f"; the checkpoint of step {saved_step} is kept"
+    return "; no checkpoint was saved"

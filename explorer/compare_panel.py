@@ -176,6 +176,7 @@ class ComparePanel(QWidget):
             strips_grid.addWidget(self.strip_titles[family], row, 0)
             strips_grid.addWidget(self.strips[family], row, 1)
         self.morph_message = QLabel("")
+        self.morph_message.setTextFormat(Qt.TextFormat.PlainText)  # an error may quote a file name: never markup
         morph_box = QGroupBox("The same two faces, morphed in each model")
         morph_layout = QVBoxLayout(morph_box)
         morph_caption = QLabel("<small>Each model first finds faces A and B in its own space, then walks from one "

@@ -25,10 +25,13 @@ from explorer.explain_box import ExplainBox
 from explorer.export_size_box import ExportSizeBox
 from explorer.flow_layout import flow_row
 from explorer.forward_process_view import ForwardProcessView
+from explorer.picture_state import DIFFUSION_ETA, DIFFUSION_STEPS
 from explorer.pixel_image import PixelImage
+from explorer.shown_text import shown_html
 from explorer.slide_pictures import Label, slide_picture
 from explorer.timeline_slider import TimelineSlider
 from explorer.worker_requests import Diffuse, Diffused, Result, Step
+from models.setting_ranges import SEED
 
 COLUMN_LABELS = (Label("x_t", "the picture being cleaned"), Label("predicted x0", "its guess of the finished face"))
 
@@ -75,17 +78,17 @@ class DiffusionPanel(QWidget):
         self.sampler.addItem("DDIM (fast, deterministic)", "ddim")
         self.sampler.addItem("DDPM (the original, noisy steps)", "ddpm")
         self.steps = QSpinBox()
-        self.steps.setRange(10, 1000)
+        self.steps.setRange(DIFFUSION_STEPS.low, DIFFUSION_STEPS.high)
         self.steps.setValue(50)
         self.steps.setSuffix(" steps")
         self.steps.setToolTip("How many denoising steps: DDIM looks good with 20–50, DDPM needs hundreds.")
         self.eta = QDoubleSpinBox()
-        self.eta.setRange(0.0, 1.0)
+        self.eta.setRange(DIFFUSION_ETA.low, DIFFUSION_ETA.high)
         self.eta.setSingleStep(0.1)
         self.eta.setPrefix("η ")
         self.eta.setToolTip("DDIM only: 0 is deterministic, 1 adds as much fresh noise at each step as DDPM.")
         self.seed = QSpinBox()
-        self.seed.setRange(0, 2**31 - 1)
+        self.seed.setRange(SEED.low, SEED.high)
         self.seed.setPrefix("seed ")
         self.seed.setToolTip("Which starting noise: the same seed gives the same noise.")
         self.generate = QPushButton("Generate")
@@ -106,6 +109,7 @@ class DiffusionPanel(QWidget):
         self.timeline.setEnabled(False)
         self.timeline.setToolTip("After a run: scrub through every recorded step.")
         self.step_label = QLabel("")
+        self.step_label.setTextFormat(Qt.TextFormat.PlainText)  # an error may quote a file name: never markup
         self.step_label.setMinimumWidth(200)
         timeline = QHBoxLayout()
         timeline.addWidget(QLabel("Timeline"))
@@ -160,7 +164,7 @@ class DiffusionPanel(QWidget):
         if info is None:
             self.model_label.setText("<b>No diffusion model is loaded.</b> Open one with File → Open checkpoint…")
             return
-        self.model_label.setText(f"Model: <b>{info.label}</b> (this tab always uses a diffusion model)")
+        self.model_label.setText(f"Model: <b>{shown_html(info.label)}</b> (this tab always uses a diffusion model)")
         self.start()
 
     def start(self) -> None:

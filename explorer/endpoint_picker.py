@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from explorer.worker_requests import Endpoint
+from models.setting_ranges import SEED
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.bmp);;All files (*)"
 
@@ -32,7 +33,7 @@ class EndpointPicker(QGroupBox):
         self.kind.setToolTip("A seed gives each model its own random numbers; a face or an image is first "
                              "found in each model's space, so all three models aim at the same face.")
         self.number = QSpinBox()
-        self.number.setRange(0, 2**31 - 1)
+        self.number.setRange(SEED.low, SEED.high)
         self.number.setValue(seed)
         self.choose = QPushButton("Choose…")
         self.path = ""

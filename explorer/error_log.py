@@ -23,8 +23,8 @@ _lock = threading.Lock()  # the worker thread and the GUI thread may both write
 def is_sentence(exc: BaseException) -> bool:
     """Our own errors (bad input, a model gone): their text says it all, and no traceback is kept."""
     from models.checkpoint import CheckpointError
+    from models.config_check import ConfigError
     from models.data import DataError
-    from models.families import ConfigError
     from models.feature_net import FeatureNetError
     # A KeyError or IndexError is a LookupError but no sentence of ours (a key's repr, "index out of range").
     return (isinstance(exc, (CheckpointError, DataError, ConfigError, FeatureNetError, LookupError))
@@ -103,10 +103,13 @@ def install_excepthook(parent_of_dialog=None) -> None:
             return
         from PySide6.QtWidgets import QMessageBox
 
+        from explorer.shown_text import rich_text, shown_html
+
         showing["now"] = True
-        try:
+        try:  # an exception's text may quote a file's or a checkpoint's: escaped, and never read as markup
             QMessageBox.critical(parent_of_dialog(), "Something went wrong",
-                                 f"{what}\n\n{details}\n\nThe app goes on; if something looks wrong, restart it.")
+                                 rich_text(shown_html(" ".join(what.split())), "", shown_html(details), "",
+                                           "The app goes on; if something looks wrong, restart it."))
         finally:
             showing["now"] = False
 

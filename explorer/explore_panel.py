@@ -27,7 +27,9 @@ from explorer.flow_layout import flow_row
 from explorer.latent_map_jobs import MAP_FACES
 from explorer.latent_map_view import LatentMapView
 from explorer.latent_state import LatentState
+from explorer.picture_state import EXPLORE_PSI, EXPLORE_STEPS, ExploreState
 from explorer.pixel_image import PixelImage
+from explorer.shown_text import shown_html
 from explorer.worker_requests import (
     Encoded,
     EncodeImage,
@@ -37,8 +39,9 @@ from explorer.worker_requests import (
     Result,
     Step,
 )
+from models.setting_ranges import SEED
 
-MAX_SEED = 2**31 - 1
+MAX_SEED = SEED.high
 # The Named bank's longest row ("very short … down to the shoulders") fits unscrolled; in presenter mode the words
 # go under the sliders and the column may be narrower.
 NORMAL_BANK_WIDTH = 450
@@ -57,7 +60,7 @@ class ExplorePanel(QWidget):
         self._drawn_id = 0
         self._pending_created: float | None = None
         self._encode_id = 0
-        self._restoring: dict | None = None
+        self._restoring: ExploreState | None = None
         self._report: dict | None = None  # the brought-in face's VAE report shown under the face
         self._undoing = False
         self._random = False  # the seed is changing because of "Random face"
@@ -86,14 +89,14 @@ class ExplorePanel(QWidget):
         self.reset_button = QPushButton("Reset sliders")
         self.reset_button.setToolTip("Back to the seed's own face: every direction slider to zero.")
         self.psi = QDoubleSpinBox()
-        self.psi.setRange(0.0, 1.5)
+        self.psi.setRange(EXPLORE_PSI.low, EXPLORE_PSI.high)
         self.psi.setSingleStep(0.1)
         self.psi.setValue(1.0)
         self.psi.setPrefix("ψ ")
         self.psi.setToolTip("Truncation (GAN): below 1 pulls the numbers towards the middle — cleaner, more "
                             "typical faces, less variety. 0 gives the 'average' face.")
         self.steps = QSpinBox()
-        self.steps.setRange(5, 200)
+        self.steps.setRange(EXPLORE_STEPS.low, EXPLORE_STEPS.high)
         self.steps.setValue(20)
         self.steps.setSuffix(" DDIM steps")
         self.steps.setToolTip("Diffusion: how many denoising steps draw each face. Fewer is faster, more is cleaner.")
@@ -120,6 +123,7 @@ class ExplorePanel(QWidget):
         self.progress.hide()
         self.message = QLabel("")
         self.message.setWordWrap(True)
+        self.message.setTextFormat(Qt.TextFormat.RichText)  # always: its untrusted parts go through shown_html
         self.encoded = EncodedFaceView()
         # The map sits beside the face, not in place of the sliders, so the target can be watched while dragging.
         self.map_view = LatentMapView(self.context)
@@ -355,7 +359,7 @@ class ExplorePanel(QWidget):
         request = EncodeImage(self._model, vae.key if vae else None, source)
         self._encode_id = self.context.submit(request)
         self._encode_what = source.describe()
-        self.message.setText(f"Bringing in {source.describe()}…")
+        self.message.setText(f"Bringing in {shown_html(source.describe())}…")
 
     def _on_progress(self, step: Step) -> None:
         if step.request_id == self._encode_id:
@@ -372,7 +376,7 @@ class ExplorePanel(QWidget):
         elif result.request_id == self._encode_id:
             self.progress.hide()
             if result.error:
-                self.message.setText(f"<b>Could not bring in that face.</b> {result.error}")
+                self.message.setText(f"<b>Could not bring in that face.</b> {shown_html(result.error)}")
                 return
             assert isinstance(result, Encoded)
             self.message.setText("")
@@ -384,7 +388,7 @@ class ExplorePanel(QWidget):
             return  # an older result arriving late never covers a newer one
         self._drawn_id = result.request_id
         if result.error:
-            self.message.setText(f"<b>Could not draw the face.</b> {result.error}")
+            self.message.setText(f"<b>Could not draw the face.</b> {shown_html(result.error)}")
             return
         if result.model != self._model:
             return
@@ -414,8 +418,8 @@ class ExplorePanel(QWidget):
         return {"tab": "explore", "model": {"path": info.path, "family": info.family, "label": info.label},
                 "psi": float(self.psi.value()), "steps": int(self.steps.value()), **self.state.to_dict()}
 
-    def restore_state(self, data: dict) -> None:
-        """Apply an exported state once its model is the current one and that model's directions are known."""
+    def restore_state(self, data: ExploreState) -> None:
+        """Apply an exported (and checked) state once its model is the current one and its directions are known."""
         self._restoring = data
         if self._try_restore():
             self._sync_sliders()
@@ -425,17 +429,17 @@ class ExplorePanel(QWidget):
         data, info = self._restoring, self.context.info(self._model)
         if data is None or info is None or self.state is None or self._model not in self.context.analyses:
             return False
-        wanted = data.get("model", {})
-        if info.path != wanted.get("path") and info.label != wanted.get("label"):
+        if info.path != data.model.path and info.label != data.model.label:
             return False  # its model is still loading; the current one is another
         self._restoring = None
+        try:  # the one thing only the model can check: the latent's size; nothing has changed when it fails
+            self.state.restore(data.latent, data.seed, data.base, data.amounts)
+        except ValueError as exc:
+            self.message.setText(f"<b>Could not restore that picture's state.</b> {shown_html(exc)}")
+            return False
         self.seed.blockSignals(True)
-        self.seed.setValue(int(data.get("seed", 0)))
+        self.seed.setValue(data.seed)
         self.seed.blockSignals(False)
-        self.psi.setValue(float(data.get("psi", 1.0)))
-        self.steps.setValue(int(data.get("steps", 20)))
-        try:
-            self.state.restore(data)
-        except (ValueError, KeyError) as exc:
-            self.message.setText(f"<b>Could not restore that picture's state.</b> {exc}")
+        self.psi.setValue(data.psi)
+        self.steps.setValue(data.steps)
         return True

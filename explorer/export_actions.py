@@ -17,6 +17,7 @@ from superqt.utils import create_worker
 
 from explorer.error_log import where_the_details_are
 from explorer.png_state import export_png
+from explorer.shown_text import rich_text, shown_html
 from explorer.slide_pictures import DEFAULT_FACE_SIZE
 from models.image_io import save_gif
 
@@ -111,5 +112,5 @@ class Exports(QObject):
         else:  # a bug: the traceback goes to the log
             text = f"{type(exc).__name__}: {exc}. {where_the_details_are(exc, f'saving {what}')}"
         self.failed.emit(text)
-        QMessageBox.warning(self.window, f"Could not save {what}", text)
+        QMessageBox.warning(self.window, f"Could not save {what}", rich_text(shown_html(text)))  # it names the file
 

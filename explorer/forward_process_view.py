@@ -44,6 +44,7 @@ class ForwardProcessView(QGroupBox):
         self.t.setValue(250)
         self.t.setToolTip("The time step t: how many small doses of noise have been added.")
         self.t_label = QLabel("")
+        self.t_label.setTextFormat(Qt.TextFormat.PlainText)  # an error may quote a file name: never markup
         self.t_label.setMinimumWidth(260)
         self.image = PixelImage("Open a diffusion model to see its noise.", 128)
         self.plot = pg.PlotWidget()

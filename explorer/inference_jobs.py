@@ -50,6 +50,7 @@ from models.families import FAMILY_NAMES
 from models.generative import GenerativeModel
 from models.image_io import to_uint8
 from models.latent import interpolate, truncate
+from models.printable import printable
 
 HELD_OUT_SEED = 1  # Synthetic Faces seed of the faces the app shows and analyses; the models trained on seed 0
 ANALYSIS_FACES = 2000
@@ -123,7 +124,8 @@ def _model_info(checkpoint: Checkpoint, key: str) -> ModelInfo:
         s, n = model.schedule.signal_and_noise()
         signal, noise = s.detach().cpu().numpy().astype(np.float32), n.detach().cpu().numpy().astype(np.float32)
     return ModelInfo(key=key, path=str(checkpoint.path), family=model.family, family_name=FAMILY_NAMES[model.family],
-                     label=checkpoint.label(), description=checkpoint.describe(), image_size=model.image_size,
+                     label=printable(checkpoint.label()), description=printable(checkpoint.describe()),
+                     image_size=model.image_size,
                      latent_shape=tuple(model.latent_shape), synthetic_faces=data.get("kind") == "synthetic-faces",
                      parameters=sum(p.numel() for p in model.parameters()), signal=signal, noise=noise)
 
@@ -135,7 +137,8 @@ def _elapsed(start: float) -> float:
 # --------------------------------------------------------------------------------------------------- jobs
 def load_model(store: ModelStore, req: LoadModel, control: Control) -> Iterator[Result]:
     start = time.perf_counter()
-    key = str(Path(req.path).resolve())
+    from models.safetensors_file import resolved_path
+    key = str(resolved_path(req.path))  # a link loop stays as given: load_checkpoint says why it cannot be read
     mtime = Path(key).stat().st_mtime if Path(key).exists() else 0.0
     old = store.models.get(key)
     if old is None or (req.reload and mtime != old.mtime):
@@ -148,7 +151,12 @@ def load_model(store: ModelStore, req: LoadModel, control: Control) -> Iterator[
 
 @functools.lru_cache(maxsize=32)
 def _digest(path: str, mtime_ns: int, size: int) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    from models.safetensors_file import open_regular
+    digest = hashlib.sha256()
+    with open_regular(Path(path), "checkpoint") as file:  # a FIFO swapped in for the file would block open() for ever
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def file_digest(path: str | Path) -> str:
@@ -406,11 +414,12 @@ def is_expected(exc: BaseException) -> bool:
 
 def error_text(exc: BaseException) -> str:
     """One sentence for the user: our own errors already are; anything else is named plainly."""
-    # Our sentences often start and end with a quoted file name: shown whole, never strip()ped.
+    # Our sentences often start and end with a quoted file name: shown whole, never strip()ped, but with the
+    # non-printing characters of those names escaped (a file name or metadata is untrusted text).
     if is_sentence(exc):
-        return str(exc)
+        return printable(str(exc))
     where = memory_exhausted(exc)
     if where is not None:
         other = ", or close other programs that use it" if where == "gpu" else ""
         return f"{out_of_memory_words(where)} for this; try fewer frames or steps{other}. Nothing else was affected."
-    return f"Something went wrong: {type(exc).__name__}: {exc}"
+    return printable(f"Something went wrong: {type(exc).__name__}: {exc}")

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import numpy as np
 from PIL import Image
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
@@ -29,7 +29,9 @@ from explorer.endpoint_picker import EndpointPicker
 from explorer.explain_box import ExplainBox
 from explorer.export_size_box import ExportSizeBox
 from explorer.flow_layout import flow_row
+from explorer.picture_state import MORPH_FRAMES
 from explorer.pixel_image import PixelImage
+from explorer.shown_text import shown_html
 from explorer.slide_pictures import Label, morph_frames, morph_strip, morph_title
 from explorer.timeline_slider import TimelineSlider
 from explorer.worker_requests import Interpolate, Interpolated, Result, Step
@@ -74,7 +76,7 @@ class InterpolatePanel(QWidget):
         self.a = EndpointPicker("Face A", 1)
         self.b = EndpointPicker("Face B", 2)
         self.frames = QSpinBox()
-        self.frames.setRange(2, 64)
+        self.frames.setRange(MORPH_FRAMES.low, MORPH_FRAMES.high)
         self.frames.setValue(8)
         self.frames.setSuffix(" frames")
         self.mode = QComboBox()
@@ -123,6 +125,7 @@ class InterpolatePanel(QWidget):
         self.progress.hide()
         self.message = QLabel("")
         self.message.setWordWrap(True)
+        self.message.setTextFormat(Qt.TextFormat.RichText)  # always: its untrusted parts go through shown_html
         # Under the morph in a window; beside it, above the explanation, on a projector (where height is short).
         self._playback = QWidget()
         playback_rows = QVBoxLayout(self._playback)
@@ -189,7 +192,7 @@ class InterpolatePanel(QWidget):
             return
         self.progress.hide()
         if result.error:
-            self.message.setText(f"<b>Could not morph these faces.</b> {result.error}")
+            self.message.setText(f"<b>Could not morph these faces.</b> {shown_html(result.error)}")
             return
         assert isinstance(result, Interpolated)
         self.strips = dict(result.strips)

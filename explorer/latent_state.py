@@ -6,24 +6,13 @@ shifts base[i] so that latent[i] becomes the slider's value, so the direction sl
 
 from __future__ import annotations
 
-import base64
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from explorer.picture_state import encode_array
 from models.generative import seed_latents
-
-
-def encode_array(array: np.ndarray) -> str:
-    """float32 array -> base64 text (exact: every bit survives a PNG text chunk)."""
-    return base64.b64encode(np.ascontiguousarray(array, dtype="<f4").tobytes()).decode("ascii")
-
-
-def decode_array(text: str, shape: tuple[int, ...]) -> np.ndarray:
-    array = np.frombuffer(base64.b64decode(text.encode("ascii"), validate=True), dtype="<f4")
-    if array.size != int(np.prod(shape)):
-        raise ValueError(f"expected {int(np.prod(shape))} numbers, found {array.size}")
-    return array.astype(np.float32).reshape(shape)
 
 
 @dataclass
@@ -91,17 +80,16 @@ class LatentState:
         return {"shape": list(self.shape), "seed": self.seed, "base": encode_array(self.base),
                 "amounts": {k: v for k, v in self.amounts.items() if v}, "latent": encode_array(self.latent())}
 
-    def restore(self, data: dict) -> None:
-        """Back to an exported state; amounts along directions this model does not have are folded in."""
-        shape = tuple(int(s) for s in data["shape"])
-        if shape != self.shape:
-            raise ValueError(f"this picture's latent has shape {shape}, the model's is {self.shape}")
-        latent = decode_array(data["latent"], shape)
-        amounts = {k: float(v) for k, v in data.get("amounts", {}).items()}
-        self.seed = int(data.get("seed", 0))
+    def restore(self, latent: np.ndarray, seed: int, base: np.ndarray, amounts: Mapping[str, float]) -> None:
+        """Back to an exported face: `latent` exactly, with the slider amounts when this model has all their
+        directions (else they are folded into the latent). Nothing changes when the latent is another model's size."""
+        if latent.shape != self.shape:
+            raise ValueError(f"This picture's face is {latent.size:,} numbers (shape {latent.shape}); the model shown "
+                             f"has {self.base.size:,} (shape {self.shape}).")
+        latent = np.array(latent, np.float32)
+        self.seed = int(seed)
         if amounts and all(k in self.directions for k in amounts):
-            self.base = decode_array(data["base"], shape)
-            self.amounts = amounts
+            self.base, self.amounts = np.array(base, np.float32).reshape(self.shape), dict(amounts)
             if np.array_equal(self.latent(), latent):
                 return
         self.base, self.amounts = latent, {}  # exact latent first: sliders are only a view of it

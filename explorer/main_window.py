@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import gc
+import math
 import time
 from pathlib import Path
 
 from pyqtgraph.util.garbage_collector import GarbageCollector
-from PySide6.QtCore import QByteArray, QEvent, QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QEvent, QObject, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QAction,
     QActionGroup,
@@ -22,6 +23,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMessageBox,
+    QStatusBar,
     QTabWidget,
     QToolBar,
     QWidget,
@@ -37,12 +39,16 @@ from explorer.export_actions import Exports
 from explorer.follow_notice import FollowNotice
 from explorer.inference_worker import InferenceWorker
 from explorer.interpolate_panel import InterpolatePanel
-from explorer.model_catalog import in_runs_folder, startup_choice
+from explorer.model_catalog import in_runs_folder, skipped_note, skipped_reasons, startup_choice
 from explorer.model_chooser import ModelChooser
+from explorer.picture_state import ExploreState, PictureState, StateError
 from explorer.png_state import read_state
 from explorer.recent_files import RecentFiles
+from explorer.shown_text import rich_text, shown_html
 from explorer.train_panel import EXIT_WAIT_MS, TrainPanel
 from explorer.worker_requests import Endpoint
+from models.paths import look
+from models.printable import printable, shows_as_is
 
 TABS = ("explore", "interpolate", "diffusion", "train", "compare")
 CHECKPOINT_FILTER = "Checkpoints (*.safetensors);;All files (*)"
@@ -197,6 +203,7 @@ class MainWindow(QMainWindow):
                                      "model itself took.")
         status.addWidget(self.device_label)
         status.addWidget(self.model_label, 1)
+        self._message_keeper = MessageKeeper(status, (self.device_label, self.model_label))
         self.follow_notice = FollowNotice()
         self.follow_notice.back.connect(self._back_to)
         status.addPermanentWidget(self.follow_notice)
@@ -218,6 +225,15 @@ class MainWindow(QMainWindow):
         if not self._startup_scan:
             return
         self._startup_scan = False
+        note = skipped_note(self.model_box.skipped)  # files that are not usable checkpoints: a note, not a dialog
+        if note:
+            bar = self.statusBar()
+            bar.showMessage(note, 30_000)
+            reasons = skipped_reasons(self.model_box.skipped)
+            bar.setToolTip(rich_text(shown_html(reasons[0], None), *("• " + shown_html(line, None)
+                                                                    for line in reasons[1:])))
+            # The reasons go with the note: once another message (or none) replaces it, the tooltip goes too.
+            bar.messageChanged.connect(lambda text: text == note or bar.setToolTip(""))
         paths = startup_choice(self.model_box.entries)
         if self._remembered not in paths and self._remembered in self.model_box.paths():
             paths.append(self._remembered)
@@ -247,14 +263,14 @@ class MainWindow(QMainWindow):
     def _model_picked(self, path: str) -> None:
         self._user_chose = True
         if path not in self.context.models:
-            self.statusBar().showMessage(f"Loading {Path(path).name}…", 5000)
+            self.statusBar().showMessage(f"Loading {printable(Path(path).name)}…", 5000)
 
     def _current_changed(self, key: str) -> None:
         if key != self.follow_notice.run_key:
             self.follow_notice.dismiss()
         info = self.context.info(key)
         self.model_label.setText(info.label if info else "No model")
-        self.model_label.setToolTip(info.description if info else "")
+        self.model_label.setToolTip(rich_text(shown_html(info.description)) if info else "")  # it names the data set
         self.model_note.setText(f"  {info.parameters:,} weights" if info else "")
         self.device_label.setText(f"Device: {self.worker.device_name}")
         self.timing_label.setText("")  # the last model's speed; the new one's comes with its first face
@@ -309,11 +325,11 @@ class MainWindow(QMainWindow):
         self.recent.remove(path)  # one that cannot be opened is no longer offered
         if path in self._startup_pending:
             self._startup_pending.discard(path)
-            self.statusBar().showMessage(f"Skipped {Path(path).name}: {message}", 15000)
+            self.statusBar().showMessage(f"Skipped {printable(Path(path).name)}: {printable(message)}", 15000)
             if not self._startup_pending:
                 self.startup_done.emit()
             return
-        QMessageBox.warning(self, "Could not open the checkpoint", message)
+        QMessageBox.warning(self, "Could not open the checkpoint", rich_text(shown_html(message)))  # it names the file
 
     def open_checkpoint(self, path: str | None = None) -> None:
         if not path:
@@ -335,13 +351,22 @@ class MainWindow(QMainWindow):
 
     def open_path(self, path: str) -> None:
         """A dropped or opened file: a checkpoint, one of our exported PNGs, or a face picture."""
+        found = look(path)  # what comes next asks pathlib, which raises for a name the system refuses to look up
+        if found.unusable:  # (too long, a link loop): said in words, and nothing on screen changes
+            self.statusBar().showMessage(f"{printable(Path(path).name or path, 200)} cannot be opened: {found.why}.",
+                                         20000)
+            return
         self.settings.setValue("image_dir", str(Path(path).parent))
         if path.lower().endswith(CHECKPOINT_SUFFIXES):  # a PyTorch file too: the checkpoint loader says why not
             self.open_checkpoint(path)
             return
-        state = read_state(path)
+        try:
+            state = read_state(path)
+        except StateError as exc:  # one of ours, but not as this app writes it: nothing on screen changes
+            self._not_restored(path, str(exc))
+            return
         if state is not None:
-            self.restore_state(state)
+            self.restore_state(state, path)
             return
         panel = self.tabs.currentWidget()
         if panel is self.interpolate:
@@ -352,34 +377,46 @@ class MainWindow(QMainWindow):
             self.tabs.setCurrentWidget(self.explore)
             self.explore.bring_in(Endpoint("image", path=path))
 
-    def restore_state(self, state: dict) -> None:
-        tab = state.get("tab", "explore")
-        if tab != "explore":
-            self.statusBar().showMessage(f"That picture came from the {tab} tab; only Explore pictures bring their "
-                                         "face back.", 10000)
+    def _not_restored(self, path: str, why: str) -> None:
+        """A picture's state cannot be restored: one sentence, and nothing on screen changes."""
+        self.statusBar().showMessage(f"Nothing was restored from {printable(Path(path).name, 200)}: {why}.", 20000)
+
+    def restore_state(self, state: PictureState, path: str = "that picture") -> None:
+        """A picture's checked state: Explore's brings its face back (opening its model, once asked); the other
+        tabs' are only named."""
+        if not isinstance(state, ExploreState):
+            self.statusBar().showMessage(f"That picture came from the {state.tab} tab; only Explore pictures bring "
+                                         "their face back.", 10000)
             return
-        model = state.get("model", {})
-        model = model if isinstance(model, dict) else {}
-        match = next((k for k, m in self.context.models.items() if m.path == model.get("path")), None)
-        match = match or next((k for k, m in self.context.models.items() if m.label == model.get("label")), None)
+        if self.starting_up:  # `python main.py picture.png`: its model may be one of those still loading
+            self.startup_done.connect(lambda: self.restore_state(state, path), Qt.ConnectionType.SingleShotConnection)
+            return
+        model = state.model
+        match = next((k for k, m in self.context.models.items() if m.path == model.path), None)
+        match = match or next((k for k, m in self.context.models.items() if m.label == model.label), None)
+        info = self.context.info(match) if match is not None else None
+        if info is not None and tuple(info.latent_shape) != state.latent.shape:  # checked before anything changes
+            self._not_restored(path, f"its face has {state.latent.size:,} numbers, and {printable(info.label)} has "
+                                     f"{math.prod(info.latent_shape):,}")
+            return
         self.tabs.setCurrentWidget(self.explore)
         if match is not None:
             self.context.set_current(match)
-        elif isinstance(model.get("path"), str) and model["path"] and Path(model["path"]).is_file():
-            path = str(Path(model["path"]).resolve())
-            if not self._confirm_open(path, model.get("label")):
+        elif model.path and look(model.path).is_file:  # a name too long for the system is no file, not OSError
+            checkpoint = str(Path(model.path).resolve())
+            if not self._confirm_open(checkpoint, model.label):
                 return
-            self.open_checkpoint(path)
-        else:
-            QMessageBox.information(self, "Model not found", f"That picture was made with {model.get('label', '?')} "
-                                    f"({model.get('path', '?')}), which is not open. Open it with File → Open "
+            self.open_checkpoint(checkpoint)
+        else:  # the first line is ours: Qt shows the rest (the picture's words) as plain text, never as markup
+            QMessageBox.information(self, "Model not found", f"That picture's model is not open.\n\nIt was made with "
+                                    f"{model.label or '?'} ({model.path or '?'}). Open it with File → Open "
                                     "checkpoint…, then drop the picture again.")
             return
         self.explore.restore_state(state)
 
     def _confirm_open(self, path: str, label) -> bool:
         """A picture names a checkpoint: open it only once the person has seen which file it is."""
-        made_with = label if isinstance(label, str) and label.isprintable() else "a model"
+        made_with = label if isinstance(label, str) and shows_as_is(label) else "a model"
         # The first line is ours: Qt then shows the rest (the picture's own words) as plain text, never as markup.
         answer = QMessageBox.question(
             self, "Open the picture's model?",
@@ -486,10 +523,8 @@ class MainWindow(QMainWindow):
 
     def _settle_training_run(self) -> bool:
         """A run is going: stop it (saving a checkpoint), leave it running, or cancel closing (False)."""
-        box = QMessageBox(QMessageBox.Icon.Question, "A training run is going",
-                          "A model is still training. Stop it now (its checkpoint is saved, and it can be resumed "
-                          "later), or leave it running in the background (it keeps saving to its folder; open "
-                          "its checkpoint or resume it next time)?", parent=self)
+        box = QMessageBox(QMessageBox.Icon.Question, "A training run is going", self.train.closing_question(),
+                          parent=self)
         stop = box.addButton("Stop and save", QMessageBox.ButtonRole.AcceptRole)
         leave = box.addButton("Leave running", QMessageBox.ButtonRole.DestructiveRole)
         box.addButton(QMessageBox.StandardButton.Cancel)
@@ -523,3 +558,26 @@ class MainWindow(QMainWindow):
         if self.train.running:
             self.train.finish_for_exit(EXIT_WAIT_MS - int((time.monotonic() - started) * 1000))
         super().closeEvent(event)
+
+
+class MessageKeeper(QObject):
+    """Keeps a status-bar message readable: QStatusBar hides its own labels under a message, but a window shown
+    again (full screen, on F5 in a real window) shows them over it. Showing the message anew hides them again."""
+
+    def __init__(self, bar: QStatusBar, labels: tuple[QWidget, ...]) -> None:
+        super().__init__(bar)
+        self.bar = bar
+        for label in labels:
+            label.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Show and self.bar.currentMessage():
+            QTimer.singleShot(0, self._show_again)
+        return False
+
+    def _show_again(self) -> None:
+        message, tip = self.bar.currentMessage(), self.bar.toolTip()
+        if message:
+            self.bar.clearMessage()  # showMessage does nothing for the text already shown
+            self.bar.showMessage(message, 15_000)
+            self.bar.setToolTip(tip)  # the note's reasons, if this is the note

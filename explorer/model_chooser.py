@@ -14,10 +14,12 @@ from PySide6.QtGui import QFont, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import QComboBox, QHeaderView, QTreeView
 
 from explorer.app_context import AppContext
-from explorer.model_catalog import RECENT, RUN, SHIPPED, CatalogEntry
+from explorer.model_catalog import RECENT, RUN, SHIPPED, CatalogEntry, Skipped
 from explorer.recent_files import RecentFiles
+from explorer.shown_text import rich_text, shown_html
 from explorer.worker_requests import Catalogued, ModelInfo, ScanCatalog
 from models.families import FAMILY_NAMES
+from models.printable import printable
 
 GROUPS = {SHIPPED: "Shipped with the app", RUN: "Your runs", RECENT: "Recent files"}
 PATH_ROLE = Qt.ItemDataRole.UserRole
@@ -34,13 +36,17 @@ class ChooserRow:
 
 
 def _row(group: str, path: str, entry: CatalogEntry | None, info: ModelInfo | None) -> ChooserRow:
-    label = info.label if info is not None else entry.label
+    label = printable(info.label if info is not None else entry.label)
     detail = ""
     if group == RUN and entry is not None:
         detail = entry.date
     elif group == RECENT:
-        detail = f"{Path(path).parent.name}/{Path(path).name}"
-    tip = f"{info.description}\n{path}" if info is not None else f"{path}\nNot loaded yet: choosing it loads it."
+        detail = printable(f"{Path(path).parent.name}/{Path(path).name}")
+    # File names and metadata are untrusted text: shown with escapes, never raw, and never read as markup (a tooltip
+    # is when it looks like it: a data set named '<b>x</b>').
+    shown = shown_html(path)
+    tip = (rich_text(shown_html(info.description), shown) if info is not None
+           else rich_text(shown, "Not loaded yet: choosing it loads it."))
     return ChooserRow(group, path, label, detail, tip, info is not None)
 
 
@@ -71,6 +77,7 @@ class ModelChooser(QComboBox):
         self.context = context
         self.recent = recent
         self.entries: list[CatalogEntry] = []
+        self.skipped: list[Skipped] = []  # files the last scan found that are not usable checkpoints, and why
         self._scan_id = 0
         self._stale = False  # something changed while the list was open
         self.setModel(QStandardItemModel(self))
@@ -98,7 +105,7 @@ class ModelChooser(QComboBox):
     def _on_result(self, result) -> None:
         if result.request_id == self._scan_id:
             if isinstance(result, Catalogued):  # else the scan failed as a whole: keep what was listed, go on
-                self.entries = list(result.entries)
+                self.entries, self.skipped = list(result.entries), list(result.skipped)
             self.refresh()
             self.catalogued.emit()
 

@@ -8,6 +8,9 @@ from pathlib import Path
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QMenu
 
+from explorer.shown_text import rich_text, shown_html
+from models.printable import printable
+
 KEY = "recent_checkpoints"
 LIMIT = 8
 
@@ -35,9 +38,10 @@ class RecentFiles:
         menu.clear()
         paths = self.paths()
         for path in paths:
-            action = menu.addAction(f"{Path(path).name} — {Path(path).parent}")
-            action.setStatusTip(path)
-            action.setToolTip(path)
+            # A file name is anybody's text: escapes visible, '&' not taken for a shortcut's mark, never markup.
+            action = menu.addAction(printable(f"{Path(path).name} — {Path(path).parent}").replace("&", "&&"))
+            action.setStatusTip(printable(path))
+            action.setToolTip(rich_text(shown_html(path)))
             action.triggered.connect(lambda _=False, path=path: open_path(path))
         if not paths:
             menu.addAction("No recent checkpoints").setEnabled(False)

@@ -32,6 +32,7 @@ from models.families import inference_state_dict
 from models.feature_net import DEFAULT_FEATURE_NET, load_feature_net
 from models.image_io import make_grid, save_png, to_uint8
 from models.metrics import decode_options, generate
+from models.printable import printable
 
 # Issue 5's quality bars: each figure as a fraction of the same figure for real faces against real faces.
 QUALITY_BARS = {"diffusion": {"precision": 0.8, "recall": 0.8}, "gan": {"precision": 0.8, "recall": 0.5},
@@ -85,7 +86,7 @@ def ship(run: Path, name: str, command: str, samples: int = 2000, notes: str = "
     model = checkpoint.model
     net = load_feature_net(DEFAULT_FEATURE_NET)[0].eval()
     start = time.perf_counter()
-    print(f"evaluating {name} on {samples:,} samples…", file=sys.stderr, flush=True)
+    print(f"evaluating {name} on {samples:,} samples of {printable(source)}…", file=sys.stderr, flush=True)
     figures = evaluate(model, net, samples=samples, report=lambda m: print(f"  {m}", file=sys.stderr, flush=True))
     figures["device"] = "cpu"
     figures["seconds_to_measure"] = round(time.perf_counter() - start, 1)
@@ -137,7 +138,7 @@ def summary_markdown(out: Path = RESOURCES) -> str:
         hours = card.get("training_seconds", 0) / 3600
         parts.append(f"## {family}.safetensors\n")
         parts.append(f"- {card['parameters']:,} weights, {card['file_bytes'] / 1e6:.1f} MB, {card['image_size']} px; "
-                     f"{card['steps']:,} steps on {card.get('dataset')}.")
+                     f"{card['steps']:,} steps on {printable(card.get('dataset'))}.")
         parts.append(f"- Trained with `{card['command']}`")
         took = f"{hours:.1f} h" if hours >= 1 else f"{hours * 60:.0f} min"
         parts.append(f"- Training time {took} on {', '.join(d for d in card.get('devices', []) if d)}.")
@@ -178,14 +179,14 @@ def main(argv: list[str] | None = None) -> int:
         model = load_checkpoint(args.out / f"{args.name}.safetensors", torch.device("cpu")).model.eval()
         analysis = write_analysis(model, load_feature_net(DEFAULT_FEATURE_NET)[0].eval(),
                                   args.out / f"{args.name}.analysis.safetensors")
-        print(f"{args.out / args.name}.analysis.safetensors: {time.perf_counter() - start:.1f} s "
+        print(f"{printable(args.out / args.name)}.analysis.safetensors: {time.perf_counter() - start:.1f} s "
               f"(of which measuring the directions {analysis.info['effect_seconds']:.1f} s)")
         return 0
     if args.run is None or args.command is None:
         parser.error("RUN and --command are needed to ship a model")
     path = ship(args.run, args.name, args.command, args.samples, args.notes, args.out)
     (args.out / "README.md").write_text(summary_markdown(args.out), encoding="utf-8")
-    print(path)
+    print(printable(path))
     return 0
 
 

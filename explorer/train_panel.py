@@ -26,9 +26,13 @@ from explorer.app_context import AppContext
 from explorer.explain_box import ExplainBox
 from explorer.loss_plots import LossPlots
 from explorer.pixel_image import PixelImage
+from explorer.shown_text import shown_html as shown
 from explorer.train_form import TrainForm, resume_options
 from explorer.training_process import TrainingProcess, shown_command
-from models.checkpoint import CheckpointError, read_metadata
+from explorer.worker_requests import ReadRunRecord, Result, RunRecord
+from models.config_check import ConfigError
+from models.printable import printable
+from models.setting_ranges import run_folder_problem
 
 FORM_WIDTH = 340  # the settings column's narrowest width
 EXPLAIN_WIDTH = 260
@@ -57,6 +61,7 @@ class TrainPanel(QWidget):
         self.family = ""
         self.out = ""
         self.step = 0
+        self.start_step = 0  # the step the run started (or resumed) at
         self.total = 0
         self.last_checkpoint = ""
         self.paused = False
@@ -64,10 +69,12 @@ class TrainPanel(QWidget):
         self._followed_at = 0.0
         self._followed_from: tuple[str, str] | None = None  # (the run's model key, the model shown before)
         self._images_per_second = ""
+        self._record_request = 0  # the run folder being read for "Resume from folder…"
         self._redraw = QTimer(self, singleShot=True, interval=REDRAW_MS)
         self._redraw.timeout.connect(lambda: self.plots.redraw())
         self._build()
         self.process.event.connect(self._on_event)
+        context.result.connect(self._on_result)
         self.process.ended.connect(self._ended)
         self._set_state("idle")
 
@@ -107,6 +114,7 @@ class TrainPanel(QWidget):
         self.progress.setFormat("%v / %m steps")
         self.speed = QLabel("")
         self.message = QLabel("")
+        self.message.setTextFormat(Qt.TextFormat.RichText)  # always: its untrusted parts are escaped by shown()
         self.message.setWordWrap(True)
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.health = QLabel("")
@@ -118,6 +126,7 @@ class TrainPanel(QWidget):
         self.samples_caption = QLabel("Samples from fixed noise")
         self.samples_caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.command = QLabel("")
+        self.command.setTextFormat(Qt.TextFormat.PlainText)  # it names the data folder: never markup
         self.command.setWordWrap(True)
         self.command.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.command.setStyleSheet("color: palette(dark); font-family: monospace; font-size: 9pt;")
@@ -185,7 +194,7 @@ class TrainPanel(QWidget):
         """Start a run with the form's settings; False (and a message) if they cannot work."""
         problem = self.form.problem()
         if problem:
-            self.message.setText(f"<b>Cannot start.</b> {problem}")
+            self.message.setText(f"<b>Cannot start.</b> {shown(problem)}")
             return False
         self._launch(self.form.options(), self.form.family.currentData())
         return True
@@ -195,24 +204,42 @@ class TrainPanel(QWidget):
         if folder:
             self.resume_from(folder)
 
-    def resume_from(self, folder: str) -> bool:
-        """Continue the run saved in `folder` with its own settings, at the step where it stopped."""
-        model, state = Path(folder) / "model.safetensors", Path(folder) / "training_state.pt"
+    def resume_from(self, folder: str) -> None:
+        """Continue the run saved in `folder` with its own settings, at the step where it stopped. Its checkpoint is
+        read by the worker (a file from outside is never read on the GUI thread); the run starts when it is back."""
+        problem = run_folder_problem(folder)  # the rule `train --out` applies: the child would refuse it after start
+        if problem:
+            sentence = f"The run's folder {problem}."
+            self.message.setText(f"<b>Cannot resume.</b> {shown(sentence)}")
+            return
+        self._record_request = self.context.submit(ReadRunRecord(folder))
+        self.resume_button.setEnabled(False)
+        self.message.setText(f"Reading the run in {shown(folder)}…")
+
+    def _on_result(self, result: Result) -> None:
+        if result.request_id != self._record_request:
+            return
+        self._record_request = 0
+        self.resume_button.setEnabled(self.state == "idle")
+        if result.error:
+            self.message.setText(f"<b>Cannot resume.</b> {shown(result.error)}")
+            return
+        assert isinstance(result, RunRecord)
         try:
-            if not state.exists():
-                raise CheckpointError(f"'{folder}' holds no run to resume (no training_state.pt).")
-            meta = read_metadata(model)
-            training = meta["training"]
-        except (CheckpointError, KeyError, OSError) as exc:
-            self.message.setText(f"<b>Cannot resume.</b> {exc}")
-            return False
-        options = resume_options(folder, training, int(meta.get("step", 0)), self.form.steps.value(),
-                                 self.form.device.currentData())
-        self._launch(options, training["family"])
-        return True
+            options = resume_options(result.folder, result.training, result.step, self.form.steps.value(),
+                                     self.form.device.currentData())
+        except ConfigError as exc:  # a recorded setting out of range
+            self.message.setText(f"<b>Cannot resume.</b> {shown(exc)}")
+            return
+        except (KeyError, TypeError, ValueError, AttributeError):  # metadata is untrusted: a setting of the wrong kind
+            self.message.setText("<b>Cannot resume.</b> The training settings recorded in 'model.safetensors' are "
+                                 "damaged; continue the run with `python main.py train --resume`.")
+            return
+        self._launch(options, result.family)
 
     def _launch(self, options: list[str], family: str) -> None:
         self.family, self.step, self.total, self.last_checkpoint, self.low_diversity = family, 0, 0, "", 0
+        self.start_step = 0
         self.paused = False
         self._followed_from, self._images_per_second = None, ""
         self.plots.setup(family)
@@ -223,7 +250,7 @@ class TrainPanel(QWidget):
         self.message.setText("Starting the training process… (loading the data can take a moment)")
         self.status.setText("Starting…")
         self.process.start(options)
-        self.command.setText("$ " + shown_command(self.process.command))
+        self.command.setText("$ " + printable(shown_command(self.process.command), None))
         self._set_state("starting")
 
     def toggle_pause(self) -> None:
@@ -237,8 +264,19 @@ class TrainPanel(QWidget):
 
     def stop(self) -> None:
         self.process.send("stop")
-        self.status.setText("Stopping: saving a checkpoint…")
+        trained = self.state in ("running", "paused") and self.step > self.start_step
+        self.status.setText("Stopping: saving a checkpoint…" if trained else "Stopping…")
         self._set_state("stopping")
+
+    def closing_question(self) -> str:
+        """What the app asks when it closes during a run, true to the run's state (one still starting has nothing
+        to save; a paused one left running goes on, since nobody would be left to resume it)."""
+        if self.state == "starting":
+            return ("A training run is still starting: nothing is trained yet. Stop it now, or leave it running in "
+                    "the background (it saves to its folder; open its checkpoint or resume it next time)?")
+        return ("A model is still training. Stop it now (what it has trained is saved, and it can be resumed later), "
+                "or leave it running in the background (it keeps saving to its folder, and goes on if it was "
+                "paused; open its checkpoint or resume it next time)?")
 
     def stop_for_exit(self) -> None:
         """Closing the app with "Stop and save": a run still starting up (importing, loading its data) has
@@ -269,13 +307,14 @@ class TrainPanel(QWidget):
 
     def _on_start(self, e: dict) -> None:
         self.out, self.step, self.total = e["out"], e["step"], e["total_steps"]
+        self.start_step = self.step
         self.progress.setRange(0, max(1, self.total))
         self.progress.setValue(self.step)
         verb = "Resumed" if e.get("resumed") else "Training"
         self.status.setText(f"{verb} a {self.family.upper() if self.family != 'diffusion' else 'diffusion'} "
                             f"model ({e['parameters']:,} weights) on {e['device']}")
-        skipped = f"; {e['skipped_count']} files skipped (e.g. {e['skipped'][0]})" if e.get("skipped_count") else ""
-        self.message.setText(f"{e['dataset']}: {e['images']:,} images{skipped}. Run folder: {e['out']}")
+        skipped = f"; {e['skipped_count']} files skipped (e.g. {shown(e['skipped'][0])})" if e.get("skipped_count") else ""
+        self.message.setText(f"{shown(e['dataset'])}: {e['images']:,} images{skipped}. Run folder: {shown(e['out'])}")
         self._set_state("running")
 
     def _show_step(self, step: int) -> None:
@@ -347,15 +386,15 @@ class TrainPanel(QWidget):
         self.speed.setText(self._images_per_second)
 
     def _on_warning(self, e: dict) -> None:
-        self.message.setText(f"<b>Note:</b> {e['message']}")
+        self.message.setText(f"<b>Note:</b> {shown(e.get('message', ''))}")
 
     def _on_error(self, e: dict) -> None:
-        self.message.setText(f"<b>Error:</b> {e['message']}")
+        self.message.setText(f"<b>Error:</b> {shown(e.get('message', ''))}")
 
     def _ended(self, how: str, ok: bool) -> None:
         self.plots.redraw()
         self.status.setText("Run ended" if ok else "Run ended abnormally")
-        self.message.setText(how if ok else f"<span style='color:#b00020'>{how}</span>")
+        self.message.setText(shown(how) if ok else f"<span style='color:#b00020'>{shown(how)}</span>")
         self.speed.setText(self._images_per_second)  # a killed run sends no "done": no time left after the end
         if self.last_checkpoint:
             self.context.load(self.last_checkpoint, reload=True)

@@ -14,6 +14,9 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QProcess, Signal
 
+from models.config_check import is_whole
+from models.printable import printable
+
 APP_MAIN = Path(__file__).resolve().with_name("__main__.py")  # in the package: a wheel has no main.py
 CHILD_NICENESS = 5  # the child yields the processor to the app when they compete: the window stays responsive
 STDERR_KEPT = 4000  # characters of the child's error output kept to explain an abnormal end
@@ -52,6 +55,7 @@ class TrainingProcess(QObject):
         self._stderr = ""
         self.last_done: dict | None = None
         self.last_error = ""
+        self.saved_step: int | None = None  # the step of the checkpoint in the run's folder, as the child reported
         self.command: list[str] = []
 
     @property
@@ -66,6 +70,7 @@ class TrainingProcess(QObject):
             raise RuntimeError("a run is already going")
         self.command = train_command(options)
         self._buffer, self._stderr, self.last_done, self.last_error = b"", "", None, ""
+        self.saved_step = None
         process = _Process(self)
         process.readyReadStandardOutput.connect(self._read_stdout)
         process.readyReadStandardError.connect(self._read_stderr)
@@ -92,7 +97,10 @@ class TrainingProcess(QObject):
             self.process.kill()
 
     def leave_running(self) -> None:
-        """Forget the child so that it goes on after the app quits (its events are no longer read)."""
+        """Forget the child so that it goes on after the app quits (its events are no longer read). A paused run
+        goes on too: forgetting it closes its command input, and the child resumes when that input ends
+        (explorer/cli.py, obey_commands), as it does when the app dies without a word. No "resume" is sent as
+        well: a second way to do the same thing, and one that could hold the closing window for up to 500 ms."""
         if self.running:
             process, self.process = self.process, None
             for signal in (process.readyReadStandardOutput, process.readyReadStandardError, process.finished,
@@ -119,7 +127,11 @@ class TrainingProcess(QObject):
         if event["event"] == "done":
             self.last_done = event
         elif event["event"] == "error":
-            self.last_error = str(event.get("message", ""))
+            self.last_error = printable(event.get("message", ""))
+        elif event["event"] == "start":
+            self.saved_step = _whole(event.get("checkpoint_step"))
+        elif event["event"] == "checkpoint":
+            self.saved_step = _whole(event.get("step"))
         self.event.emit(event)
 
     def _read_stderr(self) -> None:
@@ -140,16 +152,32 @@ class TrainingProcess(QObject):
         self.ended.emit(*self.describe_end(code, status == QProcess.ExitStatus.CrashExit))
 
     def describe_end(self, code: int, crashed: bool) -> tuple[str, bool]:
+        """How the run ended, in a sentence that claims only what the child reported having saved."""
         done = self.last_done
+        step = _whole(done.get("step")) if done is not None else None
+        at = f" at step {step:,}" if step is not None else ""
+        saved = self.saved_step
         if done is not None and done.get("reason") == "finished":
-            return f"The run finished at step {done['step']:,}.", True
+            return f"The run finished{at}.", True
         if done is not None and done.get("reason") == "stopped":
-            return f"The run stopped at step {done['step']:,}; its checkpoint is saved.", True
+            if saved is not None and saved == step:
+                return f"The run stopped{at}; its checkpoint is saved.", True
+            if saved is not None:
+                return f"The run stopped{at}; its checkpoint of step {saved:,} is kept.", True
+            return f"The run stopped{at}, before it had saved a checkpoint.", True
         if done is not None:
-            return f"The run ended with an error at step {done['step']:,}: {self.last_error}", False
+            return f"The run ended with an error{at}: {self.last_error}", False
         last = self._stderr.strip().splitlines()[-1:] if self._stderr.strip() else []
-        detail = f" Its last words: {last[0]}" if last else ""
+        detail = f" Its last words: {printable(last[0], 300)}" if last else ""
+        if saved is not None:  # saves are atomic: the reported one is there, or a newer one the report missed
+            kept = f"its checkpoint of step {saved:,} (or a later one) is kept, and the run can be resumed from its folder."
+        else:
+            kept = "it had not saved a checkpoint."
         if crashed:
-            return ("The training process was killed or crashed before it could finish; the last saved "
-                    "checkpoint is kept, and the run can be resumed from its folder." + detail), False
-        return f"The training process ended unexpectedly (exit code {code}).{detail}", False
+            return f"The training process was killed or crashed before it could finish; {kept}{detail}", False
+        return f"The training process ended unexpectedly (exit code {code}); {kept}{detail}", False
+
+
+def _whole(value) -> int | None:
+    """A step number from the child's line, or None if it is not one (the lines are read, not trusted)."""
+    return value if is_whole(value) and value >= 0 else None

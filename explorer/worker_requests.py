@@ -112,6 +112,12 @@ class ScanCatalog(Request):
 
 
 @dataclass(frozen=True)
+class ReadRunRecord(Request):
+    """How a past run in `folder` was trained and where it stopped (Train → Resume from folder…)."""
+    folder: str
+
+
+@dataclass(frozen=True)
 class FaceImage(Request):
     """A face as pixels at a model's size (for the forward process)."""
     source: Endpoint
@@ -211,6 +217,15 @@ class Diffused(Result):
 @dataclass(frozen=True)
 class Catalogued(Result):
     entries: tuple[Any, ...] = ()  # explorer.model_catalog.CatalogEntry: frozen, plain (text and numbers)
+    skipped: tuple[Any, ...] = ()  # explorer.model_catalog.Skipped: files that are not usable checkpoints, and why
+
+
+@dataclass(frozen=True)
+class RunRecord(Result):
+    folder: str = ""
+    family: str = ""
+    step: int = 0
+    training: dict[str, Any] = field(default_factory=dict)  # the settings recorded in the run's checkpoint
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import concurrent.futures.process
-import errno
 import io
 import math
 import multiprocessing
@@ -30,8 +29,9 @@ from .atomic_file import atomic_writer
 
 # face_rng lives with the renderer so that worker processes need not import torch;
 # it is re-exported here as part of this module's API.
-from .face_renderer import (ATTRIBUTE_NAMES, RENDERER_VERSION, face_rng, random_attributes,
-                            render_face, render_range)
+from .face_renderer import ATTRIBUTE_NAMES, RENDERER_VERSION, face_rng, random_attributes, render_face, render_range
+from .paths import REFUSALS, expanded, look
+from .printable import printable
 
 __all__ = ["DataError", "ImageSet", "cache_dir", "face_rng", "image_folder", "load_dataset",
            "load_image", "synthetic_face", "synthetic_faces"]
@@ -234,10 +234,13 @@ def load_dataset(spec: str, size: int = 64, count: int = 20000, seed: int = 0,
 def image_folder(path: str | os.PathLike, size: int = 64, *, progress: Progress | None = None) -> ImageSet:
     """Every readable image under `path` (recursively), centre-cropped and resized to size x size."""
     size = _check_size(size)
-    root = pathlib.Path(path).expanduser()
-    if not root.exists():
+    root = pathlib.Path(expanded(path))
+    found = look(root)  # a folder given by a person: a name too long for the system is said in words, not raised
+    if found.unusable:
+        raise DataError(f"The folder '{printable(root, 200)}' cannot be used: {found.why}.")
+    if not found.exists:
         raise DataError(f"The folder '{root}' does not exist.")
-    if not root.is_dir():
+    if not found.is_folder:
         raise DataError(f"'{root}' is a file, not a folder of images.")
     files, skipped = _find_images(root)
     images = np.empty((len(files), 3, size, size), np.uint8)
@@ -364,8 +367,8 @@ def _reason(error: Exception) -> str:
         return "the file does not exist"
     if isinstance(error, IsADirectoryError):
         return "it is a folder, not a file"
-    if isinstance(error, OSError) and error.errno == errno.ELOOP:
-        return "a symbolic link that leads back to itself"
+    if isinstance(error, OSError) and error.errno in REFUSALS:  # a link loop, a name too long: said as everywhere
+        return REFUSALS[error.errno]
     if isinstance(error, MemoryError):
         return "too large to fit in memory"
     return "damaged or incomplete image"

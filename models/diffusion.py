@@ -10,11 +10,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from models.config_check import Choice, Whole
 from models.diffusion_unet import UNet, UNetConfig
 from models.generative import GenerativeModel, Progress
 
@@ -28,20 +30,20 @@ class DiffusionConfig(UNetConfig):
     schedule: str = "cosine"
     timesteps: int = 1000
 
-    def __post_init__(self):
-        if self.schedule not in SCHEDULES:
-            raise ValueError(f"unknown noise schedule {self.schedule!r}; choose linear or cosine")
+    # Checked by UNetConfig.__post_init__ with the U-Net's own fields. The schedule's buffers hold a few numbers per
+    # time step; DDPM sampling takes one network call per step.
+    RANGES: ClassVar[dict] = {**UNetConfig.RANGES, "schedule": Choice(SCHEDULES), "timesteps": Whole(2, 10_000)}
 
 
 def linear_betas(timesteps: int, start: float = 1e-4, end: float = 0.02) -> torch.Tensor:
     """Ho et al.'s schedule, rescaled so that any T keeps the same total amount of noise: (T,) float64."""
     scale = 1000 / timesteps
-    return torch.linspace(start * scale, end * scale, timesteps, dtype=torch.float64)
+    return torch.linspace(start * scale, end * scale, timesteps, dtype=torch.float64, device="cpu")
 
 
 def cosine_betas(timesteps: int, s: float = 0.008) -> torch.Tensor:
     """Nichol & Dhariwal's schedule: abar_t follows a squared cosine, so little is destroyed early: (T,)."""
-    steps = torch.arange(timesteps + 1, dtype=torch.float64) / timesteps
+    steps = torch.arange(timesteps + 1, dtype=torch.float64, device="cpu") / timesteps
     abar = torch.cos((steps + s) / (1 + s) * math.pi / 2) ** 2
     return (1 - abar[1:] / abar[:-1]).clamp(0, 0.999)
 
@@ -51,6 +53,8 @@ class NoiseSchedule(nn.Module):
 
     def __init__(self, kind: str = "cosine", timesteps: int = 1000):
         super().__init__()
+        # On the CPU even inside `with torch.device("meta")` (a checkpoint's model is built there first, to check its
+        # shapes): a few thousand numbers, and PyTorch's meta linspace took 1.8 s on its first call.
         betas = linear_betas(timesteps) if kind == "linear" else cosine_betas(timesteps)
         self.kind, self.timesteps = kind, timesteps
         self.register_buffer("betas", betas.float(), persistent=False)

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from models.config_check import IMAGE_SIZE, ConfigError, Number, Whole, Wholes, check_ranges
 
 
 @dataclass
@@ -20,12 +23,27 @@ class UNetConfig:
     dropout: float = 0.0
     heads: int = 4
 
+    # Every channel count is base_channels times a multiple, and skip connections add two of them: a multiple of 8
+    # keeps each one divisible into GroupNorm's 8 groups. Each range bounds one setting; together their tops would
+    # make 59.8 billion weights (223 GiB), so a checkpoint's model is also capped as a whole
+    # (models.checkpoint.MAX_WEIGHTS, counted on a model built with no memory).
+    RANGES: ClassVar[dict] = {
+        "image_size": IMAGE_SIZE,
+        "base_channels": Whole(8, 512, lambda n: n % 8 == 0, "a multiple of 8"),
+        "channel_mults": Wholes(Whole(1, 8), 1, 7),
+        "res_blocks": Whole(1, 8),
+        "attention_resolutions": Wholes(Whole(1, 256), 0, 7),
+        "dropout": Number(0.0, 1.0, high_open=True),
+        "heads": Whole(1, 64),
+    }
+
     def __post_init__(self):
-        self.channel_mults = tuple(int(m) for m in self.channel_mults)
-        self.attention_resolutions = tuple(int(r) for r in self.attention_resolutions)
-        smallest = self.image_size // 2 ** (len(self.channel_mults) - 1)
-        if smallest < 4 or self.image_size % 2 ** (len(self.channel_mults) - 1):
-            raise ValueError(f"{len(self.channel_mults)} U-Net levels are too many for {self.image_size} px images")
+        check_ranges(self)  # a subclass's RANGES (the diffusion model's) include its own fields
+        levels = len(self.channel_mults)
+        if self.image_size >> (levels - 1) < 4:
+            most = self.image_size.bit_length() - 2  # down to 4 px
+            raise ConfigError(f"setting 'channel_mults' has {levels} levels, too many for {self.image_size} px images "
+                              f"(at most {most}: each level after the first halves the size, down to 4 px)")
 
 
 def timestep_embedding(t: torch.Tensor, dim: int) -> torch.Tensor:

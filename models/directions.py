@@ -28,8 +28,6 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from safetensors import SafetensorError, safe_open
-from safetensors.torch import load as load_safetensors_bytes
 from safetensors.torch import save as save_safetensors_bytes
 
 from models.atomic_file import atomic_write_bytes, describe_os_error
@@ -53,6 +51,14 @@ from models.direction_fitting import attribute_fit, block_sums, lift_blocks, pca
 from models.face_renderer import ATTRIBUTE_NAMES, ATTRIBUTES
 from models.feature_net import FeatureNet
 from models.generative import GenerativeModel
+from models.safetensors_file import (
+    SafetensorsFileError,
+    UnreadableFile,
+    read_header,
+    read_metadata_json,
+    read_tensors,
+    shown_name,
+)
 
 MAX_PRINCIPAL = 10
 BLOCK_GRID = 8  # diffusion: x_T is summed over a BLOCK_GRID x BLOCK_GRID grid of blocks per channel
@@ -416,13 +422,14 @@ def load_analysis(path: str | os.PathLike, latent_shape: tuple[int, ...] | None 
     """Read and validate a saved analysis (optionally for a model with this latent shape), or AnalysisError."""
     path = Path(path)
     try:
-        data = path.read_bytes()
-        tensors = load_safetensors_bytes(data)
-        with safe_open(path, "pt") as f:
-            meta = json.loads(f.metadata()[METADATA_KEY])
+        header = read_header(path, "latent analysis")  # a regular file, a capped header, an exact size
+        meta = read_metadata_json(header, METADATA_KEY, "latent analysis")
         if meta["kind"] != ANALYSIS_KIND or meta["format_version"] != ANALYSIS_FORMAT:
             raise ValueError
         shape = meta["latent_shape"]
+        if not isinstance(shape, list) or not all(isinstance(n, int) and 0 < n <= 1 << 20 for n in shape):
+            raise ValueError
+        tensors = read_tensors(header, "latent analysis")
         banks = {bank: [_direction(m, tensors[f"{bank}.{i}"], shape, bank == "attributes")
                         for i, m in enumerate(meta[bank])] for bank in ("principal", "attributes")}
         if len(tensors) != sum(len(b) for b in banks.values()):
@@ -437,10 +444,13 @@ def load_analysis(path: str | os.PathLike, latent_shape: tuple[int, ...] | None 
             raise ValueError
         analysis = LatentAnalysis(str(meta["family"]), banks["principal"], banks["attributes"], dim_order, dim_kl,
                                   _numbers(meta["recon_errors"]), list(meta["notes"]), meta["info"], list(missing))
-    except OSError as exc:
-        raise AnalysisError(f"The saved latent analysis '{path.name}' cannot be read: {exc.strerror or exc}.") from None
-    except (SafetensorError, KeyError, TypeError, ValueError, AttributeError):
-        raise AnalysisError(f"The saved latent analysis '{path.name}' is damaged or not one of ours.") from None
+    except UnreadableFile as exc:
+        raise AnalysisError(f"A saved latent analysis cannot be read: {exc}") from None
+    except SafetensorsFileError as exc:
+        raise AnalysisError(f"A saved latent analysis is damaged or not one of ours: {exc}") from None
+    except Exception:  # noqa: BLE001 - whatever a damaged file provokes (RecursionError...): recomputed all the same
+        raise AnalysisError(f"The saved latent analysis '{shown_name(path)}' is damaged or not one of ours.") from None
     if latent_shape is not None and shape and list(latent_shape) != shape:
-        raise AnalysisError(f"The saved latent analysis '{path.name}' was made for a model with other latents.")
+        raise AnalysisError(f"The saved latent analysis '{shown_name(path)}' was made for a model with other "
+                            "latents.")
     return analysis

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
+from models.config_check import ConfigError, check_ranges, config_from_dict
 from models.diffusion import Diffusion, DiffusionConfig
 from models.gan import GAN, GANConfig
-from models.generative import GenerativeModel
+from models.generative import GenerativeModel, shapes_only
 from models.vae import VAE, VAEConfig
 
 FAMILIES: dict[str, tuple[type[GenerativeModel], type]] = {
@@ -18,60 +18,23 @@ FAMILIES: dict[str, tuple[type[GenerativeModel], type]] = {
 FAMILY_NAMES = {"vae": "VAE", "gan": "GAN", "diffusion": "Diffusion"}
 
 
-class ConfigError(ValueError):
-    """A config dictionary that does not describe a model; its text is one plain sentence."""
-
-
-def _coerce(name: str, value: Any, default: Any) -> Any:
-    """Check one config value against the type of its default; JSON lists become tuples."""
-    if isinstance(default, bool):
-        ok = isinstance(value, bool)
-        kind = "true or false"
-    elif isinstance(default, int):
-        ok = isinstance(value, int) and not isinstance(value, bool)
-        kind = "a whole number"
-    elif isinstance(default, float):
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-        value = float(value) if ok else value
-        kind = "a number"
-    elif isinstance(default, str):
-        ok = isinstance(value, str)
-        kind = "text"
-    elif isinstance(default, tuple):
-        ok = isinstance(value, (list, tuple)) and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
-        value = tuple(value) if ok else value
-        kind = "a list of whole numbers"
-    else:  # pragma: no cover - every config field has one of the types above
-        ok, kind = True, ""
-    if not ok:
-        raise ConfigError(f"setting '{name}' should be {kind}, not {value!r}")
-    return value
-
-
-def config_from_dict(config_class: type, data: Any) -> Any:
-    """Rebuild a config dataclass from a dictionary, checking every value's type."""
-    if not isinstance(data, dict):
-        raise ConfigError("the model settings are not a dictionary")
-    fields = {f.name: f for f in dataclasses.fields(config_class)}
-    unknown = sorted(set(data) - set(fields))
-    if unknown:
-        raise ConfigError(f"unknown setting '{unknown[0]}'")
-    defaults = config_class()
-    values = {name: _coerce(name, value, getattr(defaults, name)) for name, value in data.items()}
-    try:
-        return config_class(**values)
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from None
-
-
 def build_model(family: str, config: dict[str, Any] | Any) -> GenerativeModel:
     """A freshly initialised model of a family from its config (a dataclass or a dictionary)."""
     if family not in FAMILIES:
         raise ConfigError(f"unknown model family '{family}' (known: {', '.join(FAMILIES)})")
     model_class, config_class = FAMILIES[family]
-    if not isinstance(config, config_class):
+    if isinstance(config, config_class):
+        check_ranges(config)  # a dataclass's fields may have changed since it was made
+    else:
         config = config_from_dict(config_class, config)
     return model_class(config)
+
+
+def build_skeleton(family: str, config: dict[str, Any] | Any) -> GenerativeModel:
+    """The model a config describes with the shapes of its weights but no memory (the meta device), to check a
+    checkpoint's weights against before the real one is allocated."""
+    with shapes_only():
+        return build_model(family, config)
 
 
 def inference_state_dict(model: GenerativeModel) -> dict[str, Any]:

@@ -25,18 +25,26 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
-from safetensors import SafetensorError
-from safetensors.torch import load as load_safetensors_bytes
 from safetensors.torch import save as save_safetensors_bytes
 from torch import nn
 
 from models.atomic_file import atomic_write_bytes, describe_os_error
+from models.config_check import ConfigError, Whole, Wholes, check_ranges, config_from_dict
 from models.data import ImageSet, synthetic_faces
 from models.face_renderer import ATTRIBUTE_NAMES, ATTRIBUTES
+from models.generative import shapes_only
+from models.safetensors_file import (
+    SafetensorsFileError,
+    SafetensorsHeader,
+    read_header,
+    read_metadata_json,
+    read_tensors,
+    shown_name,
+)
 from models.shipped import resources_dir
 
 DEFAULT_FEATURE_NET = resources_dir() / "feature_net.safetensors"
@@ -59,6 +67,12 @@ class FeatureNetError(ValueError):
 class FeatureNetConfig:
     channels: tuple[int, ...] = (16, 32, 64)  # at 32, 16 and 8 px; each level ends with a stride-2 conv
     feature_dim: int = 256
+
+    # Each level halves the 32 px input: three take it to 4 px.
+    RANGES: ClassVar[dict] = {"channels": Wholes(Whole(1, 512), 1, 3), "feature_dim": Whole(1, 4096)}
+
+    def __post_init__(self):
+        check_ranges(self)
 
 
 def resize_for_features(images: torch.Tensor) -> torch.Tensor:
@@ -259,45 +273,53 @@ def save_feature_net(path: str | os.PathLike, net: FeatureNet, card: dict[str, A
                               "The previous file there, if any, is unchanged.") from None
 
 
-def _read_metadata(data: bytes, name: str) -> dict[str, Any]:
-    """The JSON metadata of a safetensors file in memory, or a FeatureNetError."""
-    try:
-        header_len = int.from_bytes(data[:8], "little")
-        if len(data) < 8 or header_len > len(data) - 8:
-            raise ValueError
-        header = json.loads(data[8:8 + header_len])
-        meta = json.loads(header["__metadata__"][METADATA_KEY])
-        if not isinstance(meta, dict) or meta.get("kind") != KIND:
-            raise ValueError
-    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
-        raise FeatureNetError(f"'{name}' is not a feature network file, or it is damaged.") from None
-    if not isinstance(meta.get("format_version"), int) or meta["format_version"] > FORMAT_VERSION:
+def _checked_metadata(header: SafetensorsHeader) -> dict[str, Any]:
+    """The file's JSON metadata, checked to be a feature network's, or a FeatureNetError."""
+    name = shown_name(header.path)
+    meta = read_metadata_json(header, METADATA_KEY, "feature network")
+    if meta.get("kind") != KIND:
+        raise FeatureNetError(f"'{name}' is not a feature network file, or it is damaged.")
+    version = meta.get("format_version")
+    if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version:
+        raise FeatureNetError(f"'{name}' is not a feature network file, or it is damaged.")
+    if version > FORMAT_VERSION:
         raise FeatureNetError(f"'{name}' was made by a newer version of Latent Explorer; update the app to use it.")
     if meta.get("attribute_names") != list(ATTRIBUTE_NAMES):
         raise FeatureNetError(f"'{name}' predicts a different set of face attributes than this version knows.")
+    if not isinstance(meta.get("card", {}), dict):
+        raise FeatureNetError(f"'{name}' is damaged: its card is not a dictionary.")
     return meta
 
 
 def load_feature_net(path: str | os.PathLike = DEFAULT_FEATURE_NET,
                      device: str | torch.device = "cpu") -> tuple[FeatureNet, dict[str, Any]]:
-    """Validate and load a feature network; returns (net in eval mode, its card)."""
+    """Validate and load a feature network; returns (net in eval mode, its card).
+
+    Read like a checkpoint (models.safetensors_file): a regular file, a capped header, an exact size; its settings
+    checked against their ranges and its weights' shapes against a net built on the meta device before the real one.
+    """
     path = Path(path)
-    name = path.name
+    name = shown_name(path)
     try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise FeatureNetError(f"There is no feature network at '{path}'.") from None
-    except OSError as exc:
-        raise FeatureNetError(f"'{name}' cannot be read: {exc.strerror or exc}.") from None
-    meta = _read_metadata(data, name)
-    try:
-        config = FeatureNetConfig(**{**meta["config"], "channels": tuple(meta["config"]["channels"])})
+        header = read_header(path, "feature network")
+        meta = _checked_metadata(header)
+        config = config_from_dict(FeatureNetConfig, meta.get("config"))
+        with shapes_only():
+            expected = {k: tuple(v.shape) for k, v in FeatureNet(config).state_dict().items()}
+        if {k: e.shape for k, e in header.entries.items()} != expected:
+            raise FeatureNetError(f"'{name}' is damaged: its weights do not make a feature network.")
         net = FeatureNet(config)
-        tensors = load_safetensors_bytes(data)
+        tensors = read_tensors(header, "feature network")
         if any(v.is_floating_point() and not torch.isfinite(v).all() for v in tensors.values()):
-            raise ValueError("weights that are not numbers")
+            raise FeatureNetError(f"'{name}' is damaged: some of its weights are not numbers (NaN or infinity).")
         net.load_state_dict(tensors, strict=True)
-    except (SafetensorError, KeyError, TypeError, ValueError, RuntimeError):  # all mean the same to a user
+    except FeatureNetError:
+        raise
+    except SafetensorsFileError as exc:
+        raise FeatureNetError(str(exc)) from None
+    except ConfigError as exc:
+        raise FeatureNetError(f"'{name}' is damaged: {exc}.") from None
+    except Exception:  # noqa: BLE001 - whatever a damaged file provokes means the same to a user
         raise FeatureNetError(f"'{name}' is damaged: its weights do not make a feature network.") from None
     return net.to(device).eval(), dict(meta.get("card") or {})
 

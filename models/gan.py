@@ -13,12 +13,14 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from models.generative import GenerativeModel, Progress, conv_levels
+from models.config_check import IMAGE_SIZE, LATENT_DIM, Choice, Flag, Number, Whole, check_ranges
+from models.generative import GenerativeModel, Progress, building_shapes_only, conv_levels
 
 LOSSES = ("minimax", "non-saturating", "wgan-gp", "hinge")
 
@@ -38,9 +40,21 @@ class GANConfig:
     # so a generator that makes too few kinds of face (mode dropping) is caught and pushed to vary.
     minibatch_std: bool = False
 
+    RANGES: ClassVar[dict] = {
+        "image_size": IMAGE_SIZE,
+        "latent_dim": LATENT_DIM,
+        "generator_channels": Whole(1, 512),
+        "discriminator_channels": Whole(1, 512),
+        "max_channels": Whole(1, 1024),
+        "loss": Choice(LOSSES),
+        "spectral_norm": Flag(),
+        "gp_weight": Number(0.0, 1000.0),
+        "critic_steps": Whole(0, 100),
+        "minibatch_std": Flag(),
+    }
+
     def __post_init__(self):
-        if self.loss not in LOSSES:
-            raise ValueError(f"unknown GAN loss {self.loss!r}; choose one of {', '.join(LOSSES)}")
+        check_ranges(self)
 
     @property
     def discriminator_steps(self) -> int:
@@ -115,7 +129,9 @@ class Discriminator(nn.Module):
     def __init__(self, config: GANConfig):
         super().__init__()
         ch = _channels(config.discriminator_channels, config.max_channels, config.image_size)
-        sn = nn.utils.parametrizations.spectral_norm if config.spectral_norm else (lambda m: m)
+        # Spectral norm starts from a power iteration over the weights' values; a shapes-only model has none.
+        with_sn = config.spectral_norm and not building_shapes_only()
+        sn = nn.utils.parametrizations.spectral_norm if with_sn else (lambda m: m)
         layers: list[nn.Module] = [sn(nn.Conv2d(3, ch[0], 4, 2, 1)), nn.LeakyReLU(0.2, True)]
         for c_in, c_out in itertools.pairwise(ch):
             layers += [sn(nn.Conv2d(c_in, c_out, 4, 2, 1, bias=False)), self._norm(config, c_out), nn.LeakyReLU(0.2, True)]

@@ -14,13 +14,16 @@ Shapes and ranges, for every family:
 from __future__ import annotations
 
 import dataclasses
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import torch
 from torch import nn
+from torch.overrides import TorchFunctionMode
 
 
 @dataclass
@@ -127,3 +130,38 @@ def conv_levels(image_size: int, min_size: int = 4) -> int:
     if size != min_size:
         raise ValueError(f"image size {image_size} is not {min_size} times a power of two (e.g. 32, 64, 128)")
     return levels
+
+
+# ------------------------------------------------------------------------------------------ shapes without memory
+# Initialisers only set values, and a tensor on the meta device has none. Skipping them matters for time too: the
+# first meta normal_ (or spectral norm's power iteration) in a process imports PyTorch's compiler, 2.5 s.
+_INITIALISERS = frozenset({
+    "normal_", "uniform_", "trunc_normal_", "kaiming_normal_", "kaiming_uniform_", "xavier_normal_",
+    "xavier_uniform_", "orthogonal_", "sparse_", "constant_", "ones_", "zeros_", "eye_", "dirac_", "fill_", "zero_",
+    "bernoulli_", "exponential_", "log_normal_", "cauchy_", "geometric_", "random_"})
+_shapes_only = threading.local()
+
+
+class _SkipInitialisers(TorchFunctionMode):
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        target = args[0] if args else next(iter(kwargs.values()), None)
+        if getattr(func, "__name__", "") in _INITIALISERS and isinstance(target, torch.Tensor) and target.is_meta:
+            return target
+        return func(*args, **kwargs)
+
+
+@contextmanager
+def shapes_only() -> Iterator[None]:
+    """Modules built inside have the shapes of their weights and no memory (the meta device), and no values."""
+    _shapes_only.active = True
+    try:
+        with torch.device("meta"), _SkipInitialisers():
+            yield
+    finally:
+        _shapes_only.active = False
+
+
+def building_shapes_only() -> bool:
+    """True inside shapes_only() on this thread: a layout computed from weight values can be left out."""
+    return getattr(_shapes_only, "active", False)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import math
 import os
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -51,18 +50,6 @@ def png_bytes(image: np.ndarray, text: dict[str, str] | None = None, scale: int 
 def save_png(path: str | os.PathLike, image: np.ndarray, text: dict[str, str] | None = None, scale: int = 1) -> Path:
     """Write a uint8 (H, W, 3) image as PNG atomically, with optional text chunks."""
     return atomic_write_bytes(path, png_bytes(image, text, scale))
-
-
-def read_png_text(path: str | os.PathLike) -> dict[str, str]:
-    """The text chunks before a PNG's pixels ({} when there are none); save_png writes its text there.
-
-    Never `image.text`: to find chunks after the pixels it decodes the whole image, which for a dropped
-    10,000 x 10,000 photo means 300 MB and a second of a frozen window.
-    """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # its pixels are never decoded here
-        with Image.open(path) as image:
-            return {k: v for k, v in image.info.items() if isinstance(k, str) and isinstance(v, str)}
 
 
 def save_gif(path: str | os.PathLike, frames: Sequence[np.ndarray], seconds_per_frame: float = 0.1,

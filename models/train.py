@@ -24,12 +24,16 @@ from models.checkpoint import (
     save_checkpoint,
     save_training_state,
 )
+from models.config_check import ConfigError, config_from_dict
 from models.data import DataError, ImageSet, load_dataset
 from models.distributed import DistributedContext, memory_exhausted, out_of_memory_words
-from models.families import ConfigError, build_model
+from models.families import FAMILIES, build_model
 from models.family_trainers import FamilyTrainer, make_trainer
 from models.image_io import make_grid, save_png, to_uint8
+from models.printable import printable
 from models.remaining_time import RemainingTime
+from models.run_lock import FolderInUse, LocksUnsupported, RunLock
+from models.setting_ranges import check_train_ranges
 from models.train_events import (
     CheckpointEvent,
     DoneEvent,
@@ -95,6 +99,15 @@ def model_config(settings: TrainSettings) -> dict[str, Any]:
     return config
 
 
+def check_settings(settings: TrainSettings) -> None:
+    """ConfigError naming the first setting outside its range (models/setting_ranges.py, and the family's own
+    config ranges), before anything is allocated or written: scripts call train() without the CLI's checks."""
+    check_train_ranges(settings)
+    if settings.family not in FAMILIES:
+        raise ConfigError(f"setting 'family' should be one of {', '.join(FAMILIES)}, not {settings.family!r}")
+    config_from_dict(FAMILIES[settings.family][1], model_config(settings))
+
+
 class BatchSource:
     """Random batches from an in-memory data set, reshuffled every epoch, on the training device."""
 
@@ -125,46 +138,82 @@ class Run:
         self.model_path, self.state_path = self.out / MODEL_FILE, self.out / STATE_FILE
         self.step = 0
         self.last_saved_step = -1
+        self.state_step: int | None = None  # the step of the training state this run read or last wrote
         self.saved_state: dict[str, Any] | None = None
+        self.lock: RunLock | None = None
+        self.created_folder = False
         self.warnings: list[str] = []
         self.reference_spread = 0.0  # mean_pairwise_distance of real training images, for sample diversity
 
     def prepare(self) -> None:
         """Check the folder; on --resume read the saved state and take the architecture from it."""
         s = self.settings
+        out = printable(self.out)
         if s.resume:
             if not self.state_path.exists():
-                raise TrainError(f"There is no run to resume in '{self.out}' (no {STATE_FILE} there).")
-            self.saved_state = load_training_state(self.state_path)
-            saved = self.saved_state.get("settings", {})
+                raise TrainError(f"There is no run to resume in '{out}' (no {STATE_FILE} there).")
+            self.saved_state = load_training_state(self.state_path)  # its structure, types and ranges checked
+            saved = self.saved_state["settings"]
             if saved.get("family") != s.family:
-                raise TrainError(f"The run in '{self.out}' trains a {saved.get('family')} model, not a {s.family}.")
+                raise TrainError(f"The run in '{out}' trains a {printable(saved.get('family'), 40)} model, "
+                                 f"not a {s.family}.")
             for key in ARCHITECTURE_KEYS:
                 if key in saved and saved[key] != getattr(s, key):
-                    self.warnings.append(f"Resuming keeps the run's own {key.replace('_', ' ')} ({saved[key]}).")
+                    self.warnings.append(f"Resuming keeps the run's own {key.replace('_', ' ')} "
+                                         f"({printable(saved[key], 200)}).")
                     setattr(s, key, saved[key])
-            self.step = int(self.saved_state["step"])
-            self.last_saved_step = self.step  # the checkpoint we resume from is the last good one
+            # state_step is set once restore() has put this state into the trainer: until then it is not known to
+            # be one --resume can go on from, and kept() must not say it is.
+            self.step = self.saved_state["step"]
+            self.last_saved_step = self.step  # nothing to save before the next step
             if self.step >= s.steps:
-                raise TrainError(f"The run in '{self.out}' has already done {self.step} of {s.steps} steps; "
+                raise TrainError(f"The run in '{out}' has already done {self.step} of {s.steps} steps; "
                                  "ask for more --steps to continue it.")
         elif self.state_path.exists() or self.model_path.exists():
-            raise TrainError(f"'{self.out}' already holds a training run. Use --resume to continue it, "
+            raise TrainError(f"'{out}' already holds a training run. Use --resume to continue it, "
                              "or choose another output folder.")
-        if self.out.exists() and not self.out.is_dir():
-            raise TrainError(f"The output '{self.out}' is a file; choose a folder for the run.")
 
-    def make_folder(self) -> None:
-        """Create the run's folder now, so that a folder we cannot write shows before any training."""
+    def claim(self) -> None:
+        """Make and lock the run's folder before anything in it is read or written, so that a second run into the
+        same folder is refused rather than mixed with this one. Rank 0 holds the lock; every rank learns the outcome."""
+        problem = None
+        if self.ctx.is_main:
+            try:
+                self._claim_folder()
+            except TrainError as exc:
+                problem = str(exc)
+        if self.ctx.any(problem is not None):
+            raise TrainError(problem or "The first training process could not take the run's folder (see its message).")
+
+    def _claim_folder(self) -> None:
+        out = printable(self.out)
+        if self.out.exists() and not self.out.is_dir():
+            raise TrainError(f"The output '{out}' is a file; choose a folder for the run.")
         try:
+            self.created_folder = not self.out.exists()
             self.out.mkdir(parents=True, exist_ok=True)
-            probe = self.out / ".write-test"
-            probe.write_bytes(b"")
-            probe.unlink()
+            try:
+                self.lock = RunLock.acquire(self.out)  # also shows a folder we cannot write, before any training
+            except LocksUnsupported:
+                self.warnings.append(f"The folder '{out}' cannot be locked (its file system does not support it): "
+                                     "make sure no other training run writes into it.")
             for path in (self.model_path, self.state_path):  # half-written by a run that was killed mid-save
                 remove_stale_temporaries(path)
+        except FolderInUse as exc:
+            raise TrainError(str(exc)) from None
         except OSError as exc:
-            raise TrainError(f"Cannot write the run to '{self.out}': {describe_os_error(exc)}.") from None
+            raise TrainError(f"Cannot write the run to '{out}': {describe_os_error(exc)}.") from None
+
+    def release(self) -> None:
+        """Let go of the folder; one this run made and left empty (it failed before saving anything) goes too."""
+        if self.lock is not None:
+            self.lock.release()
+            self.lock = None
+        if self.created_folder:
+            try:
+                self.out.rmdir()  # only if empty
+            except OSError:
+                pass
 
     def training_state(self, trainer: FamilyTrainer, batches: BatchSource) -> dict[str, Any]:
         return {"step": self.step, "settings": asdict(self.settings), "trainer": trainer.state_dict(),
@@ -173,19 +222,51 @@ class Run:
                 "batches": {"order": batches.order, "position": batches.position}}
 
     def restore(self, trainer: FamilyTrainer, batches: BatchSource) -> None:
+        """Put the saved state into the trainer and the batch source. Its structure, types and ranges were checked
+        as it was read (check_training_state); that its weights and optimiser states fit the model built from its
+        settings is checked here, before anything is loaded: a state that does not ends the run with one sentence
+        that names the file, and before anything in the folder is written."""
         state = self.saved_state
-        trainer.load_state_dict(state["trainer"])
-        torch.set_rng_state(state["rng"]["torch"])
-        if self.ctx.world_size == 1:  # other ranks keep their own streams: theirs were never saved
-            batches.generator.set_state(state["rng"]["data"])
-            trainer.noise.set_state(state["rng"]["noise"])
-            batches.order, batches.position = state["batches"]["order"], int(state["batches"]["position"])
+        problem = _trainer_state_problem(trainer, state["trainer"])
+        if problem:
+            raise CheckpointError(f"The training state '{STATE_FILE}' is damaged or not one of ours: {problem}; "
+                                  "the run cannot be resumed from it.")
+        try:
+            trainer.load_state_dict(state["trainer"])
+            torch.set_rng_state(state["rng"]["torch"])
+            if self.ctx.world_size == 1:  # other ranks keep their own streams: theirs were never saved
+                batches.generator.set_state(state["rng"]["data"])
+                trainer.noise.set_state(state["rng"]["noise"])
+                order = state["batches"]["order"]
+                # An order naming images the data no longer has (a folder that lost some since the save) would
+                # fail at the next batch: a new epoch's order is drawn instead, as at the end of every epoch.
+                if len(order) == 0 or (int(order.min()) >= 0 and int(order.max()) < len(batches.images)):
+                    batches.order, batches.position = order, state["batches"]["position"]
+        except Exception as exc:  # what the checks above missed: still one sentence that names the file
+            if memory_exhausted(exc) is not None:
+                raise  # the device's doing, not the file's: train() says so in its words
+            raise CheckpointError(f"The training state '{STATE_FILE}' could not be restored ({type(exc).__name__}: "
+                                  f"{printable(exc, 200).rstrip('.')}); the run cannot be resumed from it.") from None
+        self.state_step = self.step  # the run can go on from this state: it is the one it now trains on from
+
+    def checkpoint_step(self) -> int | None:
+        """The step of the checkpoint in the folder now, read from the file itself (None: none that loads)."""
+        try:
+            return int(read_metadata(self.model_path)["step"])
+        except (CheckpointError, OSError, KeyError, TypeError, ValueError):
+            return None
 
     def kept(self) -> str:
-        """What a run that ends now leaves behind, in words."""
-        if self.last_saved_step < 0:
-            return "no checkpoint had been saved yet"
-        return f"the last good checkpoint (step {self.last_saved_step}) is kept"
+        """What a run that ends now leaves behind, in words: what is in its folder, not what it meant to save."""
+        step = self.checkpoint_step()
+        if step is not None:
+            return f"the last good checkpoint (step {step}) is kept"
+        if self.state_step is not None and self.state_path.is_file():
+            return (f"there is no usable checkpoint ({MODEL_FILE}) in its folder, but its training state "
+                    f"(step {self.state_step}) is kept, from which --resume can go on")
+        if self.saved_state is not None:  # a resume that ended before it restored its state: nothing was written
+            return f"there is no usable checkpoint ({MODEL_FILE}) in its folder, and its training state is as it was"
+        return "no checkpoint had been saved yet"
 
     def checkpoint_behind(self) -> bool:
         """Resuming from a state newer than the checkpoint: the run was killed between writing the two."""
@@ -199,6 +280,7 @@ class Run:
     def save(self, trainer: FamilyTrainer, batches: BatchSource, data: ImageSet, losses: dict[str, float]) -> Path:
         """Training state first, then the checkpoint: a crash between the two leaves both usable."""
         save_training_state(self.state_path, self.training_state(trainer, batches))
+        self.state_step = self.step
         path = save_checkpoint(self.model_path, trainer.export(), dataset=data.describe() | {"name": data.name},
                                step=self.step, losses=losses,
                                extra={"training": {k: v for k, v in asdict(self.settings).items()
@@ -218,6 +300,93 @@ class Run:
         path = save_png(path, make_grid(to_uint8(images)), scale=2 if model.image_size <= 32 else 1)
         real = self.reference_spread
         return path, (round(mean_pairwise_distance(images) / real, 4) if real else None)
+
+
+def _trainer_state_problem(trainer: FamilyTrainer, saved: dict[str, Any]) -> str | None:
+    """Why a saved trainer state (its structure already checked) cannot be loaded into `trainer`, in words; None
+    when it can. What the trainer saves itself is the template: the same weights with the same shapes, the same
+    optimisers for the same weights (torch.optim loads a state of the wrong shapes and fails only at the next step)."""
+    for key, fresh in trainer.state_dict().items():
+        value = saved.get(key)
+        optimizer = getattr(trainer, key, None)  # the trainers save each optimiser under its attribute's name
+        if fresh is None or isinstance(fresh, int):  # no moving average kept; steps_done (checked as it was read)
+            continue
+        if value is None:
+            if key == "model" or isinstance(optimizer, torch.optim.Optimizer):
+                return f"it has no '{printable(key, 40)}'"
+            continue  # a moving average the run did not keep: the trainer keeps its own (as load_state_dict does)
+        if isinstance(optimizer, torch.optim.Optimizer):
+            problem = _optimizer_problem(key, value, optimizer)
+        else:
+            problem = _weights_problem(f"'{key}' weights", value, fresh)
+        if problem:
+            return problem
+    return None
+
+
+def _weights_problem(what: str, saved: dict[str, torch.Tensor], fresh: dict[str, torch.Tensor]) -> str | None:
+    for name, tensor in fresh.items():
+        value = saved.get(name)
+        if value is None:
+            return f"its {what} lack '{printable(name, 80)}'"
+        if value.shape != tensor.shape:
+            return (f"its {what} have '{printable(name, 80)}' of shape {list(value.shape)}, where the model its "
+                    f"settings describe has {list(tensor.shape)}")
+        if value.is_floating_point() != tensor.is_floating_point() or value.is_complex():  # copy_ would not say
+            return f"its {what} hold '{printable(name, 80)}' as {value.dtype}, where the model has {tensor.dtype}"
+    extra = next((name for name in saved if name not in fresh), None)
+    return None if extra is None else (f"its {what} hold '{printable(extra, 80)}', which the model its settings "
+                                       "describe has not")
+
+
+def _optimizer_problem(what: str, saved: dict[str, Any], optimizer: torch.optim.Optimizer) -> str | None:
+    """The trainers' optimisers are Adam: the saved settings of each parameter group and the moments of each
+    weight, against the optimiser built for this model (before load_state_dict, which checks only the counts)."""
+    name = f"its optimiser state '{printable(what, 40)}'"
+    groups = saved["param_groups"]
+    if len(groups) != len(optimizer.param_groups):
+        return f"{name} has {len(groups)} parameter groups, where this model's has {len(optimizer.param_groups)}"
+    for group, fresh in zip(groups, optimizer.param_groups):
+        if len(group["params"]) != len(fresh["params"]):
+            return (f"{name} is for {len(group['params'])} weights, where the model its settings describe has "
+                    f"{len(fresh['params'])}")
+        for key, default in fresh.items():
+            flag = isinstance(default, (bool, str)) or default is None
+            if key == "params" or (flag and key not in group):
+                continue  # a flag an older torch did not save: Adam fills it in (Adam.__setstate__)
+            value = group.get(key)
+            if flag:
+                ok = value == default and type(value) is type(default)  # flags this app never changes
+            elif isinstance(default, tuple):  # betas
+                ok = isinstance(value, (tuple, list)) and len(value) == len(default) and all(
+                    _number(v) and 0 <= v < 1 for v in value)
+            else:  # lr, eps, weight_decay
+                ok = _number(value) and value >= 0
+            if not ok:
+                return f"{name} has an invalid '{printable(key, 40)}'"
+        moments = ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if fresh.get("amsgrad") else ())
+        for index, weight in zip(group["params"], fresh["params"]):
+            entry = saved["state"].get(index)
+            if entry is None:
+                continue  # a weight without moments yet: Adam starts them, as on its first step
+            step = entry.get("step")
+            if step is None or step.numel() != 1 or not bool(torch.isfinite(step).all()) or float(step) < 0:
+                return f"{name} has no valid step count for one of its weights"
+            for moment in moments:
+                tensor = entry.get(moment)
+                if tensor is None:
+                    return f"{name} has no '{moment}' for one of its weights"
+                if tensor.shape != weight.shape or not tensor.is_floating_point():
+                    return (f"{name} has an '{moment}' of {tensor.dtype} {list(tensor.shape)} for a weight of "
+                            f"{weight.dtype} {list(weight.shape)}")
+    return None
+
+
+def _number(value: Any) -> bool:
+    """A finite int or float (True is not a learning rate; an int of any size is finite, and too large for isfinite)."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def mean_pairwise_distance(images: torch.Tensor) -> float:
@@ -251,22 +420,31 @@ def train(settings: TrainSettings, control: TrainControl | None = None) -> Itera
             yield ErrorEvent(f"{out_of_memory_words(where)} at step {run.step + 1}; the run stopped and {run.kept()}. "
                              "Try a smaller batch size or image size" + (", or the CPU." if where == "gpu" else "."))
         else:
-            yield ErrorEvent(f"Training failed unexpectedly: {type(exc).__name__}: {exc}")
+            kept = f"; {run.kept()}" if run is not None and run.out.is_dir() else ""
+            yield ErrorEvent(f"Training failed unexpectedly: {type(exc).__name__}: {printable(exc).rstrip('.')}{kept}.")
         yield DoneEvent(run.step if run else 0, "error")
     finally:
+        if run is not None:
+            run.release()
         ctx.close()
 
 
 def _train(run: Run, control: TrainControl) -> Iterator[TrainEvent]:
     s, ctx = run.settings, run.ctx
+    check_settings(s)  # before the folder is made: an empty --out would claim the current folder
+    run.claim()
     run.prepare()
+    if run.saved_state is not None:
+        try:
+            check_settings(s)  # a resumed run's own settings: the command line's passed above, so these are the file's
+        except ConfigError as exc:
+            raise CheckpointError(f"The training state '{STATE_FILE}' holds settings this version cannot train "
+                                  f"with: {str(exc).rstrip('.')}; the run cannot be resumed from it.") from None
     for message in run.warnings:
         yield WarningEvent(message)
     torch.manual_seed(s.seed)  # the same initial weights on every rank (DDP also broadcasts rank 0's)
     data = load_dataset(s.data, size=s.image_size, count=s.data_count, seed=s.data_seed)
     model = build_model(s.family, model_config(s)).to(ctx.device)
-    if ctx.is_main:
-        run.make_folder()
     per_rank = max(1, s.batch_size // ctx.world_size)
     data_gen = torch.Generator().manual_seed(s.seed * 1000 + ctx.rank)
     noise_gen = torch.Generator().manual_seed(s.seed * 1000 + 500 + ctx.rank)
@@ -279,7 +457,8 @@ def _train(run: Run, control: TrainControl) -> Iterator[TrainEvent]:
     yield StartEvent(family=s.family, device=ctx.describe(), dataset=data.name, images=len(data),
                      skipped=skipped[:20], skipped_count=len(skipped), step=run.step, total_steps=s.steps,
                      parameters=sum(p.numel() for p in model.parameters()), out=str(run.out),
-                     world_size=ctx.world_size, resumed=run.saved_state is not None)
+                     world_size=ctx.world_size, resumed=run.saved_state is not None,
+                     checkpoint_step=run.checkpoint_step() if run.saved_state is not None else None)
     if repair:  # the app opens model.safetensors: it must show the step the run goes on from
         yield from _checkpoint(run, trainer, batches, data, {}, final=False)
     fixed = model.latents_for_seeds(range(s.sample_count))
@@ -321,18 +500,27 @@ def _train(run: Run, control: TrainControl) -> Iterator[TrainEvent]:
                             round(time.perf_counter() - started - excluded, 2), result.extra)
             window_time, window_steps = 0.0, 0
         if ctx.is_main and s.sample_every and run.step % s.sample_every == 0:
-            path, diversity = run.save_samples(trainer, fixed)
-            yield SamplesEvent(run.step, str(path), diversity)
+            yield from _samples(run, trainer, fixed)
         if s.checkpoint_every and run.step % s.checkpoint_every == 0 and run.step < s.steps:  # the last: below
             yield from _checkpoint(run, trainer, batches, data, losses, final=False)
     if not ctx.replicas_agree(model):
         yield WarningEvent("The training processes ended with different weights; the checkpoint holds rank 0's.")
     if run.step != run.last_saved_step and run.step > start_step:
         if ctx.is_main and s.sample_every and run.step % s.sample_every:
-            path, diversity = run.save_samples(trainer, fixed)
-            yield SamplesEvent(run.step, str(path), diversity)
+            yield from _samples(run, trainer, fixed)
         yield from _checkpoint(run, trainer, batches, data, losses, final=True)
     yield DoneEvent(run.step, reason)
+
+
+def _samples(run: Run, trainer: FamilyTrainer, fixed: torch.Tensor) -> Iterator[TrainEvent]:
+    """A sample grid, or a warning when it cannot be written: a grid is worth no step of training."""
+    try:
+        path, diversity = run.save_samples(trainer, fixed)
+    except OSError as exc:
+        yield WarningEvent(f"Could not save the sample grid of step {run.step} in '{printable(run.out / SAMPLES_DIR)}': "
+                           f"{describe_os_error(exc)}. Training goes on without it.")
+        return
+    yield SamplesEvent(run.step, str(path), diversity)
 
 
 def _checkpoint(run: Run, trainer, batches, data, losses, final: bool) -> Iterator[TrainEvent]:
@@ -342,6 +530,7 @@ def _checkpoint(run: Run, trainer, batches, data, losses, final: bool) -> Iterat
         except CheckpointError as exc:
             if final:
                 raise TrainError(f"{exc} The run stopped at step {run.step}, and {run.kept()}.") from None
-            yield WarningEvent(f"{exc} Training goes on and will try again at the next checkpoint.")
+            yield WarningEvent(f"{exc} Training goes on and will try again at the next checkpoint; "
+                               f"until then {run.kept()}.")
     run.ctx.barrier()
 

@@ -31,6 +31,7 @@ class StartEvent(TrainEvent):
     out: str
     world_size: int = 1
     resumed: bool = False
+    checkpoint_step: int | None = None  # the step of the checkpoint in the folder as the run starts (None: none)
 
 
 @dataclass

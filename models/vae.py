@@ -9,12 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from models.config_check import IMAGE_SIZE, LATENT_DIM, Number, Whole, check_ranges, group_norm_friendly
 from models.generative import GenerativeModel, Progress, conv_levels
+
+# GroupNorm(min(8, c), c) splits c channels into groups: every level's count (base doubled, capped) must divide.
+_BASE = Whole(1, 512, lambda n: n in (1, 2, 4) or n % 8 == 0, "1, 2, 4 or a multiple of 8")
+_MAX = Whole(1, 1024, group_norm_friendly, "8 or less, or a multiple of 8")
 
 
 @dataclass
@@ -24,6 +30,17 @@ class VAEConfig:
     base_channels: int = 32  # channels at the full image size; doubled at each halving
     max_channels: int = 256
     beta: float = 1.0
+
+    RANGES: ClassVar[dict] = {
+        "image_size": IMAGE_SIZE,
+        "latent_dim": LATENT_DIM,
+        "base_channels": _BASE,
+        "max_channels": _MAX,
+        "beta": Number(0.0, 100.0),
+    }
+
+    def __post_init__(self):
+        check_ranges(self)
 
 
 def _channels(config: VAEConfig) -> list[int]:

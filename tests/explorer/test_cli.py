@@ -76,7 +76,7 @@ def test_events_are_json_lines(tmp_path):
     (["sample", "--checkpoint", "missing.safetensors", "--out", "x.png"], "no checkpoint"),
     (["sample", "--checkpoint", "README.md", "--out", "x.png"], "not a checkpoint"),
     (["train", "--model", "vae", "--out", "{tmp}/r", "--data", "{tmp}/nowhere"], "nowhere"),
-    (["train", "--model", "vae", "--out", "{tmp}/r", "--beta", "-"], "invalid float"),
+    (["train", "--model", "vae", "--out", "{tmp}/r", "--beta", "-"], "--beta: should be a finite number"),
     (["train", "--model", "gan", "--out", "{tmp}/r", "--beta", "2"], "--beta does not apply"),
     (["train", "--model", "vae"], "required"),
     (["frobnicate"], "invalid choice"),

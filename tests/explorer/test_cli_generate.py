@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from PIL import Image
 
 from explorer.cli import main
@@ -34,6 +35,8 @@ def test_the_gif_has_a_title_and_the_size_option_sets_the_faces(tiny_checkpoints
 
 
 def test_a_face_size_out_of_range_is_refused(tiny_checkpoints, tmp_path, capsys):
-    assert interpolate(tiny_checkpoints["vae"], tmp_path / "x.png", "--size", "5") == 1
-    assert "--size must be between 16 and 2048" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_:
+        interpolate(tiny_checkpoints["vae"], tmp_path / "x.png", "--size", "5")
+    assert exit_.value.code == 2
+    assert "--size: should be a whole number from 16 to 2,048, not '5'" in capsys.readouterr().err
     assert not (tmp_path / "x.png").exists()

@@ -169,7 +169,7 @@ def test_the_png_round_trip_restores_the_latent_exactly(window, qtbot, tmp_path)
     wanted = panel.state.latent().copy()
     path = tmp_path / "export.png"
     export(qtbot, window, path)
-    assert read_state(path)["seed"] == 11
+    assert read_state(path).seed == 11
     panel.seed.setValue(12)
     panel.random_face()
     wait_idle(qtbot, window)
@@ -219,3 +219,17 @@ def test_strip_and_animation_export(window, qtbot, tmp_path):
         assert gif.n_frames == 6 + 4  # forward, then back without repeating the ends
     with Image.open(tmp_path / "strip.png") as strip:
         assert strip.width > strip.height
+
+
+def test_a_status_message_stays_readable_when_the_window_shows_its_labels_again(window, qtbot):
+    """Going full screen (F5 in a real window) shows the status bar's labels over a message; the window hides them
+    again, keeping the message and its tooltip, and they come back when the message goes."""
+    bar = window.statusBar()
+    bar.showMessage("A note.", 30_000)
+    bar.setToolTip("Why.")
+    assert not window.device_label.isVisible()
+    window.device_label.show()  # as Qt does when the window is shown again
+    qtbot.waitUntil(lambda: not window.device_label.isVisible(), timeout=2000)
+    assert (bar.currentMessage(), bar.toolTip()) == ("A note.", "Why.")
+    bar.clearMessage()
+    assert window.device_label.isVisible()

@@ -15,8 +15,10 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QMessageBox
 
 from explorer import inference_jobs, model_catalog
+from explorer.latent_state import LatentState
 from explorer.model_catalog import MODELS_ENV
 from explorer.png_state import export_png
+from models import safetensors_file
 from models.checkpoint import save_checkpoint
 from models.families import build_model
 from tests.explorer.conftest import CONFIGS
@@ -59,14 +61,14 @@ def home(tiny_checkpoints, tmp_path, monkeypatch):
     (runs / "broken" / "model.safetensors").write_bytes(b"\x00" * 40)
     (runs / "fifo").mkdir()
     os.mkfifo(runs / "fifo" / "model.safetensors")
-    reads: list[bool] = []  # for each checkpoint header read: was it on the GUI thread?
-    real = model_catalog.read_metadata
+    reads: list[bool] = []  # for each safetensors file opened (a checkpoint's header, its weights): on the GUI thread?
+    real = safetensors_file.open_regular
 
-    def read_metadata(path):
+    def open_regular(path, what):
         reads.append(threading.current_thread() is threading.main_thread())
-        return real(path)
+        return real(path, what)
 
-    monkeypatch.setattr(model_catalog, "read_metadata", read_metadata)
+    monkeypatch.setattr(safetensors_file, "open_regular", open_regular)
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
     settings.setValue("recent_checkpoints", [paths["recent"]])
     return paths, settings, reads
@@ -138,8 +140,9 @@ def test_open_recent_lists_only_files_that_loaded_and_reopens_them(window, qtbot
 
 def test_a_dropped_picture_opens_the_checkpoint_it_names_only_after_saying_which(window, qtbot, tmp_path, monkeypatch):
     other = save(tmp_path / "other" / "model.safetensors", "vae", 99)
-    state = {"tab": "explore", "model": {"path": other, "label": "VAE · 16 px · step 99"}, "seed": 3, "psi": 1.0,
-             "steps": 20}
+    shape = tuple(build_model("vae", CONFIGS["vae"]()).latent_shape)
+    state = {"tab": "explore", "model": {"path": other, "family": "vae", "label": "VAE · 16 px · step 99"},
+             "psi": 1.0, "steps": 20, **LatentState.from_seed(shape, 3).to_dict()}
     picture = export_png(tmp_path / "face.png", np.zeros((16, 16, 3), np.uint8), state)
     asked, answer = [], [QMessageBox.StandardButton.Cancel]
 

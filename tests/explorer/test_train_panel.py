@@ -90,7 +90,7 @@ def test_a_killed_run_says_so_and_its_last_checkpoint_loads_and_resumes(window, 
     step = read_metadata(run / "model.safetensors")["step"]
     assert step >= saved["step"]
     assert load_checkpoint(run / "model.safetensors").model.family == "gan"
-    assert panel.resume_from(str(run))
+    panel.resume_from(str(run))  # read by the worker; the run starts when its record is back
     start = wait_for_event(qtbot, panel, "start")
     assert start["resumed"] and start["step"] == step
     with qtbot.waitSignal(panel.run_ended, timeout=120_000):
@@ -256,3 +256,35 @@ def test_no_offer_when_the_person_had_already_chosen_another_model(window, qtbot
     window.context.set_current(gan)
     window.train._ended("The run finished at step 3.", True)
     assert window.follow_notice.isHidden() and window.context.current == gan
+
+
+def test_resume_from_folder_reads_the_run_in_the_worker_and_says_why_it_cannot(window, qtbot, tmp_path, monkeypatch,
+                                                                               tiny_checkpoints):
+    import shutil
+    import threading
+
+    from models import safetensors_file
+
+    on_gui_thread: list[bool] = []
+    real = safetensors_file.open_regular
+
+    def open_regular(path, what):
+        on_gui_thread.append(threading.current_thread() is threading.main_thread())
+        return real(path, what)
+
+    monkeypatch.setattr(safetensors_file, "open_regular", open_regular)
+    panel = window.train
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    panel.resume_from(str(empty))
+    qtbot.waitUntil(lambda: "Cannot resume" in panel.message.text(), timeout=30_000)
+    assert "no training_state.pt" in panel.message.text() and not panel.running
+
+    run = tmp_path / "no-record"  # a checkpoint and a state, but no record of the run's settings
+    run.mkdir()
+    shutil.copy(tiny_checkpoints["vae"], run / "model.safetensors")
+    (run / "training_state.pt").write_bytes(b"")
+    panel.resume_from(str(run))
+    qtbot.waitUntil(lambda: "does not record how its run was trained" in panel.message.text(), timeout=30_000)
+    assert on_gui_thread and not any(on_gui_thread)  # the checkpoint was read, never on the GUI thread
+    assert panel.resume_button.isEnabled() and not panel.running

@@ -204,10 +204,12 @@ def test_full_disk_during_save_is_a_clear_error_and_loses_nothing(saved, monkeyp
 
 
 def test_training_state_round_trip_and_damage(tmp_path):
-    state = {"step": 5, "weights": {"a": torch.arange(3.0)}, "rng": torch.get_rng_state(), "name": "x"}
+    rng = torch.get_rng_state()  # a state of the shape models/train.py saves (load_training_state checks it)
+    state = {"step": 5, "settings": {"family": "vae"}, "trainer": {"model": {"a": torch.arange(3.0)}},
+             "rng": {"torch": rng, "data": rng, "noise": rng}, "batches": {"order": torch.arange(4), "position": 2}}
     path = save_training_state(tmp_path / "state.pt", state)
     back = load_training_state(path)
-    assert back["step"] == 5 and torch.equal(back["weights"]["a"], torch.arange(3.0))
+    assert back["step"] == 5 and torch.equal(back["trainer"]["model"]["a"], torch.arange(3.0))
     path.write_bytes(path.read_bytes()[:50])
     with pytest.raises(CheckpointError, match="damaged"):
         load_training_state(path)

@@ -33,7 +33,7 @@ SKIPPED = {  # name -> words of the reason
     "locked/": "the folder could not be opened",
     "pipe.png": "not a regular file",
     "secret.png": "no permission to read it",
-    "self.png": "a symbolic link that leads back to itself",
+    "self.png": "its symbolic links go round in a loop",
     "text.png": "not an image",
     "zero.jpg": "empty file",
     "zero.png": "empty file",
@@ -166,9 +166,14 @@ def test_opening_a_bad_picture_in_explore_says_why(window, qtbot, photos, unread
     qtbot.waitUntil(lambda: bool(window.context.current), timeout=30_000)
     window.select_tab("explore")
     window.open_path(str(photos / name))
+    words = "the file is empty" if name.startswith("zero") else SKIPPED[name]  # the sentence, not the short reason
+    if name == "self.png":  # a name the system refuses to look up: said at once in the status bar, nothing changes
+        note = window.statusBar().currentMessage()
+        assert note == f"{name} cannot be opened: {words}.", note
+        assert not window.explore.message.text()
+        return
     message = window.explore.message
     qtbot.waitUntil(lambda: "Could not bring in" in message.text(), timeout=20_000)
-    words = "the file is empty" if name.startswith("zero") else SKIPPED[name]  # the sentence, not the short reason
     assert f"'{name}'" in message.text() and words in message.text()
     assert "Something went wrong" not in message.text()
 

@@ -9,85 +9,25 @@ kills take seconds, not a minute; the run that finishes the job at the end is a 
 from __future__ import annotations
 
 import json
-import os
 import random
-import signal
 import subprocess
 import sys
 import time
 from dataclasses import replace
 from pathlib import Path
 
-import pytest
-
 from models.checkpoint import load_checkpoint, load_training_state, read_metadata
 from models.train import MODEL_FILE, STATE_FILE, TrainSettings, train
 from models.train_events import CheckpointEvent, StartEvent
+from tests.reliability.forked_runs import ROOT, ForkedRun, child_env
 
-ROOT = Path(__file__).resolve().parents[2]
 KILLS = 10
 TINY = ["--model", "vae", "--image-size", "16", "--channels", "8", "--latent-dim", "4", "--batch-size", "4",
         "--data-count", "32", "--checkpoint-every", "1", "--sample-every", "0", "--log-every", "1", "--events"]
 
 
-def child_env() -> dict[str, str]:
-    """Read when a child starts, not at import: by then the tests' private cache folder is set."""
-    return {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
-
-
 def train_args(run: Path, steps: int, resume: bool) -> list[str]:
     return ["train", "--out", str(run), "--steps", str(steps), *TINY] + (["--resume"] if resume else [])
-
-
-@pytest.fixture(scope="module")
-def fork_server():
-    server = subprocess.Popen([sys.executable, "-m", "tests.reliability.fork_server"], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, text=True, cwd=ROOT, env=child_env())
-    yield server
-    server.stdin.close()
-    server.wait(timeout=30)
-
-
-class ForkedRun:
-    """A `main.py train` fork whose JSON events are read from its log file."""
-
-    def __init__(self, server: subprocess.Popen, args: list[str], log: Path):
-        self.log = log
-        server.stdin.write(json.dumps([args, str(log)]) + "\n")
-        server.stdin.flush()
-        self.pid = int(server.stdout.readline())
-        self.seen: list[dict] = []
-        self._read = 0
-
-    def until(self, kind: str, timeout: float = 60) -> dict:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            text = self.log.read_text() if self.log.exists() else ""
-            complete = text[:text.rfind("\n") + 1].splitlines()  # a line still being written waits
-            for line in complete[self._read:]:
-                self._read += 1
-                if line.startswith("{"):
-                    self.seen.append(json.loads(line))
-                    if self.seen[-1]["event"] == kind:
-                        return self.seen[-1]
-            assert self.alive() or self._read < len(complete), f"the run ended: {self.log.read_text()}"
-            time.sleep(0.01)
-        raise TimeoutError(f"no {kind} event in {timeout} s: {self.log.read_text()}")
-
-    def alive(self) -> bool:
-        try:
-            os.kill(self.pid, 0)
-            return True
-        except ProcessLookupError:
-            return False
-
-    def kill(self) -> None:
-        if self.alive():
-            os.kill(self.pid, signal.SIGKILL)
-        deadline = time.monotonic() + 30
-        while self.alive() and time.monotonic() < deadline:
-            time.sleep(0.005)
-        assert not self.alive()
 
 
 def test_every_kill_leaves_a_checkpoint_that_loads_and_resumes_at_its_step(tmp_path, fork_server):
