@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal
 
-from explorer.inference_worker import InferenceWorker
-from explorer.worker_requests import (
+from explorer.worker.inference_worker import InferenceWorker
+from explorer.worker.requests import (
     Analysed,
     AnalyseModel,
     Loaded,

@@ -103,7 +103,7 @@ def install_excepthook(parent_of_dialog=None) -> None:
             return
         from PySide6.QtWidgets import QMessageBox
 
-        from explorer.shown_text import rich_text, shown_html
+        from explorer.widgets.shown_text import rich_text, shown_html
 
         showing["now"] = True
         try:  # an exception's text may quote a file's or a checkpoint's: escaped, and never read as markup

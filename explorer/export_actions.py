@@ -16,9 +16,9 @@ from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox
 from superqt.utils import create_worker
 
 from explorer.error_log import where_the_details_are
-from explorer.png_state import export_png
-from explorer.shown_text import rich_text, shown_html
-from explorer.slide_pictures import DEFAULT_FACE_SIZE
+from explorer.pictures.png_state import export_png
+from explorer.pictures.slide_pictures import DEFAULT_FACE_SIZE
+from explorer.widgets.shown_text import rich_text, shown_html
 from models.image_io import save_gif
 
 

@@ -31,26 +31,26 @@ from PySide6.QtWidgets import (
 
 from explorer import texts
 from explorer.app_context import AppContext
-from explorer.compare_panel import ComparePanel
-from explorer.diffusion_panel import DiffusionPanel
-from explorer.endpoint_picker import IMAGE_FILTER
-from explorer.explore_panel import ExplorePanel
 from explorer.export_actions import Exports
-from explorer.follow_notice import FollowNotice
-from explorer.inference_worker import InferenceWorker
-from explorer.interpolate_panel import InterpolatePanel
-from explorer.model_catalog import in_runs_folder, skipped_note, skipped_reasons, startup_choice
-from explorer.model_chooser import ModelChooser
-from explorer.picture_state import ExploreState, PictureState, StateError
-from explorer.png_state import read_state
+from explorer.panels import TABS
+from explorer.panels.compare.panel import ComparePanel
+from explorer.panels.diffusion.panel import DiffusionPanel
+from explorer.panels.explore.panel import ExplorePanel
+from explorer.panels.interpolate.panel import InterpolatePanel
+from explorer.panels.train.panel import EXIT_WAIT_MS, TrainPanel
+from explorer.pictures.picture_state import ExploreState, PictureState, StateError
+from explorer.pictures.png_state import read_state
 from explorer.recent_files import RecentFiles
-from explorer.shown_text import rich_text, shown_html
-from explorer.train_panel import EXIT_WAIT_MS, TrainPanel
-from explorer.worker_requests import Endpoint
+from explorer.widgets.endpoint_picker import IMAGE_FILTER
+from explorer.widgets.follow_notice import FollowNotice
+from explorer.widgets.model_chooser import ModelChooser
+from explorer.widgets.shown_text import rich_text, shown_html
+from explorer.worker.inference_worker import InferenceWorker
+from explorer.worker.model_catalog import in_runs_folder, skipped_note, skipped_reasons, startup_choice
+from explorer.worker.requests import Endpoint
 from models.paths import look
 from models.printable import printable, shows_as_is
 
-TABS = ("explore", "interpolate", "diffusion", "train", "compare")
 CHECKPOINT_FILTER = "Checkpoints (*.safetensors);;All files (*)"
 CHECKPOINT_SUFFIXES = (".safetensors", ".pt", ".pth", ".ckpt")
 PRESENTER_SCALE = 1.5
@@ -495,7 +495,7 @@ class MainWindow(QMainWindow):
         QTimer.singleShot(200, self._fit_screen)  # once the window manager has framed the window
 
     def what_am_i_looking_at(self) -> None:
-        from explorer.help_dialog import HelpDialog  # only F1 needs it
+        from explorer.widgets.help_dialog import HelpDialog  # only F1 needs it
         if getattr(self, "help_dialog", None) is None:  # one window, shown again on the next F1
             self.help_dialog = HelpDialog(texts.WHAT_AM_I, self)
         self.help_dialog.show_over()

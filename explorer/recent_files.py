@@ -8,7 +8,7 @@ from pathlib import Path
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QMenu
 
-from explorer.shown_text import rich_text, shown_html
+from explorer.widgets.shown_text import rich_text, shown_html
 from models.printable import printable
 
 KEY = "recent_checkpoints"

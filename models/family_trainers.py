@@ -15,8 +15,14 @@ import torch
 from torch import nn
 
 from models.diffusion import Diffusion, diffusion_loss
-from models.gan import (GAN, default_optimizer_settings, discriminator_loss, generator_loss, gradient_penalty,
-                        recalibrate_batchnorm)
+from models.gan import (
+    GAN,
+    default_optimizer_settings,
+    discriminator_loss,
+    generator_loss,
+    gradient_penalty,
+    recalibrate_batchnorm,
+)
 from models.generative import GenerativeModel
 from models.vae import VAE, vae_loss
 

@@ -1,6 +1,6 @@
 """The range of every number and path a person gives to train, sample, morph or measure.
 
-The CLI's flags, the Train tab's fields (explorer/train_form.py) and TrainSettings (models/train.py) all read them
+The CLI's flags, the Train tab's fields (explorer/panels/train/form.py) and TrainSettings (models/train.py) all read them
 here, so that no door accepts what another refuses. A family's own settings (latent size, β, critic steps) have
 their ranges next to its config (VAEConfig.RANGES, ...); these are the ones every family shares. Upper bounds keep
 memory sane on a laptop; each says how it was chosen. Torch-free, so that the command line's parser can read it.

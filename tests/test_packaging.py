@@ -64,8 +64,8 @@ def test_an_installed_copy_finds_the_shipped_models_and_can_train(wheel, tmp_pat
     assert result.returncode == 0, result.stderr[-2000:]
     # Only the installed copy is importable: the working folder is elsewhere and the target comes first.
     code = (f"import sys; sys.path.insert(0, {str(target)!r}); import json, explorer\n"
-            "from explorer.model_catalog import startup_checkpoints\n"
-            "from explorer.training_process import app_command\n"
+            "from explorer.worker.model_catalog import startup_checkpoints\n"
+            "from explorer.panels.train.training_process import app_command\n"
             "from models.feature_net import DEFAULT_FEATURE_NET, load_feature_net\n"
             "load_feature_net(DEFAULT_FEATURE_NET)\n"
             "print(json.dumps({'package': explorer.__file__, 'models': [str(p) for p in startup_checkpoints()],\n"

@@ -7,7 +7,7 @@ import os
 import pytest
 import torch
 
-from explorer import inference_jobs
+from explorer.worker import inference_jobs
 from models.checkpoint import save_checkpoint
 from models.data import synthetic_faces
 from models.families import build_model

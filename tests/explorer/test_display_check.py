@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from explorer import cli, display_check
+from explorer import display_check
+from explorer.cli import main as cli
 from explorer.display_check import display_problem
 
 ROOT = Path(__file__).resolve().parents[2]

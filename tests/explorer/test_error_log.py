@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from explorer import error_log, inference_worker
-from explorer.inference_worker import InferenceWorker
-from explorer.worker_requests import Endpoint, FaceImage
+from explorer import error_log
+from explorer.worker import inference_worker
+from explorer.worker.inference_worker import InferenceWorker
+from explorer.worker.requests import Endpoint, FaceImage
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -157,7 +158,7 @@ def test_a_crash_while_the_window_opens_is_one_line_and_a_logged_traceback(state
             "    def __init__(self, *args, **kwargs):\n"
             "        raise AttributeError('a widget without its names')\n"
             "m.MainWindow = Broken\n"
-            "from explorer.cli import main\n"
+            "from explorer.cli.main import main\n"
             f"sys.exit(main(['--screenshot', {str(tmp_path / 'shot.png')!r}]))\n")
     env = {**os.environ, error_log.STATE_ENV: str(state), "QT_QPA_PLATFORM": "offscreen"}
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
@@ -172,7 +173,8 @@ def test_a_crash_while_the_window_opens_is_one_line_and_a_logged_traceback(state
 
 def test_a_command_line_bug_is_one_line_naming_the_log_and_a_bad_file_is_one_plain_sentence(state, tmp_path,
                                                                                                monkeypatch, capsys):
-    from explorer import cli, cli_generate
+    from explorer.cli import generate as cli_generate
+    from explorer.cli import main as cli
 
     def broken(args):
         raise ZeroDivisionError("division by zero")

@@ -7,8 +7,8 @@ import pytest
 import torch
 from PySide6.QtWidgets import QMessageBox
 
-from explorer.png_state import export_png, read_state
-from explorer.worker_requests import Rendered
+from explorer.pictures.png_state import export_png, read_state
+from explorer.worker.requests import Rendered
 from models.checkpoint import load_checkpoint
 from models.image_io import to_uint8
 

@@ -6,7 +6,7 @@ import pytest
 from PySide6.QtCore import QSize, Qt
 
 from explorer.layout_check import layout_problems
-from explorer.main_window import TABS
+from explorer.panels import TABS
 from tests.explorer.test_main_window import ready_explore, wait_idle
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")

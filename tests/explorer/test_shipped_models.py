@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from explorer.compare_jobs import card_path, file_digest
-from explorer.model_catalog import MODELS_ENV, RESOURCES, startup_checkpoints
-from explorer.ship_model import ship, training_log
+from explorer.cli.ship_model import ship, training_log
+from explorer.worker.compare_jobs import card_path, file_digest
+from explorer.worker.model_catalog import MODELS_ENV, RESOURCES, startup_checkpoints
 from models.checkpoint import load_checkpoint
 from models.directions import load_analysis
 from models.evaluate import evaluate

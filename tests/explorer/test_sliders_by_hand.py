@@ -7,7 +7,7 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
-from explorer.slider_bank import SliderBank, SliderSpec
+from explorer.widgets.slider_bank import SliderBank, SliderSpec
 
 
 def _wheel(widget, steps: int = -3) -> None:

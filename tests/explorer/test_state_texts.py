@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 
-from explorer.worker_requests import Endpoint
+from explorer.worker.requests import Endpoint
 from tests.explorer.test_main_window import ready_explore, wait_idle
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")

@@ -8,8 +8,16 @@ import torch
 from safetensors.torch import save as save_safetensors
 
 from models import atomic_file
-from models.checkpoint import (FORMAT_VERSION, METADATA_KEY, CheckpointError, load_checkpoint, load_training_state,
-                               read_metadata, save_checkpoint, save_training_state)
+from models.checkpoint import (
+    FORMAT_VERSION,
+    METADATA_KEY,
+    CheckpointError,
+    load_checkpoint,
+    load_training_state,
+    read_metadata,
+    save_checkpoint,
+    save_training_state,
+)
 from models.diffusion import Diffusion
 from models.gan import GAN
 from models.vae import VAE

@@ -16,8 +16,17 @@ import torch
 from PIL import Image
 
 from models import data
-from models.data import (DataError, ImageSet, cache_dir, face_rng, image_folder, load_dataset, load_image,
-                         synthetic_face, synthetic_faces)
+from models.data import (
+    DataError,
+    ImageSet,
+    cache_dir,
+    face_rng,
+    image_folder,
+    load_dataset,
+    load_image,
+    synthetic_face,
+    synthetic_faces,
+)
 from models.face_renderer import ATTRIBUTE_NAMES, RENDERER_VERSION
 
 

@@ -1,8 +1,16 @@
 import pytest
 import torch
 
-from models.diffusion import (Diffusion, NoiseSchedule, cosine_betas, ddim_invert, ddim_sample, ddpm_sample,
-                              linear_betas, sample)
+from models.diffusion import (
+    Diffusion,
+    NoiseSchedule,
+    cosine_betas,
+    ddim_invert,
+    ddim_sample,
+    ddpm_sample,
+    linear_betas,
+    sample,
+)
 from tests.models.tiny import tiny_diffusion
 
 DATA_STD = 0.5

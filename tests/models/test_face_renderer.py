@@ -6,8 +6,15 @@ import re
 import numpy as np
 import pytest
 
-from models.face_renderer import (ATTRIBUTE_NAMES, ATTRIBUTES, RENDERER_VERSION, face_rng,
-                                  random_attributes, render_face, render_range)
+from models.face_renderer import (
+    ATTRIBUTE_NAMES,
+    ATTRIBUTES,
+    RENDERER_VERSION,
+    face_rng,
+    random_attributes,
+    render_face,
+    render_range,
+)
 
 INDEX = {name: i for i, name in enumerate(ATTRIBUTE_NAMES)}
 

@@ -6,11 +6,19 @@ import torch
 from PIL import Image
 
 from models.checkpoint import load_checkpoint, load_training_state
-from models.family_trainers import VAETrainer
-from models.family_trainers import StepResult
+from models.family_trainers import StepResult, VAETrainer
 from models.train import MODEL_FILE, STATE_FILE, TrainSettings, train
-from models.train_events import (CheckpointEvent, DoneEvent, ErrorEvent, PausedEvent, ResumedEvent, SamplesEvent,
-                                 StartEvent, StepEvent, TrainControl)
+from models.train_events import (
+    CheckpointEvent,
+    DoneEvent,
+    ErrorEvent,
+    PausedEvent,
+    ResumedEvent,
+    SamplesEvent,
+    StartEvent,
+    StepEvent,
+    TrainControl,
+)
 
 
 def tiny(family, out, **kw) -> TrainSettings:

@@ -15,7 +15,8 @@ import os
 import signal
 import sys
 
-from explorer import cli, cli_train  # noqa: F401 - imported before forking, which is the point
+from explorer.cli import main as cli  # imported before forking, which is the point
+from explorer.cli import train as cli_train  # noqa: F401
 from models import train  # noqa: F401
 
 

@@ -1,6 +1,6 @@
 """Closing the window while it works: during a diffusion run, a GAN inversion and a training run the app is gone
 within 2 s, its inference thread has ended, and the training child process with it ("Stop and save": the
-run's work is saved). Leaving a run going on purpose is tests/explorer/test_train_panel.py's business.
+run's work is saved). Leaving a run going on purpose is tests/explorer/panels/train/test_train_panel.py's business.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import pytest
 import torch
 from PySide6.QtWidgets import QMessageBox
 
-from explorer import inference_jobs
-from explorer.worker_requests import Endpoint
+from explorer.worker import inference_jobs
+from explorer.worker.requests import Endpoint
 from models.checkpoint import load_checkpoint, save_checkpoint
 from models.diffusion import Diffusion
 from tests.explorer.conftest import fill_tiny_run

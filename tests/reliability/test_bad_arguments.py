@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from explorer.cli import main, parse_command
+from explorer.cli.main import main, parse_command
 
 ROOT = Path(__file__).resolve().parents[2]
 SEEDS = "from 0 to 2,147,483,647"
@@ -193,7 +193,7 @@ FAMILY_OF = {"latent": ("vae", "gan"), "critic": ("gan",), "sample_steps": ("dif
 
 @pytest.fixture()
 def form(qtbot, tmp_path):
-    from explorer.train_form import TrainForm
+    from explorer.panels.train.form import TrainForm
 
     form = TrainForm()
     qtbot.addWidget(form)
@@ -259,7 +259,7 @@ RECORD = {"family": "vae", "steps": 10, "data": "synthetic-faces", "batch_size":
     ({"model_options": {"latent_dim": 0}}, "latent_dim"), ({"data_count": 10**9}, "data_count"),
 ])
 def test_resuming_from_the_train_tab_refuses_a_recorded_setting_out_of_range(change, name, tmp_path):
-    from explorer.train_form import resume_options
+    from explorer.panels.train.form import resume_options
     from models.config_check import ConfigError
 
     with pytest.raises(ConfigError, match=f"'{name}'"):
@@ -267,7 +267,7 @@ def test_resuming_from_the_train_tab_refuses_a_recorded_setting_out_of_range(cha
 
 
 def test_the_resume_command_line_stays_within_the_ranges(tmp_path):
-    from explorer.train_form import resume_options
+    from explorer.panels.train.form import resume_options
     from models.config_check import ConfigError
 
     options = resume_options(str(tmp_path / "run"), RECORD, 10, 10**9, "cpu")  # done: as many more as asked
@@ -348,12 +348,12 @@ def test_a_home_folder_of_nobody_is_taken_as_written_not_a_traceback(tmp_path, m
 def test_any_failure_while_checking_arguments_is_one_line_and_exit_2(argv, tmp_path, capsys, monkeypatch):
     """Not only the mistakes the checks know: a check that fails by itself is still one line (its details in the
     log), never a traceback from argument parsing."""
-    import explorer.model_catalog
+    import explorer.worker.model_catalog
 
     def broken():
         raise RuntimeError("the resources folder vanished")
 
-    monkeypatch.setattr(explorer.model_catalog, "shipped_models", broken)
+    monkeypatch.setattr(explorer.worker.model_catalog, "shipped_models", broken)
     line = refused([a.replace("TMP", str(tmp_path)) for a in argv], capsys)
     assert "RuntimeError: the resources folder vanished" in line and "details" in line, line
 
@@ -386,8 +386,8 @@ def test_the_train_tab_refuses_each_folder_the_command_line_refuses_in_the_same_
     from PySide6.QtCore import Qt
 
     from explorer.app_context import AppContext
-    from explorer.inference_worker import InferenceWorker
-    from explorer.train_panel import TrainPanel, shown
+    from explorer.panels.train.panel import TrainPanel, shown
+    from explorer.worker.inference_worker import InferenceWorker
     from models.setting_ranges import run_folder_problem
 
     panel = TrainPanel(AppContext(InferenceWorker("cpu")))

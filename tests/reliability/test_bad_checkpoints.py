@@ -21,7 +21,7 @@ from PySide6.QtWidgets import QMessageBox
 from safetensors.torch import load_file
 from safetensors.torch import save as save_safetensors
 
-from explorer import cli
+from explorer.cli import main as cli
 from models.checkpoint import (
     FORMAT_VERSION,
     METADATA_KEY,

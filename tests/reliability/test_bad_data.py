@@ -21,7 +21,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFile
 
-from explorer import cli, cli_train
+from explorer.cli import main as cli
+from explorer.cli import train as cli_train
 from models import data
 from models.data import image_folder
 

@@ -23,7 +23,7 @@ import pytest
 from PIL import Image
 from PySide6.QtWidgets import QMessageBox
 
-from explorer.png_state import STATE_KEY
+from explorer.pictures.png_state import STATE_KEY
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 ROOT = Path(__file__).resolve().parents[2]
@@ -183,7 +183,7 @@ def bad_other_tab_states(interpolate: dict, diffusion: dict) -> dict[str, object
 # ---------------------------------------------------------------------------------------------------- the schema
 def small_good_states() -> tuple[dict, dict, dict]:
     """An Explore, an Interpolate and a Diffusion state as the app writes them, for a model of 8 numbers."""
-    from explorer.latent_state import LatentState
+    from explorer.panels.explore.latent_state import LatentState
 
     latent = LatentState.from_seed((8,), 3)
     latent.directions = {"pc:0": (np.eye(8, dtype=np.float32)[0], 2.0)}
@@ -200,7 +200,7 @@ def small_good_states() -> tuple[dict, dict, dict]:
 
 
 def test_every_bad_state_is_refused_in_words_that_say_what_is_wrong():
-    from explorer.picture_state import StateError, parse_state
+    from explorer.pictures.picture_state import StateError, parse_state
 
     explore, interpolate, diffusion = small_good_states()
     cases = bad_explore_states(explore) | bad_other_tab_states(interpolate, diffusion)
@@ -219,8 +219,8 @@ def test_every_bad_state_is_refused_in_words_that_say_what_is_wrong():
 
 
 def test_a_state_as_the_app_writes_it_comes_back_exactly_in_every_text_chunk(tmp_path):
-    from explorer.picture_state import DiffusionState, ExploreState, InterpolateState
-    from explorer.png_state import read_state
+    from explorer.pictures.picture_state import DiffusionState, ExploreState, InterpolateState
+    from explorer.pictures.png_state import read_state
 
     explore, interpolate, diffusion = small_good_states()
     text = json.dumps(explore).encode("ascii")
@@ -236,8 +236,8 @@ def test_a_state_as_the_app_writes_it_comes_back_exactly_in_every_text_chunk(tmp
 
 
 def test_the_reader_refuses_a_damaged_or_oversized_chunk_from_its_header(tmp_path):
-    from explorer.picture_state import StateError
-    from explorer.png_state import read_state
+    from explorer.pictures.picture_state import StateError
+    from explorer.pictures.png_state import read_state
 
     explore, _, _ = small_good_states()
     good = state_png(tmp_path / "good.png", explore)
@@ -257,8 +257,8 @@ def test_the_reader_refuses_a_damaged_or_oversized_chunk_from_its_header(tmp_pat
 def test_no_break_spaces_in_paths_labels_and_titles_come_back_and_control_characters_do_not(tmp_path):
     """macOS names screenshots 'Screenshot 2025-01-02 at 10.11.12\u202fAM.png' (U+202F, a narrow no-break space),
     and str.isprintable is false for it and for U+00A0: the app used to refuse the pictures it had exported itself."""
-    from explorer.picture_state import StateError
-    from explorer.png_state import export_png, read_state
+    from explorer.pictures.picture_state import StateError
+    from explorer.pictures.png_state import export_png, read_state
 
     explore, interpolate, diffusion = small_good_states()
     screenshot = "/Users/me/Desktop/Screenshot 2025-01-02 at 10.11.12\u202fAM.png"
@@ -293,7 +293,7 @@ def test_a_fifo_swapped_in_for_a_picture_never_blocks_the_reader(tmp_path, monke
     ever, on the GUI thread. Here the check is made to see a regular file, as after such a swap."""
     import threading
 
-    from explorer.png_state import read_state
+    from explorer.pictures.png_state import read_state
 
     fifo = tmp_path / "x.png"
     os.mkfifo(fifo)
@@ -401,7 +401,7 @@ def test_every_bad_explore_state_is_one_sentence_and_the_face_stays(window, qtbo
 
 
 def test_bad_interpolate_and_diffusion_states_are_one_sentence(window, qtbot, tmp_path, dialogs):
-    from explorer import picture_state as allowed
+    from explorer.pictures import picture_state as allowed
 
     def options(combo) -> list:
         return [combo.itemData(i) for i in range(combo.count())]
@@ -515,7 +515,7 @@ def test_a_compressed_state_that_inflates_to_100_mb_is_refused(window, qtbot, tm
 # ---------------------------------------------------------------------------------------------------- python main.py x.png
 def good_state_for(checkpoint: str, seed: int = 5) -> dict:
     """A state as the app writes it for this checkpoint's model, with a face that is not its seed's own."""
-    from explorer.latent_state import LatentState
+    from explorer.panels.explore.latent_state import LatentState
     from models.checkpoint import load_checkpoint
 
     loaded = load_checkpoint(checkpoint)

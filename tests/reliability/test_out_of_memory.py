@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from explorer import cli
-from explorer.worker_requests import Render
+from explorer.cli import main as cli
+from explorer.worker.requests import Render
 from models.checkpoint import load_checkpoint
 from models.family_trainers import VAETrainer
 from models.image_io import to_uint8

@@ -127,8 +127,8 @@ def test_torchrun_into_a_busy_folder_is_refused_by_every_process(tmp_path, holde
 
 def test_the_train_tab_shows_who_holds_the_folder(qtbot, tmp_path, holder):
     from explorer.app_context import AppContext
-    from explorer.inference_worker import InferenceWorker
-    from explorer.train_panel import TrainPanel
+    from explorer.panels.train.panel import TrainPanel
+    from explorer.worker.inference_worker import InferenceWorker
 
     run = tmp_path / "run"
     other = holder(run)

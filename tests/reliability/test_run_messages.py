@@ -13,7 +13,7 @@ import json
 import os
 from dataclasses import replace
 
-from explorer.cli_train import ProgressDisplay
+from explorer.cli.train import ProgressDisplay
 from models import atomic_file
 from models.family_trainers import StepResult, VAETrainer
 from models.train import MODEL_FILE, STATE_FILE, TrainControl, TrainSettings, train
@@ -138,7 +138,7 @@ def test_a_run_stopped_before_its_first_step_does_not_say_it_saved_a_checkpoint(
 
 
 def end_of_child(qtbot, lines: list[dict], code: int = 0, crashed: bool = False) -> str:
-    from explorer.training_process import TrainingProcess
+    from explorer.panels.train.training_process import TrainingProcess
 
     process = TrainingProcess()
     for line in lines:
@@ -169,8 +169,8 @@ def test_the_train_tab_says_what_a_killed_or_stopped_child_left(qtbot):
 
 def test_closing_the_app_during_a_run_promises_only_what_stopping_does(qtbot):
     from explorer.app_context import AppContext
-    from explorer.inference_worker import InferenceWorker
-    from explorer.train_panel import TrainPanel
+    from explorer.panels.train.panel import TrainPanel
+    from explorer.worker.inference_worker import InferenceWorker
 
     panel = TrainPanel(AppContext(InferenceWorker("cpu")))
     qtbot.addWidget(panel)

@@ -20,8 +20,8 @@ import pytest
 import torch
 from safetensors.torch import save as save_safetensors
 
-from explorer import inference_jobs, model_catalog
-from explorer.model_catalog import (
+from explorer.worker import inference_jobs, model_catalog
+from explorer.worker.model_catalog import (
     MODELS_ENV,
     MOST_SKIPPED_SHOWN,
     CatalogEntry,
@@ -31,7 +31,7 @@ from explorer.model_catalog import (
     skipped_note,
     skipped_reasons,
 )
-from explorer.worker_requests import Catalogued, ScanCatalog
+from explorer.worker.requests import Catalogued, ScanCatalog
 from models.checkpoint import read_metadata
 from models.safetensors_file import resolved_path
 from models.shipped import resources_dir

@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from explorer import cli
+from explorer.cli import train_child
 from models.checkpoint import read_metadata
 from models.train import MODEL_FILE
 from models.train_events import TrainControl
@@ -53,7 +53,7 @@ def command_pipe(monkeypatch):
     read_end, write_end = os.pipe()
     monkeypatch.setattr(sys, "stdin", os.fdopen(read_end, "r"))  # text, as sys.stdin is, with .buffer beneath
     control = TrainControl()
-    thread = cli.watch_stdin_commands(control)
+    thread = train_child.watch_stdin_commands(control)
     open_ends = [write_end]
 
     os.set_blocking(write_end, False)
@@ -152,9 +152,9 @@ def test_a_paused_run_left_running_by_the_train_tab_goes_on(qtbot, tmp_path, mon
     """By its command input closing, the one way the tab resumes a run it leaves: no "resume" line is sent (a
     second way that could hold the closing window), so this fails if the child no longer resumes on that end."""
     from explorer.app_context import AppContext
-    from explorer.inference_worker import InferenceWorker
-    from explorer.train_panel import TrainPanel
-    from explorer.training_process import TrainingProcess
+    from explorer.panels.train.panel import TrainPanel
+    from explorer.panels.train.training_process import TrainingProcess
+    from explorer.worker.inference_worker import InferenceWorker
 
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     sent: list[str] = []

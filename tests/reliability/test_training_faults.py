@@ -13,7 +13,9 @@ import sys
 
 import pytest
 
-from explorer import cli, cli_train, training_process
+from explorer.cli import main as cli
+from explorer.cli import train as cli_train
+from explorer.panels.train import training_process
 from models import atomic_file
 from models.checkpoint import load_checkpoint, load_training_state
 from models.train import MODEL_FILE, STATE_FILE, Run
@@ -23,7 +25,7 @@ TINY = ["--model", "vae", "--image-size", "16", "--channels", "8", "--latent-dim
         "--data-count", "32", "--sample-every", "0", "--log-every", "1"]
 NAN_AT_STEP_2 = """
 import math, sys
-from explorer import cli
+from explorer.cli import main as cli
 from models.family_trainers import VAETrainer
 step, calls = VAETrainer.step, []
 def nan_at_step_2(self, batches):
@@ -228,8 +230,8 @@ def test_progress_that_cannot_be_shown_costs_no_step(tmp_path, monkeypatch):
 
 def test_the_train_tab_shows_a_failed_sample_grid_as_a_note_and_the_run_finishes(qtbot, tmp_path, monkeypatch):
     from explorer.app_context import AppContext
-    from explorer.inference_worker import InferenceWorker
-    from explorer.train_panel import TrainPanel
+    from explorer.panels.train.panel import TrainPanel
+    from explorer.worker.inference_worker import InferenceWorker
 
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     run = tmp_path / "run"

@@ -16,7 +16,8 @@ import pytest
 import torch
 from PIL import Image
 
-from explorer import cli, cli_train
+from explorer.cli import main as cli
+from explorer.cli import train as cli_train
 from models.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from models.families import build_model
 from models.printable import printable
@@ -92,9 +93,9 @@ def test_training_prints_a_data_folders_name_escaped(tmp_path, capsys, monkeypat
 
 
 def test_the_window_shows_a_checkpoints_text_escaped(evil_checkpoint, tmp_path):
-    from explorer.inference_jobs import _model_info, error_text
-    from explorer.model_catalog import RECENT, read_entry
-    from explorer.model_chooser import chooser_rows
+    from explorer.widgets.model_chooser import chooser_rows
+    from explorer.worker.inference_jobs import _model_info, error_text
+    from explorer.worker.model_catalog import RECENT, read_entry
 
     info = _model_info(load_checkpoint(evil_checkpoint), evil_checkpoint)  # the status bar's and chooser's text
     assert_shown_safely(info.description)
@@ -113,8 +114,8 @@ def test_the_window_shows_a_checkpoints_text_escaped(evil_checkpoint, tmp_path):
 
 def test_the_train_tab_shows_a_runs_text_escaped_and_never_as_markup(qtbot):
     from explorer.app_context import AppContext
-    from explorer.inference_worker import InferenceWorker
-    from explorer.train_panel import TrainPanel
+    from explorer.panels.train.panel import TrainPanel
+    from explorer.worker.inference_worker import InferenceWorker
 
     panel = TrainPanel(AppContext(InferenceWorker("cpu")))
     qtbot.addWidget(panel)
@@ -136,7 +137,7 @@ def test_the_train_tab_shows_a_runs_text_escaped_and_never_as_markup(qtbot):
 
 
 def test_the_shipped_models_page_escapes_a_cards_data_set_name(tmp_path):
-    from explorer.ship_model import summary_markdown
+    from explorer.cli.ship_model import summary_markdown
 
     figures = {k: 0.5 for k in ("fd", "fd_real", "precision", "precision_real", "recall", "recall_real", "density",
                                 "density_real", "coverage", "coverage_real", "ppl", "seconds_per_image")}
@@ -178,9 +179,9 @@ def label_displays(label) -> str:
 
 
 def test_the_chooser_shows_a_data_set_name_and_a_path_that_look_like_markup_as_they_are(tmp_path):
-    from explorer.inference_jobs import _model_info
-    from explorer.model_catalog import RECENT, read_entry
-    from explorer.model_chooser import chooser_rows
+    from explorer.widgets.model_chooser import chooser_rows
+    from explorer.worker.inference_jobs import _model_info
+    from explorer.worker.model_catalog import RECENT, read_entry
 
     torch.manual_seed(0)
     folder = tmp_path / MARKUP_FILE_NAME

@@ -1,0 +1,53 @@
+"""`python main.py evaluate`: every metric of a checkpoint against held-out Synthetic Faces, with the floor."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from explorer.cli.arguments import UsageError
+from models.checkpoint import load_checkpoint
+from models.distributed import resolve_device
+from models.evaluate import evaluate
+from models.feature_net import DEFAULT_FEATURE_NET, FeatureNetError, load_feature_net
+from models.printable import printable
+
+ROWS = (("Fréchet distance (lower is better)", "fd", "fd_real", "{:.3f}"),
+        ("precision: how real the faces look", "precision", "precision_real", "{:.3f}"),
+        ("recall: how much variety is covered", "recall", "recall_real", "{:.3f}"),
+        ("density", "density", "density_real", "{:.3f}"),
+        ("coverage", "coverage", "coverage_real", "{:.3f}"))
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    device = resolve_device(args.device)
+    model = load_checkpoint(args.checkpoint, device).model
+    try:
+        net = load_feature_net(DEFAULT_FEATURE_NET)[0].to(device).eval()
+    except (FeatureNetError, OSError) as exc:
+        raise UsageError(f"the feature network in resources/ cannot be used: {exc}") from None
+
+    def report(what: str) -> None:
+        if not args.json:
+            print(f"… {what}", file=sys.stderr, flush=True)
+
+    result = evaluate(model, net, samples=args.samples, seed=args.seed, report=report)
+    result["checkpoint"] = str(args.checkpoint)
+    result["device"] = str(device)
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    print(f"{printable(args.checkpoint)}: {result['family']}, {result['samples']:,} samples against as many "
+          "held-out faces")
+    print(f"{'':40} {'model':>10} {'real vs real':>14}")
+    for label, key, floor, fmt in ROWS:
+        print(f"{label:40} {fmt.format(result[key]):>10} {fmt.format(result[floor]):>14}")
+    print(f"{'path length (smoothness; lower is smoother)':40} {result['ppl']:>10.1f}")
+    print(f"{'seconds per image':40} {result['seconds_per_image']:>10.4f}"
+          + (" (DDIM-50)" if result["family"] == "diffusion" else ""))
+    if "seconds_per_image_ddpm" in result:
+        print(f"{'seconds per image, DDPM-1000':40} {result['seconds_per_image_ddpm']:>10.4f}")
+    worst = sorted(result["attributes"].items(), key=lambda kv: -kv[1]["w1"])[:3]
+    print("attributes furthest from the data: " + ", ".join(f"{k} ({v['w1']:.2f} of its range)" for k, v in worst))
+    return 0

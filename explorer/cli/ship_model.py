@@ -1,0 +1,194 @@
+"""Make a training run's checkpoint one of the app's shipped models, with its model card.
+
+    python -m explorer.cli.ship_model RUN_FOLDER --name gan --command "python main.py train ..." [--samples 2000]
+    python -m explorer.cli.ship_model --analysis-only --name gan   (after the directions' code changed)
+
+Copies RUN_FOLDER/model.safetensors to resources/NAME.safetensors and writes beside it:
+- NAME.card.json: the training command, steps, training time and device (read from the run's JSON-lines log,
+  RUN_FOLDER.log, summed over resumed segments), and `python main.py evaluate`'s figures on 2,000 samples;
+- NAME.analysis.safetensors: the Explore sliders' directions, so the app does not compute them at start;
+- NAME.samples.png: 64 samples (seeds 0-63) in an 8x8 grid, the picture a person judges the model by.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from explorer.worker.compare_jobs import file_digest
+from explorer.worker.inference_jobs import ANALYSIS_FACES, ANALYSIS_SAMPLES, HELD_OUT_SEED
+from explorer.worker.model_catalog import RESOURCES
+from models.checkpoint import load_checkpoint
+from models.data import synthetic_faces
+from models.directions import analyse_latent_space, save_analysis
+from models.evaluate import evaluate
+from models.families import inference_state_dict
+from models.feature_net import DEFAULT_FEATURE_NET, load_feature_net
+from models.image_io import make_grid, save_png, to_uint8
+from models.metrics import decode_options, generate
+from models.printable import printable
+
+# Issue 5's quality bars: each figure as a fraction of the same figure for real faces against real faces.
+QUALITY_BARS = {"diffusion": {"precision": 0.8, "recall": 0.8}, "gan": {"precision": 0.8, "recall": 0.5},
+                "vae": {"recall": 0.5}}
+
+
+def quality_bars(family: str, figures: dict) -> dict:
+    """Per barred figure: its ratio to real-vs-real, the ratio needed, and whether it is met."""
+    out = {}
+    for key, needed in QUALITY_BARS.get(family, {}).items():
+        ratio = figures[key] / figures[f"{key}_real"]
+        out[key] = {"ratio_to_real": round(ratio, 3), "needed": needed, "met": bool(ratio >= needed)}
+    return out
+
+
+def training_log(log: Path) -> dict:
+    """Seconds of training summed over the run's segments (each resume restarts the clock), and devices."""
+    seconds, devices, segment, steps = 0.0, [], 0.0, 0
+    for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if event.get("event") == "start":
+            seconds += segment
+            segment = 0.0
+            if event.get("device") not in devices:
+                devices.append(event.get("device"))
+        elif event.get("event") == "step":
+            segment = float(event.get("elapsed_seconds", segment))
+            steps = int(event.get("step", steps))
+    return {"training_seconds": round(seconds + segment, 1), "devices": devices, "last_logged_step": steps}
+
+
+def write_analysis(model, net, path: Path):
+    """The Explore sliders' directions, computed as the app computes them (same faces, samples and seed)."""
+    print("finding the slider directions…", file=sys.stderr, flush=True)
+    faces = synthetic_faces(ANALYSIS_FACES, model.image_size, HELD_OUT_SEED) if model.family == "vae" else None
+    analysis = None
+    for step in analyse_latent_space(model, faces=faces, feature_net=net, samples=ANALYSIS_SAMPLES):
+        analysis = step.result or analysis
+    save_analysis(path, analysis)
+    return analysis
+
+
+def ship(run: Path, name: str, command: str, samples: int = 2000, notes: str = "", out: Path = RESOURCES) -> Path:
+    source = run / "model.safetensors"
+    target = out / f"{name}.safetensors"
+    shutil.copyfile(source, target)
+    checkpoint = load_checkpoint(target, torch.device("cpu"))
+    model = checkpoint.model
+    net = load_feature_net(DEFAULT_FEATURE_NET)[0].eval()
+    start = time.perf_counter()
+    print(f"evaluating {name} on {samples:,} samples of {printable(source)}…", file=sys.stderr, flush=True)
+    figures = evaluate(model, net, samples=samples, report=lambda m: print(f"  {m}", file=sys.stderr, flush=True))
+    figures["device"] = "cpu"
+    figures["seconds_to_measure"] = round(time.perf_counter() - start, 1)
+
+    write_analysis(model, net, out / f"{name}.analysis.safetensors")
+
+    grid = to_uint8(generate(model, 64, 0, **decode_options(model)))
+    # Small faces are saved at twice the size, as the training runs' own grids are, so a person can judge them.
+    save_png(out / f"{name}.samples.png", make_grid(grid, columns=8, padding=2), scale=2 if model.image_size <= 32 else 1)
+
+    meta = checkpoint.metadata
+    log = run.parent / f"{run.name}.log"
+    card = {
+        "name": name, "family": model.family, "image_size": model.image_size,
+        "parameters": sum(t.numel() for t in inference_state_dict(model).values()),  # what the file holds
+        "file_bytes": target.stat().st_size, "checkpoint_sha256": file_digest(target),
+        "feature_net_sha256": file_digest(DEFAULT_FEATURE_NET),
+        "command": command, "steps": int(meta.get("step", 0)), "training": meta.get("training"),
+        "dataset": meta.get("dataset", {}).get("name"),
+        **(training_log(log) if log.exists() else {}),
+        "evaluate_command": f"python main.py evaluate --checkpoint resources/{name}.safetensors --samples {samples}",
+        "evaluate": figures, "quality_bars": quality_bars(model.family, figures), "samples_png": f"{name}.samples.png", "notes": notes,
+    }
+    path = out / f"{name}.card.json"
+    path.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+HEADER = """# resources/
+
+Files the app ships and reads at run time. Everything here is made by the project's own code; nothing is
+downloaded. `feature_net.safetensors` is the feature network behind every metric (its card:
+`feature_net.md`). Each trained model `NAME.safetensors` comes with its card `NAME.card.json` (the exact
+training command, steps, time, device, `python main.py evaluate` on 2,000 samples against 2,000 held-out
+faces, and issue 5's quality bars), its slider directions `NAME.analysis.safetensors` and 64 of its faces
+(seeds 0-63) in `NAME.samples.png`. This page is written from the cards by `python -m explorer.cli.ship_model`.
+"""
+
+
+def summary_markdown(out: Path = RESOURCES) -> str:
+    """resources/README.md: the cards as tables a person reads."""
+    parts = [HEADER]
+    for family in ("vae", "gan", "diffusion"):
+        path = out / f"{family}.card.json"
+        if not path.exists():
+            continue
+        card = json.loads(path.read_text(encoding="utf-8"))
+        e = card["evaluate"]
+        hours = card.get("training_seconds", 0) / 3600
+        parts.append(f"## {family}.safetensors\n")
+        parts.append(f"- {card['parameters']:,} weights, {card['file_bytes'] / 1e6:.1f} MB, {card['image_size']} px; "
+                     f"{card['steps']:,} steps on {printable(card.get('dataset'))}.")
+        parts.append(f"- Trained with `{card['command']}`")
+        took = f"{hours:.1f} h" if hours >= 1 else f"{hours * 60:.0f} min"
+        parts.append(f"- Training time {took} on {', '.join(d for d in card.get('devices', []) if d)}.")
+        if card.get("notes"):
+            parts.append(f"- {card['notes']}")
+        parts.append(f"- Measured with `{card['evaluate_command']}`"
+                     + (" (DDIM-50 sampling)" if family == "diffusion" else "") + ":\n")
+        parts.append("| figure | model | real vs real |\n|---|---|---|")
+        for label, key in (("Fréchet distance", "fd"), ("precision", "precision"), ("recall", "recall"),
+                           ("density", "density"), ("coverage", "coverage")):
+            parts.append(f"| {label} | {e[key]:.3f} | {e[key + '_real']:.3f} |")
+        parts.append(f"| path length | {e['ppl']:.1f} | |")
+        parts.append(f"| seconds per image | {e['seconds_per_image']:.4f} | |")
+        if "seconds_per_image_ddpm" in e:
+            parts.append(f"| seconds per image, DDPM-1000 | {e['seconds_per_image_ddpm']:.2f} | |")
+        bars = card.get("quality_bars", {})
+        if bars:
+            said = [f"{k} {v['ratio_to_real']:.2f}× real (needs {v['needed']}×): {'met' if v['met'] else 'NOT met'}"
+                    for k, v in bars.items()]
+            parts.append("\nQuality bars: " + "; ".join(said) + ".")
+        parts.append(f"\n![64 samples]({card['samples_png']})\n")
+    return "\n".join(parts)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("run", type=Path, nargs="?", help="the training run's folder (its log is RUN.log beside it)")
+    parser.add_argument("--name", required=True, choices=("vae", "gan", "diffusion"))
+    parser.add_argument("--command", help="the exact `python main.py train ...` command")
+    parser.add_argument("--analysis-only", action="store_true",
+                        help="only compute the shipped model's slider directions again (NAME.analysis.safetensors)")
+    parser.add_argument("--samples", type=int, default=2000)
+    parser.add_argument("--notes", default="")
+    parser.add_argument("--out", type=Path, default=RESOURCES, help="where the shipped files go")
+    args = parser.parse_args(argv)
+    if args.analysis_only:
+        start = time.perf_counter()
+        model = load_checkpoint(args.out / f"{args.name}.safetensors", torch.device("cpu")).model.eval()
+        analysis = write_analysis(model, load_feature_net(DEFAULT_FEATURE_NET)[0].eval(),
+                                  args.out / f"{args.name}.analysis.safetensors")
+        print(f"{printable(args.out / args.name)}.analysis.safetensors: {time.perf_counter() - start:.1f} s "
+              f"(of which measuring the directions {analysis.info['effect_seconds']:.1f} s)")
+        return 0
+    if args.run is None or args.command is None:
+        parser.error("RUN and --command are needed to ship a model")
+    path = ship(args.run, args.name, args.command, args.samples, args.notes, args.out)
+    (args.out / "README.md").write_text(summary_markdown(args.out), encoding="utf-8")
+    print(printable(path))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The Diffusion tab: x_t and the predicted x0 step by step, samplers, the forward process."""

@@ -1,0 +1,303 @@
+"""Diffusion: watch noise become a face step by step (x_t and the predicted x_0), then scrub the timeline."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+from superqt.utils import qthrottled
+
+from explorer import texts
+from explorer.app_context import AppContext
+from explorer.panels.diffusion.forward_process_view import ForwardProcessView
+from explorer.panels.diffusion.timeline_slider import TimelineSlider
+from explorer.pictures.picture_state import DIFFUSION_ETA, DIFFUSION_STEPS
+from explorer.pictures.slide_pictures import Label, slide_picture
+from explorer.widgets.explain_box import ExplainBox
+from explorer.widgets.export_size_box import ExportSizeBox
+from explorer.widgets.flow_layout import flow_row
+from explorer.widgets.pixel_image import PixelImage
+from explorer.widgets.shown_text import shown_html
+from explorer.worker.requests import Diffuse, Diffused, Result, Step
+from models.setting_ranges import SEED
+
+COLUMN_LABELS = (Label("x_t", "the picture being cleaned"), Label("predicted x0", "its guess of the finished face"))
+
+
+def _captioned(image: PixelImage, caption: str) -> QVBoxLayout:
+    box = QVBoxLayout()
+    box.addWidget(image, 1)
+    label = QLabel(caption)
+    label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+    box.addWidget(label)
+    return box
+
+
+EXPLAIN_WIDTH = 360
+PREVIEW_MS = 33  # the live view's shortest interval between two steps shown: 30 a second
+
+
+class DiffusionPanel(QWidget):
+    first_image = Signal()
+    finished = Signal(bool)  # stopped
+    export_animation = Signal()
+
+    def __init__(self, context: AppContext, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.context = context
+        self._request = 0
+        # A DDIM step takes about 12 ms on a CPU. Updating the progress bar (which repaints at once) at every step
+        # kept the GUI thread competing with the worker: runs took a median 14 % longer than the bare sampler in
+        # the bench, 8 % with the newest step shown at most 30 times a second. The finished run keeps every step.
+        self._show_step = qthrottled(self._show_step_now, timeout=PREVIEW_MS, leading=True, parent=self)
+        self._model = ""
+        self.run: Diffused | None = None
+        self._requests: dict[int, Diffuse] = {}  # the shown run's request and the newest: their settings title a GIF
+        self._build()
+        context.current_changed.connect(lambda _: self._model_changed())
+        context.models_changed.connect(self._model_changed)
+        context.result.connect(self._on_result)
+        context.progress.connect(self._on_progress)
+        self._model_changed()
+
+    def _build(self) -> None:
+        self.model_label = QLabel("")
+        self.sampler = QComboBox()
+        self.sampler.addItem("DDIM (fast, deterministic)", "ddim")
+        self.sampler.addItem("DDPM (the original, noisy steps)", "ddpm")
+        self.steps = QSpinBox()
+        self.steps.setRange(DIFFUSION_STEPS.low, DIFFUSION_STEPS.high)
+        self.steps.setValue(50)
+        self.steps.setSuffix(" steps")
+        self.steps.setToolTip("How many denoising steps: DDIM looks good with 20–50, DDPM needs hundreds.")
+        self.eta = QDoubleSpinBox()
+        self.eta.setRange(DIFFUSION_ETA.low, DIFFUSION_ETA.high)
+        self.eta.setSingleStep(0.1)
+        self.eta.setPrefix("η ")
+        self.eta.setToolTip("DDIM only: 0 is deterministic, 1 adds as much fresh noise at each step as DDPM.")
+        self.seed = QSpinBox()
+        self.seed.setRange(SEED.low, SEED.high)
+        self.seed.setPrefix("seed ")
+        self.seed.setToolTip("Which starting noise: the same seed gives the same noise.")
+        self.generate = QPushButton("Generate")
+        self.generate.setToolTip("Start from pure noise and remove it step by step (Ctrl+G).")
+        self.stop = QPushButton("Stop")
+        self.stop.setEnabled(False)
+        controls = flow_row(self.sampler, self.steps, self.eta, self.seed, self.generate, self.stop)
+        self.model_label.setWordWrap(True)
+        self.xt = PixelImage("Press Generate to start from pure noise.", 160)
+        self.xt.setToolTip("x_t: the picture being cleaned, at the current step.")
+        self.x0 = PixelImage("The model's guess of the finished face appears here.", 160)
+        self.x0.setToolTip("The predicted x₀: at every step, the model's guess of the final face.")
+        images = QHBoxLayout()
+        images.addLayout(_captioned(self.xt, "x_t — the picture being cleaned"), 1)
+        images.addLayout(_captioned(self.x0, "predicted x₀ — the model's guess of the end result"), 1)
+        self.progress = QProgressBar()
+        self.timeline = TimelineSlider()
+        self.timeline.setEnabled(False)
+        self.timeline.setToolTip("After a run: scrub through every recorded step.")
+        self.step_label = QLabel("")
+        self.step_label.setTextFormat(Qt.TextFormat.PlainText)  # an error may quote a file name: never markup
+        self.step_label.setMinimumWidth(200)
+        timeline = QHBoxLayout()
+        timeline.addWidget(QLabel("Timeline"))
+        timeline.addWidget(self.timeline, 1)
+        timeline.addWidget(self.step_label)
+        self.save_gif = QPushButton("Save GIF…")
+        self.save_gif.setToolTip("Save the whole run, noise to face, as an animated GIF (Ctrl+Shift+E).")
+        self.save_gif.setEnabled(False)
+        self.save_gif.clicked.connect(self.export_animation)
+        self.export_size = ExportSizeBox()
+        saving = QHBoxLayout()  # a line of its own: beside the timeline it squeezed the slider on a projector
+        saving.addStretch(1)
+        saving.addWidget(self.export_size)
+        saving.addWidget(self.save_gif)
+        self.forward = ForwardProcessView(self.context)
+        left = self._left = QVBoxLayout()
+        left.addWidget(self.model_label)
+        left.addLayout(controls)
+        left.addLayout(images, 3)
+        left.addWidget(self.progress)
+        left.addLayout(timeline)
+        left.addLayout(saving)
+        left.addWidget(self.forward, 2)
+        body = self._body = QHBoxLayout(self)
+        body.addLayout(left, 3)
+        explain = self.explain = ExplainBox(texts.DIFFUSION)
+        explain.setMaximumWidth(EXPLAIN_WIDTH)
+        body.addWidget(explain, 1, Qt.AlignmentFlag.AlignTop)
+        self.sampler.currentIndexChanged.connect(self._sampler_changed)
+        self.generate.clicked.connect(self.start)
+        self.stop.clicked.connect(self.stop_run)
+        self.timeline.valueChanged.connect(self._scrub)
+        self.timeline.stepped.connect(self.step)
+        self._sampler_changed()
+
+    def _sampler_changed(self) -> None:
+        ddim = self.sampler.currentData() == "ddim"
+        self.eta.setEnabled(ddim)
+        if not ddim and self.steps.value() < 100:
+            self.steps.setValue(1000)
+        elif ddim and self.steps.value() > 200:
+            self.steps.setValue(50)
+
+    def _model_changed(self) -> None:
+        info = self.context.of_family("diffusion")
+        key = info.key if info else ""
+        if key == self._model:
+            return
+        self._model = key
+        self.generate.setEnabled(info is not None)
+        self.forward.set_model(info)
+        if info is None:
+            self.model_label.setText("<b>No diffusion model is loaded.</b> Open one with File → Open checkpoint…")
+            return
+        self.model_label.setText(f"Model: <b>{shown_html(info.label)}</b> (this tab always uses a diffusion model)")
+        self.start()
+
+    def start(self) -> None:
+        if not self._model:
+            return
+        request = Diffuse(self._model, self.sampler.currentData(), self.steps.value(), float(self.eta.value()),
+                          self.seed.value())
+        self._request = self.context.submit(request)
+        shown = self.run.request_id if self.run is not None else None
+        self._requests = {**{k: v for k, v in self._requests.items() if k == shown}, request.id: request}
+        self.generate.setEnabled(False)
+        self.stop.setEnabled(True)
+        self.timeline.setEnabled(False)
+        self.progress.setRange(0, request.steps)
+        self.progress.setValue(0)
+        self.progress.setFormat(f"starting a {request.sampler.upper()} run of {request.steps} steps…")
+        self.step_label.setText(f"{request.sampler.upper()}, {request.steps} steps: running")
+
+    def stop_run(self) -> None:
+        self.context.worker.stop("Diffuse")
+
+    def _on_progress(self, step: Step) -> None:
+        if step.request_id == self._request:
+            self._show_step(step)
+
+    def _show_step_now(self, step: Step) -> None:
+        if step.request_id != self._request or (self.run is not None and self.run.request_id == step.request_id):
+            return  # a late preview of a run that has finished, or of one that was replaced
+        self.progress.setValue(step.done)
+        self.progress.setFormat(f"step %v of %m (t = {step.t})")  # the timeline's label says "running" till the end
+        if step.preview:
+            self.xt.set_image(step.preview["xt"])
+            self.x0.set_image(step.preview["x0"])
+
+    def _on_result(self, result: Result) -> None:
+        if result.request_id != self._request:
+            return
+        self._show_step.cancel()  # the finished run is shown whole below; no older step may follow it
+        self.generate.setEnabled(True)
+        self.stop.setEnabled(False)
+        if result.error:
+            self.step_label.setText(f"Could not sample: {result.error}")
+            return
+        assert isinstance(result, Diffused)
+        self.run = result
+        frames = len(result.xt)
+        self.progress.setValue(frames - 1)
+        self.progress.setFormat("stopped at step %v of %m" if result.stopped else f"done in {result.seconds:.1f} s")
+        self.timeline.setEnabled(True)
+        self.save_gif.setEnabled(True)
+        self.timeline.blockSignals(True)
+        self.timeline.setRange(0, frames - 1)
+        self.timeline.setValue(frames - 1)
+        self.timeline.blockSignals(False)
+        self._scrub(frames - 1)
+        self.finished.emit(result.stopped)
+        self.first_image.emit()
+
+    def _scrub(self, index: int) -> None:
+        run = self.run
+        if run is None:
+            return
+        index = min(index, len(run.xt) - 1)
+        self.xt.set_image(run.xt[index])
+        self.x0.set_image(run.x0[index])
+        self.step_label.setText(self._step_caption(index))
+
+    def export_title(self) -> str:
+        """The exported picture's title line: the model and the sampler, steps, eta and seed of the run shown (the
+        one going, while it goes)."""
+        running = self.stop.isEnabled()
+        shown = self._request if running or self.run is None else self.run.request_id
+        request = self._requests.get(shown)
+        info = self.context.info(request.model if request is not None else self._model)
+        title = info.label if info else "Latent Explorer"
+        if request is None:
+            return title
+        eta = f", eta {request.eta:.1f}" if request.sampler == "ddim" else ""
+        stopped = f" (stopped after {len(self.run.xt) - 1})" if not running and self.run.stopped else ""
+        return f"{title}: {request.sampler.upper()}, {request.steps} steps{stopped}{eta}, seed {request.seed}"
+
+    def _step_caption(self, index: int) -> str:
+        t = self.run.timesteps[index]
+        where = "pure noise" if index == 0 else ("the finished face" if t < 0 else f"t = {t}")
+        return f"step {index} of {len(self.run.xt) - 1}: {where}"
+
+    def current_image(self) -> np.ndarray | None:
+        """x_t and the predicted x0 as shown, at the export size, titled and named."""
+        a, b = self.xt.image(), self.x0.image()
+        if a is None or b is None:
+            return None
+        running = self.stop.isEnabled()  # the views then show a live step, not the timeline's
+        caption = "" if running or self.run is None else self._step_caption(min(self.timeline.value(),
+                                                                                  len(self.run.xt) - 1))
+        return slide_picture([[a, b]], self.export_size.face_size(), self.export_title(), column_labels=COLUMN_LABELS,
+                             caption=caption)
+
+    def animation_job(self) -> Callable[[], list[np.ndarray]] | None:
+        """What makes the run's frames for a GIF, noise to face (at most 60, at the export size, titled, named,
+        each step captioned), holding its own copy of what it needs: it runs away from the GUI thread."""
+        run = self.run
+        if run is None:
+            return None
+        count = len(run.xt)
+        picks = sorted(set(np.linspace(0, count - 1, min(count, 60)).round().astype(int)))
+        title, size = self.export_title(), self.export_size.face_size()
+        captions = {i: self._step_caption(i) for i in picks}
+
+        def frames() -> list[np.ndarray]:
+            return [slide_picture([[run.xt[i], run.x0[i]]], size, title, column_labels=COLUMN_LABELS,
+                                  caption=captions[i]) for i in picks]
+        return frames
+
+    def animation_frames(self) -> list[np.ndarray]:
+        job = self.animation_job()
+        return job() if job is not None else []
+
+    def export_state(self) -> dict:
+        return {"tab": "diffusion", "sampler": self.sampler.currentData(), "steps": self.steps.value(),
+                "eta": float(self.eta.value()), "seed": self.seed.value(), "title": self.export_title()}
+
+    def set_presenter(self, on: bool) -> None:
+        """A projector's layout: large x_t and x̂₀; the explanation one line under them, not a column beside them;
+        the forward process folded to a button."""
+        self.explain.move_for_presenter(on, self._left, self._body, EXPLAIN_WIDTH, stretch=1)
+        self.forward.set_foldable(on)
+        self._left.setStretchFactor(self.forward, 0 if on else 2)
+        for view in (self.xt, self.x0):
+            view.set_minimum(220 if on else 160)
+
+    def step(self, delta: int) -> None:
+        """A clicker's Page Down / Page Up: the next or previous step of the finished run."""
+        self.timeline.step(delta)
+
+    def use_image(self, path: str) -> None:
+        self.forward.use_image(path)

@@ -1,0 +1,1 @@
+"""The Interpolate tab: morphs between two faces in every family."""

@@ -1,0 +1,406 @@
+"""Train: start, watch, pause, resume and stop a training run (a child `python -m explorer train --events`)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from explorer import texts
+from explorer.app_context import AppContext
+from explorer.panels.train.form import TrainForm, resume_options
+from explorer.panels.train.training_process import TrainingProcess, shown_command
+from explorer.widgets.explain_box import ExplainBox
+from explorer.widgets.loss_plots import LossPlots
+from explorer.widgets.pixel_image import PixelImage
+from explorer.widgets.shown_text import shown_html as shown
+from explorer.worker.requests import ReadRunRecord, Result, RunRecord
+from models.config_check import ConfigError
+from models.printable import printable
+from models.setting_ranges import run_folder_problem
+
+FORM_WIDTH = 340  # the settings column's narrowest width
+EXPLAIN_WIDTH = 260
+COLLAPSE_DIVERSITY = 0.25  # sample spread / data spread below which a GAN's grid is "nearly one face"
+FOLLOW_SECONDS = 5.0  # Explore reloads a running model's weights at most this often
+REDRAW_MS = 200  # loss curves are redrawn at most five times a second, however fast steps come
+EXIT_WAIT_MS = 1500  # closing the app waits this long for a stopping run; the window is gone within 2 s
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(max(0, seconds))
+    h, rest = divmod(seconds, 3600)
+    return f"{h}:{rest // 60:02d}:{rest % 60:02d}" if h else f"{rest // 60}:{rest % 60:02d}"
+
+
+class TrainPanel(QWidget):
+    run_event = Signal(dict)  # every event of the run, after the panel has shown it
+    run_ended = Signal(str, bool)
+    # A run that Explore followed has ended: the run's model key, and the model shown before the run took over.
+    follow_ended = Signal(str, str)
+
+    def __init__(self, context: AppContext, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.context = context
+        self.process = TrainingProcess(self)
+        self.family = ""
+        self.out = ""
+        self.step = 0
+        self.start_step = 0  # the step the run started (or resumed) at
+        self.total = 0
+        self.last_checkpoint = ""
+        self.paused = False
+        self.low_diversity = 0
+        self._followed_at = 0.0
+        self._followed_from: tuple[str, str] | None = None  # (the run's model key, the model shown before)
+        self._images_per_second = ""
+        self._record_request = 0  # the run folder being read for "Resume from folder…"
+        self._redraw = QTimer(self, singleShot=True, interval=REDRAW_MS)
+        self._redraw.timeout.connect(lambda: self.plots.redraw())
+        self._build()
+        self.process.event.connect(self._on_event)
+        context.result.connect(self._on_result)
+        self.process.ended.connect(self._ended)
+        self._set_state("idle")
+
+    # ------------------------------------------------------------------ layout
+    def _build(self) -> None:
+        self.form = TrainForm()
+        self.start_button = QPushButton("Start")
+        self.start_button.setToolTip("Start a new run with these settings.")
+        self.pause_button = QPushButton("Pause")
+        self.pause_button.setToolTip("Pause between two steps, keeping everything in memory; press again to resume.")
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setToolTip("Save a checkpoint, then end the run (it can be resumed later).")
+        self.resume_button = QPushButton("Resume from folder…")
+        self.resume_button.setToolTip("Continue a past run from its folder, at the step where it stopped.")
+        self.follow = QCheckBox("Explore follows this run")
+        self.follow.setChecked(True)
+        self.follow.setToolTip(f"Show each new checkpoint in Explore (at most every {FOLLOW_SECONDS:.0f} s).")
+        buttons = QHBoxLayout()
+        for b in (self.start_button, self.pause_button, self.stop_button):
+            buttons.addWidget(b)
+        scroll = self._form_scroll = QScrollArea()  # only the settings scroll: the buttons stay in sight
+        scroll.setWidget(self.form)
+        scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        left_column = self._left_column = QWidget()
+        left = QVBoxLayout(left_column)
+        left.setContentsMargins(0, 0, 0, 0)
+        left.addWidget(scroll, 1)
+        left.addLayout(buttons)
+        left.addWidget(self.resume_button)
+        left.addWidget(self.follow)
+
+        self.status = QLabel("No run yet.")
+        self.status.setStyleSheet("font-weight: bold;")
+        self.progress = QProgressBar()
+        self.progress.setFormat("%v / %m steps")
+        self.speed = QLabel("")
+        self.message = QLabel("")
+        self.message.setTextFormat(Qt.TextFormat.RichText)  # always: its untrusted parts are escaped by shown()
+        self.message.setWordWrap(True)
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.health = QLabel("")
+        self.health.setWordWrap(True)
+        self.health.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.plots = LossPlots()
+        self.samples = PixelImage("Faces drawn from the same fixed noise appear here as the model learns.", 140)
+        self.samples.setToolTip("The same random numbers every time: watch the same faces take shape.")
+        self.samples_caption = QLabel("Samples from fixed noise")
+        self.samples_caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.command = QLabel("")
+        self.command.setTextFormat(Qt.TextFormat.PlainText)  # it names the data folder: never markup
+        self.command.setWordWrap(True)
+        self.command.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.command.setStyleSheet("color: palette(dark); font-family: monospace; font-size: 9pt;")
+        sample_box = QWidget()
+        sample_layout = QVBoxLayout(sample_box)
+        sample_layout.setContentsMargins(0, 0, 0, 0)
+        sample_layout.addWidget(self.samples_caption)
+        sample_layout.addWidget(self.health)
+        sample_layout.addWidget(self.samples, 1)
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(self.plots)
+        split.addWidget(sample_box)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 2)
+        split.setChildrenCollapsible(False)
+        split.setSizes([480, 300])
+        middle = self._middle = QVBoxLayout()
+        progress_row = QHBoxLayout()
+        progress_row.addWidget(self.progress, 1)
+        progress_row.addWidget(self.speed)
+        middle.addWidget(self.status)
+        middle.addLayout(progress_row)
+        middle.addWidget(self.message)
+        middle.addWidget(split, 1)
+        middle.addWidget(self.command)
+        self.explain = ExplainBox(texts.TRAIN["idle"])
+        self.explain.setMaximumWidth(EXPLAIN_WIDTH)
+        body = self._body = QHBoxLayout(self)
+        body.addWidget(left_column)
+        body.addLayout(middle, 1)
+        body.addWidget(self.explain, 0, Qt.AlignmentFlag.AlignTop)
+        self.start_button.clicked.connect(self.start)
+        self.pause_button.clicked.connect(self.toggle_pause)
+        self.stop_button.clicked.connect(self.stop)
+        self.resume_button.clicked.connect(self.choose_resume)
+        self._fit_form()
+
+    def set_presenter(self, on: bool) -> None:
+        """A projector's layout: the explanation one line under the plots instead of a column beside them."""
+        self.explain.move_for_presenter(on, self._middle, self._body, EXPLAIN_WIDTH)
+        self._fit_form()
+
+    def _fit_form(self) -> None:
+        """The settings column as wide as its form needs in the current type (with room for its scroll bar)."""
+        bar = self._form_scroll.verticalScrollBar().sizeHint().width()
+        self._left_column.setFixedWidth(max(FORM_WIDTH, self.form.sizeHint().width() + bar + 2))
+
+    def _set_state(self, state: str) -> None:
+        """idle, starting, running, paused or stopping: which buttons make sense."""
+        self.state = state
+        active = state != "idle"
+        self.start_button.setEnabled(not active)
+        self.resume_button.setEnabled(not active)
+        self.form.setEnabled(not active)
+        self.pause_button.setEnabled(state in ("running", "paused"))
+        self.pause_button.setText("Resume" if state == "paused" else "Pause")
+        self.stop_button.setEnabled(state in ("starting", "running", "paused"))
+
+    @property
+    def running(self) -> bool:
+        return self.process.running
+
+    # ------------------------------------------------------------------ actions
+    def start(self) -> bool:
+        """Start a run with the form's settings; False (and a message) if they cannot work."""
+        problem = self.form.problem()
+        if problem:
+            self.message.setText(f"<b>Cannot start.</b> {shown(problem)}")
+            return False
+        self._launch(self.form.options(), self.form.family.currentData())
+        return True
+
+    def choose_resume(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Resume a run from its folder", self.form.out.text())
+        if folder:
+            self.resume_from(folder)
+
+    def resume_from(self, folder: str) -> None:
+        """Continue the run saved in `folder` with its own settings, at the step where it stopped. Its checkpoint is
+        read by the worker (a file from outside is never read on the GUI thread); the run starts when it is back."""
+        problem = run_folder_problem(folder)  # the rule `train --out` applies: the child would refuse it after start
+        if problem:
+            sentence = f"The run's folder {problem}."
+            self.message.setText(f"<b>Cannot resume.</b> {shown(sentence)}")
+            return
+        self._record_request = self.context.submit(ReadRunRecord(folder))
+        self.resume_button.setEnabled(False)
+        self.message.setText(f"Reading the run in {shown(folder)}…")
+
+    def _on_result(self, result: Result) -> None:
+        if result.request_id != self._record_request:
+            return
+        self._record_request = 0
+        self.resume_button.setEnabled(self.state == "idle")
+        if result.error:
+            self.message.setText(f"<b>Cannot resume.</b> {shown(result.error)}")
+            return
+        assert isinstance(result, RunRecord)
+        try:
+            options = resume_options(result.folder, result.training, result.step, self.form.steps.value(),
+                                     self.form.device.currentData())
+        except ConfigError as exc:  # a recorded setting out of range
+            self.message.setText(f"<b>Cannot resume.</b> {shown(exc)}")
+            return
+        except (KeyError, TypeError, ValueError, AttributeError):  # metadata is untrusted: a setting of the wrong kind
+            self.message.setText("<b>Cannot resume.</b> The training settings recorded in 'model.safetensors' are "
+                                 "damaged; continue the run with `python main.py train --resume`.")
+            return
+        self._launch(options, result.family)
+
+    def _launch(self, options: list[str], family: str) -> None:
+        self.family, self.step, self.total, self.last_checkpoint, self.low_diversity = family, 0, 0, "", 0
+        self.start_step = 0
+        self.paused = False
+        self._followed_from, self._images_per_second = None, ""
+        self.plots.setup(family)
+        self.samples.set_image(None)
+        self.health.setText("")
+        self.speed.setText("")
+        self.explain.set_text(texts.TRAIN[family])
+        self.message.setText("Starting the training process… (loading the data can take a moment)")
+        self.status.setText("Starting…")
+        self.process.start(options)
+        self.command.setText("$ " + printable(shown_command(self.process.command), None))
+        self._set_state("starting")
+
+    def toggle_pause(self) -> None:
+        if self.state == "running":
+            self.process.send("pause")
+            self.pause_button.setEnabled(False)
+            self.status.setText("Pausing after this step…")
+        elif self.state == "paused":
+            self.process.send("resume")
+            self.pause_button.setEnabled(False)
+
+    def stop(self) -> None:
+        self.process.send("stop")
+        trained = self.state in ("running", "paused") and self.step > self.start_step
+        self.status.setText("Stopping: saving a checkpoint…" if trained else "Stopping…")
+        self._set_state("stopping")
+
+    def closing_question(self) -> str:
+        """What the app asks when it closes during a run, true to the run's state (one still starting has nothing
+        to save; a paused one left running goes on, since nobody would be left to resume it)."""
+        if self.state == "starting":
+            return ("A training run is still starting: nothing is trained yet. Stop it now, or leave it running in "
+                    "the background (it saves to its folder; open its checkpoint or resume it next time)?")
+        return ("A model is still training. Stop it now (what it has trained is saved, and it can be resumed later), "
+                "or leave it running in the background (it keeps saving to its folder, and goes on if it was "
+                "paused; open its checkpoint or resume it next time)?")
+
+    def stop_for_exit(self) -> None:
+        """Closing the app with "Stop and save": a run still starting up (importing, loading its data) has
+        nothing to save and ends now; a running one is asked to save and stop (see finish_for_exit)."""
+        if self.state == "starting":
+            self.process.kill()
+        else:
+            self.stop()
+
+    def finish_for_exit(self, msecs: int = EXIT_WAIT_MS) -> bool:
+        """Wait up to msecs for the stopping run to save and end; True if it did. One that needs longer (a long
+        step, a slow disk) finishes saving by itself after the app has gone: the window does not hang."""
+        if self.process.wait(max(0, msecs)):
+            return True
+        self.process.leave_running()
+        return False
+
+    def leave_running(self) -> None:
+        self.process.leave_running()
+
+    # ------------------------------------------------------------------ events
+    def _on_event(self, event: dict) -> None:
+        kind = event["event"]
+        handler = getattr(self, f"_on_{kind}", None)
+        if handler is not None:
+            handler(event)
+        self.run_event.emit(event)
+
+    def _on_start(self, e: dict) -> None:
+        self.out, self.step, self.total = e["out"], e["step"], e["total_steps"]
+        self.start_step = self.step
+        self.progress.setRange(0, max(1, self.total))
+        self.progress.setValue(self.step)
+        verb = "Resumed" if e.get("resumed") else "Training"
+        self.status.setText(f"{verb} a {self.family.upper() if self.family != 'diffusion' else 'diffusion'} "
+                            f"model ({e['parameters']:,} weights) on {e['device']}")
+        skipped = f"; {e['skipped_count']} files skipped (e.g. {shown(e['skipped'][0])})" if e.get("skipped_count") else ""
+        self.message.setText(f"{shown(e['dataset'])}: {e['images']:,} images{skipped}. Run folder: {shown(e['out'])}")
+        self._set_state("running")
+
+    def _show_step(self, step: int) -> None:
+        self.step = step
+        self.progress.setValue(step)
+
+    def _on_step(self, e: dict) -> None:
+        self._show_step(e["step"])
+        self._images_per_second = f"{e['images_per_second']:,.0f} images/s"
+        eta = e.get("eta_seconds")
+        if self.state != "running":  # stopping: the time left no longer applies
+            self.speed.setText(self._images_per_second)
+        else:  # the child leaves out the first steps' warm-up: until one more step is timed there is no rate
+            self.speed.setText(f"{self._images_per_second} · "
+                               + ("working out the time left…" if eta is None else f"ETA {_clock(eta)}"))
+        self.plots.add(self.step, e["losses"], redraw=False)
+        if not self._redraw.isActive():
+            self._redraw.start()
+        extra = e.get("extra") or {}
+        if "active_dims" in extra:
+            self.health.setText(f"Latent numbers in use: <b>{extra['active_dims']} of {len(extra['kl_per_dim'])}</b> "
+                                "(KL above 0.05 nats each)")
+
+    def _on_samples(self, e: dict) -> None:
+        try:
+            with Image.open(e["path"]) as image:
+                self.samples.set_image(np.asarray(image.convert("RGB")))
+        except OSError:
+            return
+        self.samples_caption.setText(f"Samples from fixed noise — step {e['step']:,}")
+        diversity = e.get("diversity")
+        if self.family != "gan" or diversity is None:
+            return
+        self.low_diversity = self.low_diversity + 1 if diversity < COLLAPSE_DIVERSITY else 0
+        text = f"Diversity of the samples: {diversity:.2f} × that of real faces"
+        if self.low_diversity >= 2:
+            text = ("<span style='color:#b00020'><b>Mode collapse?</b> The generator's faces are becoming "
+                    f"alike (diversity {diversity:.2f} × that of real faces, below {COLLAPSE_DIVERSITY}). Try "
+                    "a lower learning rate, the hinge or wgan-gp loss, or restart.</span>")
+        self.health.setText(text)
+
+    def _on_checkpoint(self, e: dict) -> None:
+        first = not self.last_checkpoint
+        self.last_checkpoint = e["path"]
+        now = time.monotonic()
+        if first:
+            key = str(Path(e["path"]).resolve())
+            if self.follow.isChecked() and self.context.current not in ("", key):
+                self._followed_from = (key, self.context.current)
+            self.context.load(e["path"], select=self.follow.isChecked(), reload=True)
+            self._followed_at = now
+        elif self.follow.isChecked() and now - self._followed_at >= FOLLOW_SECONDS:
+            self.context.load(e["path"], reload=True)
+            self._followed_at = now
+
+    def _on_paused(self, e: dict) -> None:
+        self._show_step(e["step"])  # steps are reported every few: the bar shows the step it paused at
+        self.status.setText(f"Paused at step {e['step']:,}")
+        self.speed.setText(f"{self._images_per_second} · paused" if self._images_per_second else "paused")
+        self._set_state("paused")
+
+    def _on_resumed(self, e: dict) -> None:
+        self.status.setText(f"Training — resumed at step {e['step']:,}")
+        self.speed.setText(self._images_per_second)  # the time left comes back with the next report
+        self._set_state("running")
+
+    def _on_done(self, e: dict) -> None:
+        self._show_step(e["step"])
+        self.speed.setText(self._images_per_second)
+
+    def _on_warning(self, e: dict) -> None:
+        self.message.setText(f"<b>Note:</b> {shown(e.get('message', ''))}")
+
+    def _on_error(self, e: dict) -> None:
+        self.message.setText(f"<b>Error:</b> {shown(e.get('message', ''))}")
+
+    def _ended(self, how: str, ok: bool) -> None:
+        self.plots.redraw()
+        self.status.setText("Run ended" if ok else "Run ended abnormally")
+        self.message.setText(shown(how) if ok else f"<span style='color:#b00020'>{shown(how)}</span>")
+        self.speed.setText(self._images_per_second)  # a killed run sends no "done": no time left after the end
+        if self.last_checkpoint:
+            self.context.load(self.last_checkpoint, reload=True)
+        self._set_state("idle")
+        self.form.new_out_folder()
+        self.run_ended.emit(how, ok)
+        if self._followed_from is not None:
+            self.follow_ended.emit(*self._followed_from)
+            self._followed_from = None

@@ -1,0 +1,221 @@
+"""One small pyqtgraph bar chart per metric: the three families side by side, real faces' figure as a line.
+
+Each chart sits in a card: the metric's name (with a plain-words tooltip) over it, one line saying what the
+figure means under it. Where the texts go inside the plot is worked out by `chart_labels`, in pixels, every
+time the figures or the chart's size change, so that no text covers another.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import pyqtgraph as pg
+from PySide6.QtCore import QEvent, Qt
+from PySide6.QtWidgets import QGridLayout, QLabel, QWidget
+
+from explorer.widgets.chart_labels import Frame, lay_out
+
+FAMILIES = ("vae", "gan", "diffusion")
+LABELS = {"vae": "VAE", "gan": "GAN", "diffusion": "Diffusion"}
+COLOURS = {"vae": "#4c78a8", "gan": "#e45756", "diffusion": "#54a24b"}
+X_RANGE = (-0.6, len(FAMILIES) - 0.4)
+LINE_TEXT = "real faces"
+
+
+@dataclass(frozen=True)
+class Metric:
+    key: str
+    title: str
+    better: str  # "higher" or "lower"
+    subtitle: str  # what the figure stands for, and which way is better
+    tip: str  # the name's tooltip, in plain words
+    meaning: str  # one line under the chart: what the figure means
+    reference: str | None = None  # the real-vs-real figure drawn as a dashed line
+    scale: float = 1.0  # shown value = figure * scale
+    unit: str = ""
+    log: bool = False
+
+
+METRICS = (
+    Metric("fd", "Fréchet distance", "lower", "overall · lower is better",
+           "How far the model's faces are from real ones, all things together (0 = indistinguishable). The dashed "
+           "line is two sets of real faces: the best any model can do with this many samples.",
+           "How different the model's faces are from real ones, all in one number.", "fd_real"),
+    Metric("precision", "Precision", "higher", "realism · higher is better",
+           "The share of the model's faces that fall among real faces. The dashed line: real faces against real.",
+           "Of the model's faces, how many look like a real face.", "precision_real"),
+    Metric("recall", "Recall", "higher", "variety · higher is better",
+           "The share of real faces that the model's faces reach: low when it makes only some kinds of face.",
+           "Of all the kinds of real face, how many the model can make.", "recall_real"),
+    Metric("density", "Density", "near 1", "crowding · about 1 is real",
+           "How crowded real faces are around the model's faces (about 1 for real faces; above 1: the model "
+           "keeps to the most typical faces).",
+           "How tightly the model's faces crowd round typical real faces.", "density_real"),
+    Metric("coverage", "Coverage", "higher", "variety · higher is better",
+           "The share of real faces that have one of the model's faces close by; robust to stray faces.",
+           "Of the real faces, how many have a model face close by.", "coverage_real"),
+    Metric("ppl", "Path length", "lower", "smoothness · lower is smoother",
+           "How much the face changes for a tiny step along a morph between two random faces. Lower: smoother.",
+           "How much a face jumps for a tiny step on a morph."),
+    Metric("seconds_per_image", "Time per face", "lower", "log scale · lower is faster",
+           "Milliseconds to draw one face on this computer (diffusion: 50 DDIM steps). The scale is logarithmic: "
+           "each grid line is ten times the one below, so a slow model still leaves the others visible.",
+           "How long this computer takes to draw one face.",
+           scale=1000.0, unit=" ms", log=True),
+)
+
+
+def _fmt(value: float, unit: str) -> str:
+    if abs(value) >= 100:
+        return f"{value:,.0f}{unit}"
+    if abs(value) >= 10:
+        return f"{value:.1f}{unit}"
+    return f"{value:.2f}{unit}"
+
+
+def _text(words: str, colour: str, font) -> pg.TextItem:
+    # A pale backing keeps a text legible where it crosses a bar or the dashed line, which it is drawn over.
+    item = pg.TextItem(words, color=colour, anchor=(0, 0), fill=pg.mkBrush(255, 255, 255, 215))
+    item.setFont(font)
+    item.textItem.document().setDocumentMargin(1)  # the box is the text: the layout packs boxes, not margins
+    item.setZValue(10)
+    return item
+
+
+class MetricChart(pg.PlotWidget):
+    def __init__(self, metric: Metric):
+        super().__init__()
+        # Not `self.metric`: that would hide QPaintDevice.metric(), which Qt calls when fonts change (a crash).
+        self.spec = metric
+        self.setToolTip(metric.tip)
+        self.setMenuEnabled(False)
+        self.setMouseEnabled(x=False, y=False)
+        self.hideButtons()
+        self.setMinimumSize(150, 130)
+        self.getAxis("bottom").setTicks([[(i, LABELS[f]) for i, f in enumerate(FAMILIES)]])
+        self.getAxis("left").enableAutoSIPrefix(False)
+        if metric.log:
+            # Bars are drawn on log10 of the value (diffusion is hundreds of times slower than the others);
+            # the axis says the plain values, "1 ms", "10 ms", … rather than pyqtgraph's "10^1".
+            ticks = [(k, f"{10.0**k:,g}{metric.unit}") for k in range(-2, 7)]
+            self.getAxis("left").setTicks([ticks, []])
+        self.showGrid(y=True, alpha=0.15)
+        self.values: dict[str, float] = {}
+        self.reference_value: float | None = None
+        self.value_labels: dict[str, pg.TextItem] = {}
+        self.line_label: pg.TextItem | None = None
+        self._items: list = []
+        self._bottom = 0.0
+        self.getViewBox().sigResized.connect(lambda _: self._lay_out())
+
+    def wheelEvent(self, event) -> None:
+        event.ignore()  # the charts do not zoom: the wheel scrolls the tab they are in, wherever the pointer is
+
+    def changeEvent(self, event) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange:  # presenter mode: larger texts, which need other places
+            for item in [*self.value_labels.values(), *([self.line_label] if self.line_label else [])]:
+                item.setFont(self.font())
+            self._lay_out()
+
+    def _shown(self, value: float) -> float:
+        return math.log10(max(value, 1e-6)) if self.spec.log else value
+
+    def set_figures(self, figures: dict[str, dict]) -> None:
+        """figures: family -> evaluate results; families without figures get no bar."""
+        for item in self._items:
+            self.removeItem(item)
+        self._items, self.value_labels, self.line_label = [], {}, None
+        self.values = {f: float(figures[f][self.spec.key]) * self.spec.scale
+                       for f in FAMILIES if f in figures and self.spec.key in figures[f]}
+        # Log bars stand on a baseline a third below the smallest value, so every bar has some height.
+        self._bottom = math.log10(min(self.values.values()) / 3) if self.spec.log and self.values else 0.0
+        for i, family in enumerate(FAMILIES):
+            if family in self.values:
+                bar = pg.BarGraphItem(x=[i], height=[self._shown(self.values[family]) - self._bottom],
+                                      y0=[self._bottom], width=0.6, brush=COLOURS[family], pen=pg.mkPen(None))
+                self.value_labels[family] = _text(_fmt(self.values[family], self.spec.unit), "k", self.font())
+                self._items += [bar, self.value_labels[family]]
+        refs = [float(figures[f][self.spec.reference]) for f in FAMILIES
+                if self.spec.reference and f in figures and self.spec.reference in figures[f]]
+        self.reference_value = sum(refs) / len(refs) if refs else None
+        tip = self.spec.tip
+        if self.reference_value is not None:
+            line = pg.InfiniteLine(pos=self._shown(self.reference_value), angle=0,
+                                   pen=pg.mkPen("#555555", width=1.5, style=Qt.PenStyle.DashLine))
+            line.setZValue(5)
+            self.line_label = _text(LINE_TEXT, "#555555", self.font())
+            self._items += [line, self.line_label]
+            tip += f" Two sets of real faces score {_fmt(self.reference_value * self.spec.scale, self.spec.unit)}."
+        self.setToolTip(tip)
+        for item in self._items:
+            self.addItem(item)
+        self._lay_out()
+
+    def _lay_out(self) -> None:
+        """The y range and every text's place, for the plot's present size in pixels."""
+        if not self.values:
+            self.setXRange(*X_RANGE, padding=0)
+            return
+        view = self.getViewBox()
+        width, height = view.width(), view.height()
+        if width < 1 or height < 1:
+            return
+        present = [(i, f) for i, f in enumerate(FAMILIES) if f in self.values]
+        bars = [(float(i), self._shown(self.values[f])) for i, f in present]
+        sizes = [self._size(self.value_labels[f]) for _, f in present]
+        line = self._shown(self.reference_value) if self.reference_value is not None else None
+        line_size = self._size(self.line_label) if self.line_label is not None else None
+        layout = lay_out(width, height, X_RANGE, self._bottom, bars, sizes, line, line_size,
+                         headroom=0.15 if self.spec.log else 0.08)
+        self.setXRange(*X_RANGE, padding=0)
+        self.setYRange(*layout.y_range, padding=0)
+        frame = Frame(width, height, X_RANGE, layout.y_range)
+        for (_, family), box in zip(present, layout.values):
+            self.value_labels[family].setPos(frame.data_x(box.left), frame.data_y(box.top))
+        if self.line_label is not None and layout.line_label is not None:
+            self.line_label.setPos(frame.data_x(layout.line_label.left), frame.data_y(layout.line_label.top))
+
+    @staticmethod
+    def _size(item: pg.TextItem) -> tuple[float, float]:
+        rect = item.textItem.boundingRect()  # in pixels: a TextItem is drawn unscaled by the view
+        return rect.width(), rect.height()
+
+
+class MetricCard:
+    """A chart, its name over it and what it means under it: three rows of the grid, so that the charts of a
+    row line up whatever the length of their texts."""
+
+    def __init__(self, metric: Metric):
+        self.name = QLabel(f"<b>{metric.title}</b><br><span style='color:#666'>{metric.subtitle}</span>")
+        self.name.setToolTip(metric.tip)
+        self.chart = MetricChart(metric)
+        self.meaning = QLabel(f"<span style='color:#444'>{metric.meaning}</span>")
+        self.meaning.setWordWrap(True)
+        self.meaning.setToolTip(metric.tip)
+        self.meaning.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.meaning.setContentsMargins(0, 0, 0, 10)  # apart from the next row's names
+
+
+class MetricBars(QWidget):
+    """All the metric charts in a grid."""
+
+    def __init__(self, columns: int = 4, parent: QWidget | None = None):
+        super().__init__(parent)
+        pg.setConfigOptions(antialias=True, background="w", foreground="k")
+        layout = QGridLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setVerticalSpacing(2)
+        self.cards = {m.key: MetricCard(m) for m in METRICS}
+        self.charts = {key: card.chart for key, card in self.cards.items()}
+        for i, card in enumerate(self.cards.values()):
+            row, column = 3 * (i // columns), i % columns
+            layout.addWidget(card.name, row, column)
+            layout.addWidget(card.chart, row + 1, column)
+            layout.addWidget(card.meaning, row + 2, column)
+            layout.setRowStretch(row + 1, 1)
+
+    def set_figures(self, figures: dict[str, dict]) -> None:
+        for chart in self.charts.values():
+            chart.set_figures(figures)

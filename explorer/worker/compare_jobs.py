@@ -1,0 +1,196 @@
+"""The Compare tab's jobs: measuring each loaded model, and same-seed sample grids.
+
+Measuring a model means `models.evaluate` on held-out Synthetic Faces: minutes on a CPU, so the figures are
+kept per checkpoint (by the file's hash) in the user's cache, and a shipped model's card (`NAME.card.json`
+beside it) supplies the figures measured when it was made. "Recompute" measures again regardless.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from explorer.worker.inference_jobs import (
+    Control,
+    ModelStore,
+    _feature_net,
+    feature_net_digest,
+    file_digest,
+    interpolate_models,
+)
+from explorer.worker.requests import Interpolate, Request, Result, Step
+from models.atomic_file import atomic_write_bytes
+from models.image_io import to_uint8
+
+METRICS_VERSION = 1  # bump when the figures' definitions change, so old cached figures are not shown
+
+
+# ------------------------------------------------------------------------------------------------ requests
+@dataclass(frozen=True)
+class Measure(Request):
+    """Every metric of one model. `recompute`: ignore cached and shipped figures."""
+    model: str
+    samples: int = 500
+    recompute: bool = False
+
+    @property
+    def slot(self) -> str:  # the three models are measured one after another, not instead of one another
+        return f"Measure:{self.model}"
+
+
+@dataclass(frozen=True)
+class StoredFigures(Request):
+    """Figures measured before for this exact file, if any: quick, so it does not wait behind long jobs."""
+    model: str
+
+    @property
+    def slot(self) -> str:
+        return f"StoredFigures:{self.model}"
+
+
+@dataclass(frozen=True)
+class SampleGrid(Request):
+    """The same seeds drawn by several models."""
+    models: tuple[str, ...]
+    seeds: tuple[int, ...]
+    steps: int = 50  # diffusion: DDIM steps, as in the metrics
+
+
+@dataclass(frozen=True)
+class CompareMorph(Interpolate):
+    """The Interpolate job under its own slot, so the Compare tab and the Interpolate tab never cancel each other."""
+
+
+# ------------------------------------------------------------------------------------------------- results
+@dataclass(frozen=True)
+class Measured(Result):
+    model: str = ""
+    figures: dict[str, Any] = field(default_factory=dict)
+    source: str = ""  # where the figures come from, in words: "measured just now", "cached", "model card"
+
+
+@dataclass(frozen=True)
+class Sampled(Result):
+    images: dict[str, np.ndarray] = field(default_factory=dict)  # model key -> uint8 (N, H, W, 3)
+
+
+# -------------------------------------------------------------------------------------------------- caching
+def card_path(checkpoint: Path) -> Path:
+    """A checkpoint's model card: `NAME.card.json` beside `NAME.safetensors`."""
+    checkpoint = Path(checkpoint)
+    return checkpoint.with_name(checkpoint.name.removesuffix(".safetensors") + ".card.json")
+
+
+def cache_path(digest: str) -> Path:
+    from models.data import cache_dir
+    return cache_dir() / "metrics" / f"v{METRICS_VERSION}-{digest[:24]}-net{feature_net_digest()[:12]}.json"
+
+
+def _usable(figures: Any) -> bool:
+    keys = ("fd", "fd_real", "precision", "recall", "density", "coverage", "ppl", "seconds_per_image")
+    return isinstance(figures, dict) and all(isinstance(figures.get(k), (int, float)) for k in keys)
+
+
+def stored_figures(checkpoint: Path, digest: str) -> tuple[dict | None, str]:
+    """Figures measured before for exactly this file, through the current feature network: the user's cache
+    first, then the model card."""
+    net = feature_net_digest()
+    for path, words in ((cache_path(digest), "measured earlier on this computer"),
+                        (card_path(checkpoint), "from the model's card, measured when it was made")):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue  # missing or damaged: measured again instead
+        figures = data.get("evaluate") if isinstance(data, dict) else None
+        if (isinstance(data, dict) and data.get("checkpoint_sha256") == digest
+                and data.get("feature_net_sha256") == net and _usable(figures)):
+            return figures, words
+    return None, ""
+
+
+def save_figures(digest: str, figures: dict) -> None:
+    path = cache_path(digest)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        text = json.dumps({"checkpoint_sha256": digest, "feature_net_sha256": feature_net_digest(),
+                           "metrics_version": METRICS_VERSION, "evaluate": figures})
+        atomic_write_bytes(path, text.encode("utf-8"))
+    except OSError as exc:  # a full disk costs only measuring again next time
+        print(f"latent-explorer: could not cache the metrics: {exc}", file=sys.stderr)
+
+
+# ----------------------------------------------------------------------------------------------------- jobs
+def measure(store: ModelStore, req: Measure, control: Control) -> Iterator[Result]:
+    from models.evaluate import evaluate_steps
+    start = time.perf_counter()
+    entry = store.get(req.model)
+    path = Path(entry.checkpoint.path)
+    digest = file_digest(path)
+    if not req.recompute:
+        figures, words = stored_figures(path, digest)
+        if figures is not None:
+            yield Measured(req.id, req.slot, created=req.created, model=req.model, figures=figures, source=words)
+            return
+    if not entry.info.synthetic_faces:
+        yield Measured(req.id, req.slot, created=req.created, model=req.model,
+                       error="This model was trained on your own pictures; the measures compare with Synthetic "
+                             "Faces, so they would say nothing about it.")
+        return
+    net = _feature_net()
+    if net is None:
+        yield Measured(req.id, req.slot, created=req.created, model=req.model,
+                       error="The feature network in resources/ is missing or damaged, so nothing can be measured.")
+        return
+    net = net.to(store.device).eval()
+    steps = evaluate_steps(entry.model, net, samples=req.samples)
+    while True:
+        if control.stop_requested():
+            steps.close()
+            yield Measured(req.id, req.slot, created=req.created, model=req.model, error="Stopped.")
+            return
+        try:
+            progress = next(steps)
+        except StopIteration as done:
+            figures = done.value
+            break
+        yield Step(req.id, req.slot, done=progress.done, total=progress.total,
+                   message=progress.message[:1].upper() + progress.message[1:] + "…")
+    figures["device"] = str(store.device)
+    figures["seconds_to_measure"] = round(time.perf_counter() - start, 1)
+    save_figures(digest, figures)
+    yield Measured(req.id, req.slot, seconds=time.perf_counter() - start, created=req.created, model=req.model,
+                   figures=figures, source=f"measured just now on {req.samples:,} samples")
+
+
+def stored(store: ModelStore, req: StoredFigures, control: Control) -> Iterator[Result]:
+    """Measured with empty figures when nothing was stored: the caller then asks for a Measure."""
+    entry = store.get(req.model)
+    figures, words = stored_figures(Path(entry.checkpoint.path), file_digest(Path(entry.checkpoint.path)))
+    yield Measured(req.id, req.slot, created=req.created, model=req.model, figures=figures or {}, source=words)
+
+
+def sample_grid(store: ModelStore, req: SampleGrid, control: Control) -> Iterator[Result]:
+    start = time.perf_counter()
+    images: dict[str, np.ndarray] = {}
+    for i, key in enumerate(req.models):
+        model = store.get(key).model
+        yield Step(req.id, req.slot, done=i, total=len(req.models), message=f"Drawing {len(req.seeds)} faces…")
+        options = {"sampler": "ddim", "steps": req.steps} if model.family == "diffusion" else {}
+        # One seed at a time, exactly as Explore draws that seed, so a face here can be found again there.
+        z = model.latents_for_seeds(req.seeds)
+        with torch.no_grad():
+            images[key] = to_uint8(model.decode(z, **options))
+        if control.stop_requested():
+            break
+    yield Sampled(req.id, req.slot, seconds=time.perf_counter() - start, created=req.created, images=images)
+
+
+JOBS = {StoredFigures: stored, Measure: measure, SampleGrid: sample_grid, CompareMorph: interpolate_models}

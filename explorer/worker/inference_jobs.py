@@ -1,0 +1,425 @@
+"""The worker's computations as plain generators: no Qt, testable with a loop and a mock control.
+
+Each job takes the model store, a request and a `Control`, yields `Step`s while it works and finally one
+result. The worker closes a job's generator when a newer request of the same slot arrives (latest wins);
+`control.stop_requested()` asks a job to finish early with what it has (the Diffusion tab's Stop).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+
+from explorer.error_log import is_sentence
+from explorer.pictures.heat_map import error_heat_map
+from explorer.worker.requests import (
+    Analysed,
+    AnalyseModel,
+    Diffuse,
+    Diffused,
+    DirectionInfo,
+    Encoded,
+    EncodeImage,
+    Endpoint,
+    FaceImage,
+    FacePixels,
+    Interpolate,
+    Interpolated,
+    Loaded,
+    LoadModel,
+    ModelInfo,
+    Render,
+    Rendered,
+    Request,
+    Result,
+    Step,
+)
+from models.checkpoint import Checkpoint, load_checkpoint
+from models.data import load_image, synthetic_face, synthetic_faces
+from models.distributed import memory_exhausted, out_of_memory_words
+from models.families import FAMILY_NAMES
+from models.generative import GenerativeModel
+from models.image_io import to_uint8
+from models.latent import interpolate, truncate
+from models.printable import printable
+
+HELD_OUT_SEED = 1  # Synthetic Faces seed of the faces the app shows and analyses; the models trained on seed 0
+ANALYSIS_FACES = 2000
+ANALYSIS_SAMPLES = 1024  # generated faces studied to find a GAN's or a diffusion model's directions
+ANALYSIS_VERSION = 3  # 2: every direction's measured effects; 3: no region colours for other pictures
+GAN_INVERSION_STEPS = 200
+PREVIEW_INTERVAL = 1 / 30  # seconds between progress previews: no faster than a screen can show them
+
+
+class Control(Protocol):
+    def stop_requested(self) -> bool: ...
+
+
+class NoControl:
+    """For callers (tests, scripts) that never stop a job."""
+
+    def stop_requested(self) -> bool:
+        return False
+
+
+@dataclass
+class LoadedModel:
+    checkpoint: Checkpoint
+    info: ModelInfo
+    analysis: Analysed | None = None
+    recon_errors: np.ndarray = field(default_factory=lambda: np.empty(0))
+    mtime: float = 0.0  # the file's modification time when it was read
+
+    @property
+    def model(self) -> GenerativeModel:
+        return self.checkpoint.model
+
+
+class ModelStore:
+    """The models the worker owns, by key (the checkpoint's resolved path)."""
+
+    def __init__(self, device: torch.device):
+        self.device = device
+        self.models: dict[str, LoadedModel] = {}
+
+    def get(self, key: str) -> LoadedModel:
+        if key not in self.models:
+            raise LookupError("That model is not loaded any more; choose another one.")
+        return self.models[key]
+
+
+# ------------------------------------------------------------------------------------------------ helpers
+def _tensor(array: np.ndarray, device: torch.device) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32)).to(device)
+
+
+def _pixels_to_tensor(pixels: np.ndarray, device: torch.device) -> torch.Tensor:
+    """uint8 (H, W, 3) -> float (1, 3, H, W) in [-1, 1]."""
+    return torch.from_numpy(np.array(pixels, dtype=np.uint8)).permute(2, 0, 1)[None].float().div(127.5).sub(1.0).to(device)
+
+
+def endpoint_pixels(source: Endpoint, size: int) -> np.ndarray:
+    """A data-set face or an image file as uint8 (size, size, 3); DataError if the file cannot be used."""
+    if source.kind == "face":
+        return synthetic_face(HELD_OUT_SEED, int(source.seed), size)[0]
+    if source.kind == "image":
+        return load_image(source.path, size)
+    raise ValueError(f"a {source.kind} endpoint has no pixels")
+
+
+def _model_info(checkpoint: Checkpoint, key: str) -> ModelInfo:
+    model, meta = checkpoint.model, checkpoint.metadata
+    data = meta.get("dataset", {}) or {}
+    signal = noise = None
+    if model.family == "diffusion":
+        s, n = model.schedule.signal_and_noise()
+        signal, noise = s.detach().cpu().numpy().astype(np.float32), n.detach().cpu().numpy().astype(np.float32)
+    return ModelInfo(key=key, path=str(checkpoint.path), family=model.family, family_name=FAMILY_NAMES[model.family],
+                     label=printable(checkpoint.label()), description=printable(checkpoint.describe()),
+                     image_size=model.image_size,
+                     latent_shape=tuple(model.latent_shape), synthetic_faces=data.get("kind") == "synthetic-faces",
+                     parameters=sum(p.numel() for p in model.parameters()), signal=signal, noise=noise)
+
+
+def _elapsed(start: float) -> float:
+    return time.perf_counter() - start
+
+
+# --------------------------------------------------------------------------------------------------- jobs
+def load_model(store: ModelStore, req: LoadModel, control: Control) -> Iterator[Result]:
+    start = time.perf_counter()
+    from models.safetensors_file import resolved_path
+    key = str(resolved_path(req.path))  # a link loop stays as given: load_checkpoint says why it cannot be read
+    mtime = Path(key).stat().st_mtime if Path(key).exists() else 0.0
+    old = store.models.get(key)
+    if old is None or (req.reload and mtime != old.mtime):
+        checkpoint = load_checkpoint(key, store.device)
+        store.models[key] = LoadedModel(checkpoint, _model_info(checkpoint, key), mtime=mtime)
+        if old is not None:  # new weights, same latent space shape: the old slider directions still apply
+            store.models[key].analysis, store.models[key].recon_errors = old.analysis, old.recon_errors
+    yield Loaded(req.id, req.slot, seconds=_elapsed(start), created=req.created, info=store.models[key].info)
+
+
+@functools.lru_cache(maxsize=32)
+def _digest(path: str, mtime_ns: int, size: int) -> str:
+    from models.safetensors_file import open_regular
+    digest = hashlib.sha256()
+    with open_regular(Path(path), "checkpoint") as file:  # a FIFO swapped in for the file would block open() for ever
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def file_digest(path: str | Path) -> str:
+    """SHA-256 of a checkpoint file, read once per version of the file (the analysis and metrics caches both key
+    on it, and several requests ask for it in a row)."""
+    stat = Path(path).stat()
+    return _digest(str(Path(path).resolve()), stat.st_mtime_ns, stat.st_size)
+
+
+def feature_net_digest() -> str:
+    """SHA-256 of the shipped feature network ("" when it is missing). Attribute directions and metrics are
+    read through it, so what was cached under another network is not shown as if it were current."""
+    from models.feature_net import DEFAULT_FEATURE_NET
+    try:
+        return file_digest(DEFAULT_FEATURE_NET)
+    except OSError:
+        return ""
+
+
+def analysis_paths(checkpoint_path: Path) -> tuple[Path, Path]:
+    """Where a checkpoint's directions are found: shipped beside it (read only), or in the user's cache."""
+    from models.data import cache_dir
+    digest = file_digest(checkpoint_path)[:24]
+    beside = checkpoint_path.with_name(checkpoint_path.name.replace(".safetensors", "") + ".analysis.safetensors")
+    cached = f"v{ANALYSIS_VERSION}-{digest}-net{feature_net_digest()[:12]}.safetensors"
+    return beside, cache_dir() / "analysis" / cached
+
+
+def _read_analysis(paths: tuple[Path, ...], family: str):
+    from models.directions import AnalysisError, load_analysis
+    for path in paths:
+        if path.exists():
+            try:
+                analysis = load_analysis(path)
+            except (AnalysisError, OSError):
+                continue  # a damaged file is simply recomputed
+            if analysis.family == family:
+                return analysis
+    return None
+
+
+def _direction_infos(directions) -> tuple[DirectionInfo, ...]:
+    return tuple(DirectionInfo(d.key, d.label, d.vector.detach().cpu().numpy().astype(np.float32), float(d.scale),
+                               d.low_words, d.high_words, d.score, tuple(d.effects), d.effect_faces, d.effect_amount)
+                 for d in directions)
+
+
+def analyse_model(store: ModelStore, req: AnalyseModel, control: Control) -> Iterator[Result]:
+    """Directions for the Explore sliders: from the cache when this exact checkpoint was analysed before."""
+    from models.directions import analyse_latent_space, save_analysis
+    start = time.perf_counter()
+    entry = store.get(req.model)
+    beside, path = analysis_paths(entry.checkpoint.path)
+    analysis = _read_analysis((beside, path), entry.model.family)
+    if analysis is None:
+        model = entry.model
+        yield Step(req.id, req.slot, done=0, total=1, message="Drawing faces to study the model…")
+        # Only the VAE reads real faces (its encoder gives their latents); the others study their own samples.
+        wants_faces = entry.info.synthetic_faces and model.family == "vae"
+        faces = synthetic_faces(ANALYSIS_FACES, model.image_size, HELD_OUT_SEED) if wants_faces else None
+        net = _feature_net()
+        for step in analyse_latent_space(model, faces=faces, feature_net=net, samples=ANALYSIS_SAMPLES,
+                                         regions=entry.info.synthetic_faces):
+            if step.result is not None:
+                analysis = step.result
+                break
+            yield Step(req.id, req.slot, done=step.done, total=step.total, message=step.message)
+        if analysis is None:
+            return
+        try:
+            save_analysis(path, analysis)
+        except OSError as exc:  # a full disk only costs recomputing next time
+            print(f"latent-explorer: could not cache the analysis: {exc}", file=sys.stderr)
+    entry.recon_errors = np.asarray(analysis.recon_errors, dtype=np.float64)
+    entry.analysis = Analysed(req.id, req.slot, seconds=_elapsed(start), created=req.created, model=req.model,
+                              principal=_direction_infos(analysis.principal),
+                              attributes=_direction_infos(analysis.attributes), dim_order=tuple(analysis.dim_order),
+                              dim_kl=tuple(float(v) for v in analysis.dim_kl), notes=tuple(analysis.notes),
+                              missing_attributes=tuple(analysis.missing_attributes))
+    yield entry.analysis
+
+
+_FEATURE_NET: list[Any] = []
+
+
+def _feature_net():
+    """The shipped attribute network (None when it is missing or unreadable: attribute banks then say so)."""
+    if not _FEATURE_NET:
+        try:
+            from models.feature_net import DEFAULT_FEATURE_NET, load_feature_net
+            _FEATURE_NET.append(load_feature_net(DEFAULT_FEATURE_NET)[0] if DEFAULT_FEATURE_NET.exists() else None)
+        except Exception as exc:  # noqa: BLE001 - any failure means "no labels", which the analysis notes
+            print(f"latent-explorer: feature network unavailable: {exc}", file=sys.stderr)
+            _FEATURE_NET.append(None)
+    return _FEATURE_NET[0]
+
+
+def render(store: ModelStore, req: Render, control: Control) -> Iterator[Result]:
+    start = time.perf_counter()
+    model = store.get(req.model).model
+    z = _tensor(req.latent, model.device)[None]
+    if model.family == "gan" and req.psi != 1.0:
+        z = truncate(z, req.psi)
+    options = {"sampler": "ddim", "steps": req.steps} if model.family == "diffusion" else {}
+    final = None
+    with torch.no_grad():
+        for final in model.decode_steps(z, **options):
+            if not final.done:
+                yield Step(req.id, req.slot, done=final.step, total=final.total, message="Denoising…")
+    yield Rendered(req.id, req.slot, seconds=_elapsed(start), created=req.created, model=req.model,
+                   image=to_uint8(final.image[0]), latent=z[0].detach().cpu().numpy())
+
+
+def _encode(model: GenerativeModel, x: torch.Tensor, diffusion_steps: int, what: str,
+            req: Request) -> Iterator[Step | torch.Tensor]:
+    """Latents of images x in a model: VAE posterior mean, GAN inversion, DDIM inversion; Steps on the way."""
+    if model.family == "vae":
+        with torch.no_grad():
+            yield model.posterior(x)[0]
+        return
+    options = {"steps": diffusion_steps} if model.family == "diffusion" else {"steps": GAN_INVERSION_STEPS}
+    verb = "Inverting" if model.family == "gan" else "Running diffusion backwards on"
+    last, shown = None, 0.0
+    for last in model.encode_steps(x, **options):
+        preview = {}
+        if time.perf_counter() - shown > PREVIEW_INTERVAL or last.done:  # every step reports; few carry a picture
+            shown = time.perf_counter()
+            preview = {"image": to_uint8(last.image[0])}
+        yield Step(req.id, req.slot, done=last.step, total=last.total, message=f"{verb} {what}…", preview=preview)
+    yield last.state.detach()
+
+
+def _run_encode(model, x, steps, what, req, out: list) -> Iterator[Step]:
+    for item in _encode(model, x, steps, what, req):
+        if isinstance(item, Step):
+            yield item
+        else:
+            out.append(item)
+
+
+def encode_image(store: ModelStore, req: EncodeImage, control: Control) -> Iterator[Result]:
+    start = time.perf_counter()
+    entry = store.get(req.model)
+    model = entry.model
+    pixels = endpoint_pixels(req.source, model.image_size)
+    vae_part = None
+    if req.vae is not None:
+        vae_part = _vae_report(store.get(req.vae), req.source, req.posterior_samples)
+    out: list[torch.Tensor] = []
+    yield from _run_encode(model, _pixels_to_tensor(pixels, model.device), 20, "the face", req, out)
+    yield Encoded(req.id, req.slot, seconds=_elapsed(start), created=req.created, model=req.model,
+                  original=pixels, latent=out[0][0].cpu().numpy().astype(np.float32), vae=vae_part)
+
+
+@torch.no_grad()
+def _vae_report(entry: LoadedModel, source: Endpoint, samples: int) -> dict[str, Any]:
+    """What the VAE makes of a face: its posterior, reconstruction, error heat map, posterior samples."""
+    vae = entry.model
+    pixels = endpoint_pixels(source, vae.image_size)
+    x = _pixels_to_tensor(pixels, vae.device)
+    mu, sigma = vae.posterior(x)
+    recon = vae.decode(mu)
+    mse = float((recon - x).pow(2).mean())  # as the held-out faces' errors in the analysis were measured
+    gen = torch.Generator().manual_seed(0)
+    eps = torch.randn((samples, *mu.shape[1:]), generator=gen).to(vae.device)
+    draws = vae.decode(mu + sigma * eps)
+    errors = entry.recon_errors
+    percentile = float((errors < mse).mean() * 100) if errors.size else None
+    return {"original": pixels, "mu": mu[0].cpu().numpy(), "sigma": sigma[0].cpu().numpy(),
+            "reconstruction": to_uint8(recon[0]),
+            "heat_map": error_heat_map(recon[0].cpu().numpy(), x[0].cpu().numpy()),
+            "samples": to_uint8(draws), "mse": mse, "percentile": percentile, "faces_compared": int(errors.size),
+            "model": entry.info.key}
+
+
+def _endpoint_latent(model: GenerativeModel, end: Endpoint, steps: int, what: str, req: Request,
+                     out: list) -> Iterator[Step]:
+    if end.kind == "seed":
+        out.append(model.latents_for_seeds([end.seed]))
+        return
+    pixels = endpoint_pixels(end, model.image_size)
+    yield from _run_encode(model, _pixels_to_tensor(pixels, model.device), steps, what, req, out)
+
+
+def interpolate_models(store: ModelStore, req: Interpolate, control: Control) -> Iterator[Result]:
+    start = time.perf_counter()
+    strips, labels, latents = {}, {}, {}
+    for key in req.models:
+        entry = store.get(key)
+        model, name = entry.model, entry.info.family_name
+        ends: list[torch.Tensor] = []
+        yield from _endpoint_latent(model, req.a, req.steps, f"face A ({name})", req, ends)
+        yield from _endpoint_latent(model, req.b, req.steps, f"face B ({name})", req, ends)
+        path = interpolate(ends[0][0], ends[1][0], req.frames, req.mode)
+        options = {"sampler": "ddim", "steps": req.steps} if model.family == "diffusion" else {}
+        final = None
+        with torch.no_grad():
+            for final in model.decode_steps(path, **options):
+                if not final.done:
+                    yield Step(req.id, req.slot, done=final.step, total=final.total, message=f"{name}: denoising…")
+        strips[key] = to_uint8(final.image)
+        latents[key] = path.cpu().numpy()
+        labels[key] = _how(model.family, req.a, req.b)
+    yield Interpolated(req.id, req.slot, seconds=_elapsed(start), created=req.created, strips=strips, labels=labels,
+                       latents=latents)
+
+
+def _how(family: str, a: Endpoint, b: Endpoint) -> str:
+    if a.kind == "seed" and b.kind == "seed":
+        return "each model's own random numbers for these seeds"
+    return {"vae": "the encoder's mean for each face", "gan": "faces found by inverting the generator",
+            "diffusion": "faces found by running DDIM backwards"}[family]
+
+
+def diffuse(store: ModelStore, req: Diffuse, control: Control) -> Iterator[Result]:
+    """Reverse diffusion, recording every step; Stop keeps what was recorded so far."""
+    start = time.perf_counter()
+    model = store.get(req.model).model
+    x_T = model.latents_for_seeds([req.seed])
+    xt, x0, times = [to_uint8(x_T[0])], [np.full_like(to_uint8(x_T[0]), 255)], [model.schedule.timesteps - 1]
+    stopped, shown = False, 0.0
+    steps = model.decode_steps(x_T, sampler=req.sampler, steps=req.steps, eta=req.eta, seed=req.seed)
+    with torch.no_grad():
+        for p in steps:
+            xt.append(to_uint8(p.state[0]))
+            x0.append(to_uint8(p.image[0]))
+            times.append(int(p.t))
+            if p.done:
+                break
+            if control.stop_requested():
+                stopped = True
+                break
+            preview = {}
+            if time.perf_counter() - shown > PREVIEW_INTERVAL:  # every step reports; few carry pictures
+                shown = time.perf_counter()
+                preview = {"xt": xt[-1], "x0": x0[-1]}
+            yield Step(req.id, req.slot, done=p.step, total=p.total, t=int(p.t),
+                       message=f"Step {p.step} of {p.total}", preview=preview)
+    yield Diffused(req.id, req.slot, seconds=_elapsed(start), created=req.created, model=req.model, xt=np.stack(xt),
+                   x0=np.stack(x0), timesteps=tuple(times), stopped=stopped)
+
+
+def face_image(store: ModelStore, req: FaceImage, control: Control) -> Iterator[Result]:
+    yield FacePixels(req.id, req.slot, created=req.created, image=endpoint_pixels(req.source, req.size))
+
+
+JOBS = {LoadModel: load_model, AnalyseModel: analyse_model, Render: render, EncodeImage: encode_image,
+        Interpolate: interpolate_models, Diffuse: diffuse, FaceImage: face_image}
+
+
+def is_expected(exc: BaseException) -> bool:
+    """Errors a user can meet with a working app (bad input, too little memory), as against a bug."""
+    return is_sentence(exc) or memory_exhausted(exc) is not None
+
+
+def error_text(exc: BaseException) -> str:
+    """One sentence for the user: our own errors already are; anything else is named plainly."""
+    # Our sentences often start and end with a quoted file name: shown whole, never strip()ped, but with the
+    # non-printing characters of those names escaped (a file name or metadata is untrusted text).
+    if is_sentence(exc):
+        return printable(str(exc))
+    where = memory_exhausted(exc)
+    if where is not None:
+        other = ", or close other programs that use it" if where == "gpu" else ""
+        return f"{out_of_memory_words(where)} for this; try fewer frames or steps{other}. Nothing else was affected."
+    return printable(f"Something went wrong: {type(exc).__name__}: {exc}")

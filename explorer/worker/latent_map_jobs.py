@@ -1,0 +1,154 @@
+"""The latent map's job: the VAE's encodings of held-out faces, projected to 2-D.
+
+The VAE's encoder turns each of a few thousand held-out Synthetic Faces into its posterior mean μ; a PCA of
+those means gives the map's two axes, the two directions in which the encodings differ most. The result keeps
+the PCA's mean and components, so the GUI can place any latent (the one Explore shows) on the same map with
+one small matrix product. Encodings are cached per set of weights, so a map opens at once the second time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from explorer.worker.inference_jobs import HELD_OUT_SEED, Control, ModelStore
+from explorer.worker.requests import Request, Result, Step
+from models.atomic_file import atomic_writer
+from models.data import cache_dir, synthetic_faces
+from models.face_renderer import RENDERER_VERSION
+
+MAP_FACES = 2000  # enough for the cloud's shape to show, few enough to encode in seconds on a CPU
+MAP_BATCH = 100  # faces per encoder pass: a progress step (and a chance to stop) every batch
+MAP_VERSION = 1  # bump when what the cache holds changes
+
+
+@dataclass(frozen=True)
+class MapLatents(Request):
+    """Encode the first `faces` held-out faces with a VAE and project them to 2-D."""
+    model: str  # a VAE's key
+    faces: int = MAP_FACES
+
+    @property
+    def slot(self) -> str:  # one map per VAE: computing one must not cancel another's
+        return f"MapLatents:{self.model}"
+
+
+@dataclass(frozen=True)
+class LatentMap(Result):
+    """Row i of `coords`, `attributes` and `thumbnails` is held-out face i (Endpoint("face", i))."""
+    model: str = ""
+    coords: np.ndarray | None = None  # float32 (N, 2)
+    attributes: np.ndarray | None = None  # float32 (N, A): the faces' true properties
+    attribute_names: tuple[str, ...] = ()
+    mean: np.ndarray | None = None  # float32 (D,): the encodings' mean
+    components: np.ndarray | None = None  # float32 (2, D): orthonormal rows, the map's x and y axes
+    explained: tuple[float, float] = (0.0, 0.0)  # share of the encodings' variance along each axis, 0..1
+    thumbnails: np.ndarray | None = None  # uint8 (N, S, S, 3): the faces at the VAE's size
+    stopped: bool = False  # Stop came before every face was encoded: the map has fewer faces
+
+    def project(self, latent: np.ndarray) -> np.ndarray:
+        """A latent (D,) -> its place on the map (2,); (N, D) -> (N, 2)."""
+        z = np.asarray(latent, dtype=np.float32)
+        flat = z.reshape(-1, self.mean.size)
+        xy = (flat - self.mean) @ self.components.T
+        return xy[0] if z.ndim == 1 else xy
+
+
+def fit_pca(latents: np.ndarray) -> tuple[np.ndarray, np.ndarray, tuple[float, float]]:
+    """latents (N, D) -> mean (D,), components (2, D) and each axis's share of the variance.
+
+    Each component's sign is fixed (its largest loading is positive), so the same encodings always give the
+    same picture rather than one mirrored at random by the SVD.
+    """
+    x = np.asarray(latents, dtype=np.float64)
+    mean = x.mean(axis=0)
+    _, s, vt = np.linalg.svd(x - mean, full_matrices=False)
+    components = np.zeros((2, x.shape[1]))
+    k = min(2, vt.shape[0])
+    components[:k] = vt[:k]
+    for row in components[:k]:
+        row *= np.sign(row[np.argmax(np.abs(row))])
+    total = float((s ** 2).sum())
+    shares = [float(v) / total if total > 0 else 0.0 for v in (s[:2] ** 2)] + [0.0, 0.0]
+    return mean.astype(np.float32), components.astype(np.float32), (shares[0], shares[1])
+
+
+def weights_digest(model: torch.nn.Module) -> str:
+    """A short fingerprint of the weights in memory: a reloaded checkpoint gets a new map, an old one its cache."""
+    h = hashlib.sha256()
+    for name, tensor in sorted(model.state_dict().items()):
+        h.update(name.encode())
+        h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()[:24]
+
+
+def _cache_path(digest: str, count: int):
+    return cache_dir() / "latent-map" / f"v{MAP_VERSION}-r{RENDERER_VERSION}-{digest}-n{count}.npz"
+
+
+def _read_cached(path, count: int) -> np.ndarray | None:
+    """The cached encodings (N, D), or None when missing or damaged (then they are simply recomputed)."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            mu = np.asarray(z["mu"], dtype=np.float32)
+    except (OSError, KeyError, ValueError):
+        return None
+    return mu if mu.ndim == 2 and mu.shape[0] == count else None
+
+
+def _write_cached(path, mu: np.ndarray) -> None:
+    try:
+        buffer = io.BytesIO()
+        np.savez(buffer, mu=mu)
+        with atomic_writer(path) as f:
+            f.write(buffer.getvalue())
+    except OSError as exc:  # a full or read-only disk only costs encoding again next time
+        print(f"latent-explorer: could not cache the latent map: {exc}", file=sys.stderr)
+
+
+def map_latents(store: ModelStore, req: MapLatents, control: Control) -> Iterator[Result]:
+    start = time.perf_counter()
+    entry = store.get(req.model)
+    model = entry.model
+    if model.family != "vae":
+        raise LookupError("Only a VAE has an encoder, so only a VAE's space can be mapped; choose a VAE.")
+    count = int(req.faces)
+    yield Step(req.id, req.slot, done=0, total=count, message="Drawing the data-set faces…")
+    faces = synthetic_faces(count, model.image_size, HELD_OUT_SEED)
+    path = _cache_path(weights_digest(model), count)
+    mu = _read_cached(path, count)
+    stopped = False
+    if mu is None:
+        parts: list[np.ndarray] = []
+        for first in range(0, count, MAP_BATCH):
+            if control.stop_requested():
+                stopped = True
+                break
+            with torch.no_grad():
+                x = faces.batch(range(first, min(first + MAP_BATCH, count))).to(model.device)
+                parts.append(model.posterior(x)[0].cpu().numpy().astype(np.float32))
+            done = first + len(parts[-1])
+            yield Step(req.id, req.slot, done=done, total=count, message=f"Encoding face {done:,} of {count:,}…")
+        if len(parts) == 0 or sum(len(p) for p in parts) < 3:
+            raise LookupError("The map was stopped before enough faces were encoded to draw it.")
+        mu = np.concatenate(parts)
+        if not stopped:
+            _write_cached(path, mu)
+    n = len(mu)
+    mean, components, explained = fit_pca(mu)
+    coords = ((mu - mean) @ components.T).astype(np.float32)
+    thumbnails = faces.images[:n].permute(0, 2, 3, 1).contiguous().numpy()
+    yield LatentMap(req.id, req.slot, seconds=time.perf_counter() - start, created=req.created, model=req.model,
+                    coords=coords, attributes=faces.attributes[:n].numpy().copy(),
+                    attribute_names=tuple(faces.attribute_names), mean=mean, components=components,
+                    explained=explained, thumbnails=thumbnails, stopped=stopped)
+
+
+JOBS: dict = {MapLatents: map_latents}

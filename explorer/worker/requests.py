@@ -1,0 +1,243 @@
+"""What crosses the thread boundary: small frozen requests in, plain results out (numpy, numbers, text).
+
+Every request has an id from one counter, so "newer" is simply "larger id", and a `slot`: the worker keeps
+only the newest request per slot, and a result whose id is older than its slot's newest is dropped.
+No tensors, modules or widgets travel in either direction.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+_ids = itertools.count(1)
+
+
+def _next_id() -> int:
+    return next(_ids)
+
+
+@dataclass(frozen=True)
+class Request:
+    id: int = field(default_factory=_next_id, init=False, compare=False)
+    created: float = field(default_factory=time.perf_counter, init=False, compare=False)
+
+    @property
+    def slot(self) -> str:
+        return type(self).__name__
+
+
+# ---------------------------------------------------------------------------------------------- requests
+@dataclass(frozen=True)
+class LoadModel(Request):
+    path: str
+    reload: bool = False  # read the file again if it changed since it was loaded (a training run's checkpoint)
+
+    @property
+    def slot(self) -> str:  # loading several models must not cancel one another
+        return f"LoadModel:{self.path}"
+
+
+@dataclass(frozen=True)
+class AnalyseModel(Request):
+    """Find the Explore sliders' directions (cached per checkpoint file)."""
+    model: str
+
+    @property
+    def slot(self) -> str:
+        return f"AnalyseModel:{self.model}"
+
+
+@dataclass(frozen=True)
+class Render(Request):
+    """Decode one latent: the Explore view. For diffusion, deterministic DDIM with `steps` steps."""
+    model: str
+    latent: np.ndarray  # float32, the model's latent shape
+    psi: float = 1.0  # GAN truncation
+    steps: int = 20  # diffusion only
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One end of an interpolation, or a face to bring into Explore."""
+    kind: str  # "seed" | "face" (a held-out Synthetic Faces index) | "image" (a file)
+    seed: int = 0
+    path: str = ""
+
+    def describe(self) -> str:
+        if self.kind == "seed":
+            return f"seed {self.seed}"
+        if self.kind == "face":
+            return f"data-set face {self.seed}"
+        return self.path.rsplit("/", 1)[-1]
+
+
+@dataclass(frozen=True)
+class EncodeImage(Request):
+    """Bring a face into Explore: the VAE's analysis of it, and its latent in the current model."""
+    model: str  # the model whose latent we want
+    vae: str | None  # the VAE that analyses the face (posterior, reconstruction, anomaly), if one is loaded
+    source: Endpoint
+    posterior_samples: int = 6
+
+
+@dataclass(frozen=True)
+class Interpolate(Request):
+    models: tuple[str, ...]
+    a: Endpoint
+    b: Endpoint
+    frames: int = 8
+    mode: str = "slerp"
+    steps: int = 25  # diffusion DDIM steps, for decoding and for inversion
+
+
+@dataclass(frozen=True)
+class Diffuse(Request):
+    """Run the reverse process step by step, recording x_t and the predicted x_0 at every step."""
+    model: str
+    sampler: str = "ddim"
+    steps: int = 50
+    eta: float = 0.0
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class ScanCatalog(Request):
+    """Read the metadata of every model a person can choose (shipped, runs, these recent files)."""
+    recent: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ReadRunRecord(Request):
+    """How a past run in `folder` was trained and where it stopped (Train → Resume from folder…)."""
+    folder: str
+
+
+@dataclass(frozen=True)
+class FaceImage(Request):
+    """A face as pixels at a model's size (for the forward process)."""
+    source: Endpoint
+    size: int = 64
+
+
+# ----------------------------------------------------------------------------------------------- results
+@dataclass(frozen=True)
+class ModelInfo:
+    key: str  # the checkpoint's resolved path
+    path: str
+    family: str
+    family_name: str
+    label: str  # "VAE · 64 px · step 1,000"
+    description: str
+    image_size: int
+    latent_shape: tuple[int, ...]
+    synthetic_faces: bool  # trained on Synthetic Faces: attribute directions mean something
+    parameters: int
+    signal: np.ndarray | None = None  # diffusion: sqrt(abar_t), t = 0..T-1
+    noise: np.ndarray | None = None  # diffusion: sqrt(1 - abar_t)
+
+
+@dataclass(frozen=True)
+class DirectionInfo:
+    key: str
+    label: str
+    vector: np.ndarray  # float32, latent shape, unit norm
+    scale: float
+    low_words: str = ""
+    high_words: str = ""
+    score: float | None = None
+    # What moving along it measurably does, largest first (a named slider's own attribute first):
+    # models.direction_effects.Effect, frozen and plain (numbers and words).
+    effects: tuple[Any, ...] = ()
+    effect_faces: int = 0  # the faces the effects were measured on (0: not measured)
+    effect_amount: float = 0.0  # effects compare faces at -effect_amount and +effect_amount on the slider
+
+
+@dataclass(frozen=True)
+class Result:
+    request_id: int
+    slot: str
+    error: str | None = None
+    seconds: float = 0.0  # compute time in the worker
+    created: float = 0.0  # when the request was made (perf_counter), for end-to-end latency
+
+
+@dataclass(frozen=True)
+class Loaded(Result):
+    info: ModelInfo | None = None
+
+
+@dataclass(frozen=True)
+class Analysed(Result):
+    model: str = ""
+    principal: tuple[DirectionInfo, ...] = ()
+    attributes: tuple[DirectionInfo, ...] = ()
+    dim_order: tuple[int, ...] = ()
+    dim_kl: tuple[float, ...] = ()
+    notes: tuple[str, ...] = ()
+    # Attributes without a named slider: no straight line predicted them, or the line was measured not to move them.
+    missing_attributes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Rendered(Result):
+    model: str = ""
+    image: np.ndarray | None = None  # uint8 (H, W, 3)
+    latent: np.ndarray | None = None  # the latent that was decoded (after truncation)
+
+
+@dataclass(frozen=True)
+class Encoded(Result):
+    model: str = ""
+    original: np.ndarray | None = None  # uint8 (H, W, 3) at the model's size
+    latent: np.ndarray | None = None  # in `model`'s latent space
+    vae: dict[str, Any] | None = None  # mu, sigma (float32), reconstruction, heat map, posterior samples, anomaly
+
+
+@dataclass(frozen=True)
+class Interpolated(Result):
+    strips: dict[str, np.ndarray] = field(default_factory=dict)  # model key -> uint8 (F, H, W, 3)
+    labels: dict[str, str] = field(default_factory=dict)  # model key -> how its endpoints were found
+    latents: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Diffused(Result):
+    model: str = ""
+    xt: np.ndarray | None = None  # uint8 (S+1, H, W, 3): the pure noise, then x_t after every step
+    x0: np.ndarray | None = None  # uint8 (S+1, H, W, 3): the predicted x_0 (frame 0: blank)
+    timesteps: tuple[int, ...] = ()  # t of each frame of xt; -1 for the finished image
+    stopped: bool = False
+
+
+@dataclass(frozen=True)
+class Catalogued(Result):
+    entries: tuple[Any, ...] = ()  # explorer.worker.model_catalog.CatalogEntry: frozen, plain (text and numbers)
+    skipped: tuple[Any, ...] = ()  # explorer.worker.model_catalog.Skipped: files that are not usable checkpoints, and why
+
+
+@dataclass(frozen=True)
+class RunRecord(Result):
+    folder: str = ""
+    family: str = ""
+    step: int = 0
+    training: dict[str, Any] = field(default_factory=dict)  # the settings recorded in the run's checkpoint
+
+
+@dataclass(frozen=True)
+class FacePixels(Result):
+    image: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class Step(Result):
+    """Progress of a long request; previews are optional."""
+    done: int = 0
+    total: int = 0
+    message: str = ""
+    preview: dict[str, np.ndarray] = field(default_factory=dict)  # e.g. {"xt": ..., "x0": ...}
+    t: int | None = None

@@ -1,0 +1,233 @@
+"""The Compare tab: measuring in the worker (cached per checkpoint, shipped cards, stop), the plain-language
+reading, and the panel with the three tiny models."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from explorer.panels.compare.reading import reading
+from explorer.worker.compare_jobs import (
+    Measure,
+    Measured,
+    Sampled,
+    SampleGrid,
+    card_path,
+    feature_net_digest,
+    file_digest,
+    measure,
+    sample_grid,
+)
+from explorer.worker.inference_jobs import LoadModel, ModelStore, NoControl, load_model
+from models.feature_net import DEFAULT_FEATURE_NET
+
+needs_net = pytest.mark.skipif(not DEFAULT_FEATURE_NET.exists(), reason="the feature network is not built")
+
+
+def _figures(precision, recall, seconds, ppl=100.0, fd=1.0, coverage=None, size=64):
+    return {"fd": fd, "fd_real": 0.1, "precision": precision, "recall": recall, "precision_real": 0.9,
+            "recall_real": 0.9, "density": 1.0, "coverage": recall if coverage is None else coverage,
+            "ppl": ppl, "seconds_per_image": seconds, "samples": 2000, "image_size": size}
+
+
+def _last(job):
+    return [r for r in job if type(r).__name__ != "Step"][-1]
+
+
+@pytest.fixture()
+def store(tiny_checkpoints):
+    store = ModelStore(torch.device("cpu"))
+    for path in tiny_checkpoints.values():
+        list(load_model(store, LoadModel(path), NoControl()))
+    return store
+
+
+# --------------------------------------------------------------------------------------------- reading
+def test_reading_confirms_the_usual_story_when_the_numbers_tell_it():
+    text = " ".join(reading({"vae": _figures(0.4, 0.8, 0.005, ppl=50), "gan": _figures(0.9, 0.3, 0.002, ppl=300),
+                             "diffusion": _figures(0.95, 0.85, 1.5, ppl=200)}))
+    assert "Sharpest:</b> the diffusion model" in text
+    assert "Most varied:</b> the diffusion model" in text
+    assert "Smoothest:</b> the VAE" in text
+    assert "Fastest:</b> the GAN" in text and "750×" in text
+    assert "the GAN is the sharpest" not in text  # the diffusion model is sharper here
+    assert "VAE covers the variety well" not in text  # diffusion is more varied: said as a disagreement
+    assert "both the sharpest and the most varied" in text
+
+
+def test_reading_says_where_the_numbers_disagree_with_the_story():
+    text = " ".join(reading({"vae": _figures(0.95, 0.2, 0.005), "gan": _figures(0.3, 0.9, 0.002),
+                             "diffusion": _figures(0.5, 0.5, 0.001)}))
+    assert "Unlike the usual story, the GAN" in text
+    assert "Unlike the usual story, the VAE" in text
+    assert "not the slowest" in text
+
+
+def test_reading_of_nothing_and_of_one_model():
+    assert reading({}) == []
+    (only,) = reading({"gan": _figures(0.9, 0.3, 0.002)})
+    assert "Only the GAN" in only and "90 %" in only
+
+
+# ------------------------------------------------------------------------------------------------ jobs
+@needs_net
+def test_measure_computes_caches_and_recomputes(store, tiny_checkpoints, tmp_path, monkeypatch):
+    monkeypatch.setenv("LATENT_EXPLORER_CACHE", str(tmp_path))
+    key = tiny_checkpoints["gan"]
+    first = _last(measure(store, Measure(key, samples=20), NoControl()))
+    assert isinstance(first, Measured) and not first.error, first.error
+    assert first.source.startswith("measured just now")
+    for name in ("fd", "fd_real", "precision", "recall", "coverage", "ppl", "seconds_per_image"):
+        assert isinstance(first.figures[name], float)
+    steps = [r for r in measure(store, Measure(key, samples=20, recompute=True), NoControl())]
+    assert len(steps) > 3 and steps[-1].source.startswith("measured just now")  # progress on the way
+    again = _last(measure(store, Measure(key, samples=20), NoControl()))
+    assert again.source == "measured earlier on this computer"
+    assert again.figures["fd"] == pytest.approx(steps[-1].figures["fd"])
+
+
+def test_a_models_card_supplies_its_figures_only_for_the_same_file(store, tiny_checkpoints, tmp_path, monkeypatch):
+    monkeypatch.setenv("LATENT_EXPLORER_CACHE", str(tmp_path))
+    key = tiny_checkpoints["vae"]
+    card = card_path(key)
+    figures = _figures(0.5, 0.6, 0.01)
+    try:
+        card.write_text(json.dumps({"checkpoint_sha256": "0" * 64, "evaluate": figures}))
+        stopped = _last(measure(store, Measure(key, samples=20), type("Stop", (), {"stop_requested": lambda s: True})()))
+        assert stopped.error == "Stopped."  # a card for another file is ignored: it went on to measure
+        card.write_text(json.dumps({"checkpoint_sha256": file_digest(key), "feature_net_sha256": "1" * 64,
+                                    "evaluate": figures}))
+        stopped = _last(measure(store, Measure(key, samples=20), type("Stop", (), {"stop_requested": lambda s: True})()))
+        assert stopped.error == "Stopped."  # figures read through another feature network are measured again
+        card.write_text(json.dumps({"checkpoint_sha256": file_digest(key), "feature_net_sha256": feature_net_digest(),
+                                    "evaluate": figures}))
+        result = _last(measure(store, Measure(key, samples=20), NoControl()))
+        assert result.figures == figures and "card" in result.source
+        card.write_text("{ not json")
+        damaged = _last(measure(store, Measure(key, samples=20),
+                                type("Stop", (), {"stop_requested": lambda s: True})()))
+        assert damaged.error == "Stopped."  # a damaged card is no reason to fail
+    finally:
+        card.unlink(missing_ok=True)
+
+
+def test_sample_grids_draw_the_same_seeds_as_explore(store, tiny_checkpoints):
+    keys = tuple(tiny_checkpoints.values())
+    result = _last(sample_grid(store, SampleGrid(keys, (5, 6, 7), steps=3), NoControl()))
+    assert isinstance(result, Sampled) and set(result.images) == set(keys)
+    gan = store.get(tiny_checkpoints["gan"]).model
+    with torch.no_grad():
+        alone = gan.decode(gan.latents_for_seeds([6]))
+    from models.image_io import to_uint8
+    assert (result.images[tiny_checkpoints["gan"]][1].astype(int) - to_uint8(alone[0]).astype(int)).max() <= 1
+    assert result.images[tiny_checkpoints["diffusion"]].shape == (3, 8, 8, 3)
+
+
+# ----------------------------------------------------------------------------------------------- panel
+def test_compare_tab_shows_figures_grids_morphs_and_reading(window, qtbot, tiny_checkpoints):
+    for family, key in tiny_checkpoints.items():  # figures as if shipped: the tab shows them at once
+        precision, recall = {"vae": (0.4, 0.8), "gan": (0.9, 0.2), "diffusion": (0.8, 0.7)}[family]
+        card_path(key).write_text(json.dumps({"checkpoint_sha256": file_digest(key),
+                                              "feature_net_sha256": feature_net_digest(),
+                                              "evaluate": _figures(precision, recall, 0.01)}))
+    try:
+        panel = window.compare
+        with qtbot.waitSignal(panel.first_image, timeout=120_000):
+            window.tabs.setCurrentWidget(panel)
+        assert set(panel.figures) == {"vae", "gan", "diffusion"}
+        assert panel.bars.charts["precision"].values == pytest.approx({"vae": 0.4, "gan": 0.9, "diffusion": 0.8})
+        assert panel.bars.charts["recall"].reference_value == pytest.approx(0.9)
+        assert "Sharpest:</b> the GAN" in panel.reading.text()
+        assert all(panel.grids[f].has_image() for f in ("vae", "gan", "diffusion"))
+        assert all(panel.strips[f].has_image() for f in ("vae", "gan", "diffusion"))
+        # the 8 px diffusion morph is enlarged to the others' 16 px
+        assert panel.strips["diffusion"].image().shape == panel.strips["vae"].image().shape
+        assert panel.current_image() is not None
+        assert "model's card" in panel.status.text()
+    finally:
+        for key in tiny_checkpoints.values():
+            card_path(key).unlink(missing_ok=True)
+
+
+@needs_net
+def test_recompute_measures_in_the_background_and_stop_keeps_the_tab_usable(window, qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("LATENT_EXPLORER_CACHE", str(tmp_path))
+    panel = window.compare
+    window.tabs.setCurrentWidget(panel)
+    panel.samples.setItemData(0, 20)  # few samples: the tiny models are measured in seconds
+    panel.samples.setCurrentIndex(0)
+    panel.measure(recompute=True)
+    assert panel.stop.isEnabled()
+    qtbot.waitUntil(lambda: not panel.measuring, timeout=180_000)
+    assert set(panel.figures) == {"vae", "gan"}, panel.errors
+    # The tiny diffusion model draws 8 px faces, too small for the held-out set: said, not crashed.
+    assert "16 to 256 pixels" in panel.errors["diffusion"] and "16 to 256" in panel.status.text()
+    assert "measured just now" in panel.status.text()
+    assert not panel.stop.isEnabled()
+    panel.measure(recompute=True)
+    panel.stop_measuring()
+    qtbot.waitUntil(lambda: not panel.measuring, timeout=60_000)
+    assert set(panel.figures) == {"vae", "gan"}  # stopping keeps the figures already there
+
+
+def test_a_narrow_window_stacks_the_compare_tab_instead_of_cutting_it_off(window, qtbot):
+    from PySide6.QtWidgets import QBoxLayout, QScrollArea
+    panel = window.compare
+    window.tabs.setCurrentWidget(panel)
+    window.resize(900, 700)
+    qtbot.waitUntil(lambda: panel._numbers.direction() == QBoxLayout.Direction.TopToBottom, timeout=5000)
+    content = panel.findChild(QScrollArea).widget()
+    content.layout().activate()
+    assert content.minimumSizeHint().width() <= panel.width()  # no sideways scrolling: the reading is under the charts
+    window.resize(1400, 900)
+    qtbot.waitUntil(lambda: panel._numbers.direction() == QBoxLayout.Direction.LeftToRight, timeout=5000)
+
+
+def test_long_measuring_shows_the_time_left_once_the_rate_is_known_and_not_after(window, qtbot):
+    from explorer.panels.train.time_left import MIN_STEPS
+    from explorer.worker.requests import Step
+
+    panel = window.compare  # not shown: nothing is measured for real, the Steps below are all it gets
+    shown = panel.time_left.isVisibleTo
+    now = [1000.0]
+    panel.eta.clock = lambda: now[0]
+    gan, diffusion = 9_000_001, 9_000_002  # two measurings in the queue, as after Recompute
+    panel.measuring = {gan: "gan", diffusion: "diffusion"}
+
+    def step(request_id, done, total=50):
+        window.context.progress.emit(Step(request_id, "Measure:x", done=done, total=total, message="Generating…"))
+
+    step(gan, 0)
+    assert panel.progress.isVisibleTo(panel) and not shown(panel)
+    for done in range(1, MIN_STEPS + 1):
+        assert not shown(panel)  # not until the rate means something
+        now[0] += 6.0
+        step(gan, done)
+    assert shown(panel)
+    assert panel.time_left.text() == f"about {round(6.0 * (50 - MIN_STEPS) / 60)} min left (then 1 more model)"
+    window.context.result.emit(Measured(gan, "Measure:x", model="gan-key", figures=_figures(0.9, 0.3, 0.002),
+                                        source="measured just now"))
+    assert not shown(panel)  # that model is done; the next one has a rate of its own
+    step(diffusion, 0)
+    now[0] += 20.0
+    step(diffusion, 1)
+    assert not shown(panel)
+    for done in range(2, MIN_STEPS + 2):
+        now[0] += 20.0
+        step(diffusion, done)
+    assert panel.time_left.text() == f"about {round(20.0 * (50 - MIN_STEPS - 1) / 60)} min left"
+    panel.stop_measuring()
+    assert not shown(panel) and not panel.progress.isVisibleTo(panel)  # gone when stopped
+    step(diffusion, MIN_STEPS + 2)  # a late step of the stopped run brings nothing back
+    assert not shown(panel)
+
+
+def test_every_chart_in_the_tab_says_what_it_means_under_it(window, qtbot):
+    from explorer.widgets.metric_bars import METRICS
+    panel = window.compare
+    for metric in METRICS:
+        card = panel.bars.cards[metric.key]
+        assert card.meaning.isVisibleTo(panel) and card.meaning.text().count(metric.meaning) == 1
+        assert card.name.toolTip() == metric.tip

@@ -1,0 +1,223 @@
+"""The Compare tab's bar charts: no text covers another in the scene, for any figures and chart size; the time
+chart says that it is logarithmic; every metric has a plain-words tooltip and a line saying what it means."""
+
+from __future__ import annotations
+
+import random
+
+import pyqtgraph as pg
+import pytest
+from PySide6.QtWidgets import QApplication
+
+from explorer.widgets.chart_labels import lay_out
+from explorer.widgets.metric_bars import FAMILIES, LINE_TEXT, METRICS, MetricBars, MetricChart, _fmt
+
+
+def _figures(**per_family) -> dict[str, dict]:
+    """family -> figures; each family's keyword gives (precision, fd, ppl, seconds) and the real floors are fixed
+    unless a `real_*` keyword says otherwise."""
+    real = {k.removeprefix("real_"): v for k, v in per_family.items() if k.startswith("real_")}
+    out = {}
+    for family in FAMILIES:
+        if family not in per_family:
+            continue
+        precision, fd, ppl, seconds = per_family[family]
+        out[family] = {"fd": fd, "fd_real": real.get("fd", 0.29), "precision": precision,
+                       "precision_real": real.get("precision", 0.9), "recall": precision * 0.8,
+                       "recall_real": real.get("recall", 0.9), "density": precision * 1.2,
+                       "density_real": real.get("density", 1.0), "coverage": precision,
+                       "coverage_real": real.get("coverage", 0.97), "ppl": ppl, "seconds_per_image": seconds}
+    return out
+
+
+# The shipped models' cards: the case where the "real faces" label covered the GAN's precision after Recompute.
+SHIPPED = {
+    "vae": {"fd": 1.7782, "fd_real": 0.2894, "precision": 0.8615, "precision_real": 0.8995, "recall": 0.6125,
+            "recall_real": 0.9065, "density": 1.1243, "density_real": 0.9913, "coverage": 0.948,
+            "coverage_real": 0.9705, "ppl": 359.77, "seconds_per_image": 0.0076},
+    "gan": {"fd": 1.1813, "fd_real": 0.2894, "precision": 0.8365, "precision_real": 0.8995, "recall": 0.7025,
+            "recall_real": 0.9065, "density": 1.0118, "density_real": 0.9913, "coverage": 0.9275,
+            "coverage_real": 0.9705, "ppl": 428.35, "seconds_per_image": 0.0042},
+    "diffusion": {"fd": 0.9246, "fd_real": 0.2871, "precision": 0.89, "precision_real": 0.91, "recall": 0.8145,
+                  "recall_real": 0.9075, "density": 1.0786, "density_real": 1.0272, "coverage": 0.962,
+                  "coverage_real": 0.97, "ppl": 508.8, "seconds_per_image": 0.8148},
+}
+
+FIGURE_SETS = {
+    "shipped": SHIPPED,
+    # every bar's top exactly at the real-faces line
+    "all at the line": _figures(vae=(0.9, 0.29, 300, 0.01), gan=(0.9, 0.29, 300, 0.01),
+                                diffusion=(0.9, 0.29, 300, 0.01), real_density=1.08, real_recall=0.72,
+                                real_coverage=0.9),
+    "one at the line": _figures(vae=(0.3, 3.0, 50, 0.004), gan=(0.9, 0.29, 900, 0.002),
+                                diffusion=(0.95, 0.1, 200, 1.5)),
+    "just under the line": _figures(vae=(0.88, 0.28, 100, 0.005), gan=(0.89, 0.285, 101, 0.006),
+                                    diffusion=(0.895, 0.2899, 99, 0.007)),
+    "line far over the bars": _figures(vae=(0.05, 0.01, 1, 0.001), gan=(0.1, 0.02, 2, 0.001),
+                                       diffusion=(0.08, 0.015, 1.5, 0.001), real_fd=0.9),
+    "long numbers": _figures(vae=(0.5, 12345.6, 123456.0, 0.0001), gan=(0.7, 9876.5, 98765.0, 15.7),
+                             diffusion=(0.6, 11111.0, 111111.0, 0.9), real_fd=10000.0),
+    "two models": _figures(vae=(0.86, 1.8, 360, 0.0076), gan=(0.9, 0.29, 428, 0.0042)),
+    "zeros": _figures(vae=(0.0, 0.0, 0.0, 0.004), gan=(0.9, 0.29, 300, 0.004), diffusion=(0.0, 0.0, 0.0, 0.8)),
+}
+SIZES = [(150, 150), (260, 220), (420, 320)]
+
+
+@pytest.fixture(scope="module")
+def charts(qapp):
+    charts = {m.key: MetricChart(m) for m in METRICS}
+    for chart in charts.values():
+        chart.show()
+    yield charts
+    for chart in charts.values():
+        chart.close()
+
+
+def _texts_in_scene(chart: MetricChart) -> list[pg.TextItem]:
+    QApplication.processEvents()
+    chart.grab()  # painting puts every text where the screen shows it
+    return [item for item in chart.scene().items() if isinstance(item, pg.TextItem) and item.isVisible()]
+
+
+@pytest.mark.parametrize("name", FIGURE_SETS)
+def test_no_text_in_a_chart_covers_another(charts, name):
+    figures = FIGURE_SETS[name]
+    for width, height in SIZES:
+        for chart in charts.values():
+            chart.resize(width, height)
+            chart.set_figures(figures)
+            texts = _texts_in_scene(chart)
+            spec, where = chart.spec, f"{chart.spec.key}, {name}, {width}x{height}"
+            values = {f: _fmt(float(figures[f][spec.key]) * spec.scale, spec.unit) for f in figures}
+            assert sorted(t.toPlainText() for t in texts) == sorted(
+                list(values.values()) + ([LINE_TEXT] if spec.reference else [])), where
+            plot = chart.getViewBox().sceneBoundingRect()
+            for i, a in enumerate(texts):
+                box = a.sceneBoundingRect()
+                assert plot.contains(box), f"{a.toPlainText()!r} is cut off by the plot's edge ({where})"
+                for b in texts[i + 1:]:
+                    assert not box.intersects(b.sceneBoundingRect()), \
+                        f"{a.toPlainText()!r} covers {b.toPlainText()!r} ({where})"
+            # each value stands over its own bar: its bottom at or over the bar's top, its box across the bar
+            for family, text in values.items():
+                label = chart.value_labels[family]
+                assert label in texts and label.toPlainText() == text, where
+                i = FAMILIES.index(family)
+                shown = chart._shown(float(figures[family][spec.key]) * spec.scale)
+                top = chart.getViewBox().mapViewToScene(pg.Point(i, shown))
+                box = label.sceneBoundingRect()
+                assert box.bottom() <= top.y() + 0.5 and box.left() <= top.x() <= box.right(), where
+            if spec.reference:  # the line's label is beside the line, not anywhere in the plot
+                label = chart.line_label
+                line_y = chart.getViewBox().mapViewToScene(pg.Point(0, chart.reference_value)).y()
+                box = label.sceneBoundingRect()
+                distance = max(box.top() - line_y, line_y - box.bottom(), 0)
+                assert distance <= 3 * box.height(), where
+
+
+def test_the_real_faces_label_keeps_clear_of_the_gans_precision_after_recompute(charts):
+    """The reported case: shipped figures, then the GAN's precision measured again lands just under the line."""
+    chart = charts["precision"]
+    chart.resize(240, 300)
+    chart.set_figures(SHIPPED)
+    again = {**SHIPPED, "gan": {**SHIPPED["gan"], "precision": 0.8995}}  # right at the line
+    chart.set_figures(again)
+    texts = {t.toPlainText(): t.sceneBoundingRect() for t in _texts_in_scene(chart)}
+    assert set(texts) == {"0.86", "0.90", "0.89", LINE_TEXT}
+    assert not any(texts[LINE_TEXT].intersects(texts[v]) for v in ("0.86", "0.90", "0.89"))
+
+
+def test_placement_of_random_figures_leaves_every_text_free():
+    """The geometry alone, on many random charts: boxes inside the plot and never overlapping."""
+    rng = random.Random(12)
+    for _ in range(400):
+        width, height = rng.uniform(110, 500), rng.uniform(100, 400)
+        bars = [(float(i), rng.choice([rng.uniform(0, 1), 0.9, 0.0])) for i in range(rng.randint(1, 3))]
+        sizes = [(rng.uniform(20, 50), 16.0) for _ in bars]
+        line = rng.choice([None, 0.9, rng.uniform(0, 1.2)])
+        layout = lay_out(width, height, (-0.6, 2.4), 0.0, bars, sizes, line, (60.0, 16.0))
+        boxes = layout.values + ([layout.line_label] if layout.line_label else [])
+        for i, a in enumerate(boxes):
+            assert a.within(width, height), (a, width, height)
+            assert not any(a.overlaps(b) for b in boxes[i + 1:]), (bars, line, width, height)
+
+
+def test_the_time_chart_says_it_is_logarithmic_and_its_axis_steps_by_tens(charts):
+    cards = MetricBars()
+    try:
+        for metric in METRICS:
+            said = cards.cards[metric.key].name.text()
+            assert ("log scale" in said) == metric.log, metric.key
+        chart = charts["seconds_per_image"]
+        chart.set_figures(SHIPPED)
+        ticks = [value for value, _ in chart.getAxis("left")._tickLevels[0]]
+        assert all(b - a == 1 for a, b in zip(ticks, ticks[1:]))  # one decade per grid line: log10 of the value
+        assert chart._shown(815.0) == pytest.approx(2.911, abs=1e-3)
+    finally:
+        cards.close()
+
+
+def test_every_metric_has_a_plain_words_tooltip_and_says_under_its_chart_what_it_means(qtbot):
+    bars = MetricBars()
+    qtbot.addWidget(bars)
+    bars.resize(1000, 600)
+    bars.show()
+    qtbot.waitExposed(bars)
+    meanings = set()
+    for metric in METRICS:
+        card = bars.cards[metric.key]
+        assert metric.title in card.name.text()
+        assert len(card.name.toolTip()) > 40 and card.chart.toolTip().startswith(card.name.toolTip())
+        assert card.meaning.isVisible() and metric.meaning in card.meaning.text()
+        # under the chart, not beside it
+        assert card.meaning.geometry().top() >= card.chart.geometry().bottom()
+        meanings.add(metric.meaning)
+    assert len(meanings) == len(METRICS)
+    assert "Of the model's faces, how many look like a real face" in bars.cards["precision"].meaning.text()
+
+
+def test_the_wheel_over_a_chart_scrolls_the_page_it_is_on(qtbot):
+    """The charts do not zoom or pan: a wheel turn over one scrolls the scroll area around them (a real wheel event,
+    as the window system gives it, which travels up to the parents when a widget leaves it)."""
+    from PySide6.QtCore import QPoint, QPointF
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QScrollArea
+
+    bars = MetricBars()
+    bars.setMinimumHeight(1500)  # taller than its view: there is something to scroll
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setWidget(bars)
+    qtbot.addWidget(area)
+    area.resize(900, 600)
+    area.show()
+    qtbot.waitExposed(area)
+    bars.set_figures(SHIPPED)
+    qtbot.waitUntil(lambda: area.verticalScrollBar().maximum() > 0)
+    chart = bars.charts["precision"]
+    before = chart.getViewBox().viewRange()
+    centre = chart.mapTo(area, chart.rect().center())
+    QTest.wheelEvent(area.windowHandle(), QPointF(centre), QPoint(0, -240))
+    QApplication.processEvents()
+    assert area.verticalScrollBar().value() > 0
+    assert chart.getViewBox().viewRange() == before
+
+
+def test_larger_type_gets_larger_chart_texts_that_still_cover_nothing(qtbot):
+    from PySide6.QtGui import QFont
+
+    chart = MetricChart(next(m for m in METRICS if m.key == "precision"))
+    qtbot.addWidget(chart)
+    chart.resize(240, 220)
+    chart.show()
+    qtbot.waitExposed(chart)
+    chart.set_figures(FIGURE_SETS["just under the line"])
+    before = _texts_in_scene(chart)[0].sceneBoundingRect().height()
+    big = QFont(chart.font())
+    big.setPointSizeF(big.pointSizeF() * 1.6)  # as presenter mode does
+    chart.setFont(big)
+    texts = _texts_in_scene(chart)
+    assert all(t.sceneBoundingRect().height() > before * 1.3 for t in texts)
+    for i, a in enumerate(texts):
+        assert chart.getViewBox().sceneBoundingRect().contains(a.sceneBoundingRect())
+        assert not any(a.sceneBoundingRect().intersects(b.sceneBoundingRect()) for b in texts[i + 1:])

@@ -1,0 +1,138 @@
+"""The worker's jobs as plain generators: no Qt, no threads."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from explorer.worker.inference_jobs import JOBS, ModelStore, NoControl, error_text
+from explorer.worker.requests import (
+    Diffuse,
+    Diffused,
+    Encoded,
+    EncodeImage,
+    Endpoint,
+    Interpolate,
+    Interpolated,
+    Loaded,
+    LoadModel,
+    Render,
+    Rendered,
+    Step,
+)
+from models.image_io import to_uint8
+
+
+def run(store, request, control=None):
+    items = list(JOBS[type(request)](store, request, control or NoControl()))
+    return [i for i in items if isinstance(i, Step)], items[-1]
+
+
+@pytest.fixture()
+def store(tiny_checkpoints):
+    store = ModelStore(torch.device("cpu"))
+    keys = {}
+    for family, path in tiny_checkpoints.items():
+        _, loaded = run(store, LoadModel(path))
+        assert isinstance(loaded, Loaded) and loaded.info.family == family
+        keys[family] = loaded.info.key
+    return store, keys
+
+
+@pytest.mark.parametrize("family", ["vae", "gan", "diffusion"])
+def test_render_draws_exactly_the_decoding_of_the_latent(store, family):
+    store, keys = store
+    model = store.get(keys[family]).model
+    latent = model.latents_for_seeds([3])[0].numpy()
+    _, result = run(store, Render(keys[family], latent, steps=5))
+    size = model.image_size
+    assert isinstance(result, Rendered) and result.image.shape == (size, size, 3)
+    options = {"sampler": "ddim", "steps": 5} if family == "diffusion" else {}
+    expected = to_uint8(model.decode(torch.from_numpy(latent)[None], **options)[0])
+    assert np.array_equal(result.image, expected)
+
+
+def test_gan_truncation_pulls_the_latent_to_the_middle(store):
+    store, keys = store
+    latent = np.ones(8, np.float32)
+    _, result = run(store, Render(keys["gan"], latent, psi=0.5))
+    assert np.allclose(result.latent, 0.5)
+
+
+class StopAfter:
+    def __init__(self, steps):
+        self.calls, self.steps = 0, steps
+
+    def stop_requested(self):
+        self.calls += 1
+        return self.calls > self.steps
+
+
+def test_a_stopped_diffusion_run_keeps_the_steps_it_made(store):
+    store, keys = store
+    _, result = run(store, Diffuse(keys["diffusion"], "ddpm", 100), StopAfter(3))
+    assert isinstance(result, Diffused) and result.stopped
+    assert len(result.xt) == 1 + 4  # the noise, then the 3 steps allowed and the one during which Stop came
+    assert result.xt.shape[1:] == (8, 8, 3) and result.x0.shape == result.xt.shape
+
+
+def test_a_full_diffusion_run_records_every_step(store):
+    store, keys = store
+    _, result = run(store, Diffuse(keys["diffusion"], "ddim", 10))
+    assert not result.stopped and len(result.xt) == 11 and result.timesteps[-1] == -1
+
+
+@pytest.mark.parametrize("kind", ["seed", "face"])
+def test_interpolating_in_all_three_models(store, kind):
+    store, keys = store
+    request = Interpolate(tuple(keys.values()), Endpoint(kind, seed=1), Endpoint(kind, seed=2), frames=5, steps=4)
+    steps, result = run(store, request)
+    assert isinstance(result, Interpolated) and set(result.strips) == set(keys.values())
+    for key, strip in result.strips.items():
+        size = store.get(key).info.image_size
+        assert strip.shape == (5, size, size, 3)
+    if kind == "face":  # the GAN and diffusion models had to search for the faces, step by step
+        assert any("Inverting" in s.message for s in steps)
+
+
+def test_bringing_in_a_face_reports_the_vae_view(store):
+    store, keys = store
+    _, result = run(store, EncodeImage(keys["vae"], keys["vae"], Endpoint("face", seed=4)))
+    assert isinstance(result, Encoded)
+    vae = result.vae
+    assert vae["mu"].shape == (4,) and (vae["sigma"] > 0).all()
+    assert vae["reconstruction"].shape == vae["heat_map"].shape == (16, 16, 3)
+    assert vae["samples"].shape == (6, 16, 16, 3)
+    assert len({s.tobytes() for s in vae["samples"]}) > 1  # one face, several decodings
+
+
+def test_an_unreadable_image_is_a_sentence(store, tmp_path):
+    store, keys = store
+    bad = tmp_path / "face.png"
+    bad.write_bytes(b"not a picture")
+    with pytest.raises(Exception) as info:
+        run(store, EncodeImage(keys["vae"], None, Endpoint("image", path=str(bad))))
+    text = error_text(info.value)
+    assert "face.png" in text and "Traceback" not in text
+
+
+def test_directions_are_cached_and_a_damaged_cache_is_recomputed(store, monkeypatch):
+    from explorer.worker import inference_jobs
+    from explorer.worker.requests import Analysed, AnalyseModel
+    monkeypatch.setattr(inference_jobs, "ANALYSIS_FACES", 100)
+    monkeypatch.setattr(inference_jobs, "ANALYSIS_SAMPLES", 32)
+    store, keys = store
+    key = keys["gan"]
+    _, cached = inference_jobs.analysis_paths(store.get(key).checkpoint.path)
+    cached.unlink(missing_ok=True)  # other tests of this session may have analysed the same checkpoint
+    steps, first = run(store, AnalyseModel(key))
+    assert isinstance(first, Analysed) and first.principal and steps  # computed, with progress
+    assert cached.exists()
+    steps, again = run(store, AnalyseModel(key))
+    assert not steps  # read back, not recomputed
+    assert [d.key for d in again.principal] == [d.key for d in first.principal]
+    assert np.array_equal(again.principal[0].vector, first.principal[0].vector)
+    cached.write_bytes(b"garbage")
+    steps, third = run(store, AnalyseModel(key))
+    assert steps and third.principal
