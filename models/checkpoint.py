@@ -9,7 +9,6 @@ and the training state for resuming is read with torch.load(weights_only=True).
 from __future__ import annotations
 
 import io
-import json
 import math
 import os
 from collections.abc import Iterator
@@ -20,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import save as save_safetensors_bytes
 
 from models.atomic_file import atomic_write_bytes, describe_os_error
 from models.config_check import ConfigError, config_from_dict, is_whole
@@ -33,13 +31,13 @@ from models.safetensors_file import (
     SafetensorsHeader,
     open_regular,
     read_header,
-    read_metadata_json,
+    read_json_metadata,
     read_tensors,
     shown_name,
+    write_safetensors,
 )
 
 FORMAT_VERSION = 1
-METADATA_KEY = "latent_explorer"
 APP_VERSION = "0.1.0"
 MAX_STEP = 10**12  # a step count no run reaches (a million steps a day for 2,700 years)
 # The most weights (parameters and buffers) of a model built from a checkpoint: 500 million, 2 GB as 32-bit numbers.
@@ -108,10 +106,8 @@ def save_checkpoint(path: str | os.PathLike, model: GenerativeModel, *, dataset:
         "app_version": APP_VERSION,
         **(extra or {}),
     }
-    tensors = {k: v.detach().to("cpu").contiguous() for k, v in inference_state_dict(model).items()}
-    data = save_safetensors_bytes(tensors, metadata={METADATA_KEY: json.dumps(metadata)})
     try:
-        return atomic_write_bytes(path, data)
+        return write_safetensors(path, inference_state_dict(model), metadata)
     except OSError as exc:
         raise _save_error(path, exc) from None
 
@@ -329,7 +325,7 @@ def inspect_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
 
 def _validated_metadata(header: SafetensorsHeader) -> dict[str, Any]:
     name = shown_name(header.path)
-    meta = read_metadata_json(header, METADATA_KEY, "checkpoint")
+    meta = read_json_metadata(header, "checkpoint")
     version = _check_field(meta, "format_version", int, "a whole number", name)
     if version > FORMAT_VERSION:
         raise CheckpointError(f"'{name}' was made by a newer version of Latent Explorer (format {version}; this "

@@ -34,9 +34,12 @@ from .paths import REFUSALS, expanded, look
 from .printable import printable
 
 __all__ = ["DataError", "ImageSet", "cache_dir", "face_rng", "image_folder", "load_dataset",
-           "load_image", "synthetic_face", "synthetic_faces"]
+           "find_images", "load_image", "synthetic_face", "synthetic_faces"]
 
 MIN_SIZE, MAX_SIZE = 16, 256
+# The Synthetic Faces seed of the faces the app shows, analyses and measures against; the models train on seed 0,
+# so these faces were never seen in training.
+HELD_OUT_SEED = 1
 CHUNK = 250  # faces per worker task: big enough to amortise pickling, small enough for smooth progress
 IN_PROCESS_BELOW = 500  # fewer faces than this render faster than a process pool starts
 IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".webp", ".bmp"})
@@ -242,7 +245,7 @@ def image_folder(path: str | os.PathLike, size: int = 64, *, progress: Progress 
         raise DataError(f"The folder '{root}' does not exist.")
     if not found.is_folder:
         raise DataError(f"'{root}' is a file, not a folder of images.")
-    files, skipped = _find_images(root)
+    files, skipped = find_images(root)
     images = np.empty((len(files), 3, size, size), np.uint8)
     n = 0
     for k, (name, file) in enumerate(files):
@@ -272,7 +275,7 @@ def _no_images_message(label: str, skipped: list[tuple[str, str]]) -> str:
     return f"No readable images in '{label}' ({len(skipped)} {files} skipped: {listed}{more})."
 
 
-def _find_images(root: pathlib.Path) -> tuple[list[tuple[str, pathlib.Path]], list[tuple[str, str]]]:
+def find_images(root: pathlib.Path) -> tuple[list[tuple[str, pathlib.Path]], list[tuple[str, str]]]:
     """Image files under root, sorted by relative name; plus folders that could not be opened."""
     found, skipped, seen = [], [], set()
     stack = [root]

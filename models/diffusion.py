@@ -18,10 +18,10 @@ from torch import nn
 
 from models.config_check import Choice, Whole
 from models.diffusion_unet import UNet, UNetConfig
-from models.generative import GenerativeModel, Progress
+from models.generative import GenerativeModel
+from models.progress import Progress
 
 SCHEDULES = ("linear", "cosine")
-SAMPLERS = ("ddpm", "ddim")
 EpsFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (x_t (N,3,H,W), t (N,) long) -> eps
 
 
@@ -133,7 +133,7 @@ def sample(eps_fn: EpsFn, schedule: NoiseSchedule, x_T: torch.Tensor, steps: int
         x = abar_prev.sqrt() * x0 + (1 - abar_prev - sigma**2).clamp(min=0).sqrt() * eps
         if eta > 0 and t_prev >= 0:
             x = x + sigma * torch.randn(x.shape, generator=noise_gen).to(x.device, x.dtype)
-        yield Progress(i + 1, len(timesteps), x, x0.clamp(-1, 1), t=t_prev)
+        yield Progress(i + 1, len(timesteps), state=x, image=x0.clamp(-1, 1), t=t_prev)
 
 
 def ddpm_sample(eps_fn: EpsFn, schedule: NoiseSchedule, x_T: torch.Tensor, steps: int | None = None,
@@ -186,7 +186,7 @@ def ddim_invert(eps_fn: EpsFn, schedule: NoiseSchedule, x0: torch.Tensor, steps:
                                      solved)
             guess = solved
         x, t_cur = guess, t_next
-        yield Progress(i + 1, len(timesteps), x, x0_pred.clamp(-1, 1) if clip else x0_pred, t=t_next)
+        yield Progress(i + 1, len(timesteps), state=x, image=x0_pred.clamp(-1, 1) if clip else x0_pred, t=t_next)
 
 
 class Diffusion(GenerativeModel):

@@ -142,7 +142,7 @@ def measure_effects(model, directions: Sequence, feature_net: FeatureNet | None,
         images = None
         for progress in model.decode_steps(latents[start:stop], **options):
             images = progress.image
-            yield what + (f" (step {progress.step} of {progress.total})" if progress.total > 1 else ""), 1
+            yield what + (f" (step {progress.done} of {progress.total})" if progress.total > 1 else ""), 1
         parts.append(_measure(images, feature_net, weights))
     measured = torch.cat(parts).view(len(moved), len(z), -1)  # (1 + 2 * directions, faces, Q)
     return [effects(measured[1 + 2 * i], measured[0], measured[2 + 2 * i], spread, feature_net is not None, regions)

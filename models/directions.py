@@ -17,7 +17,6 @@ shown only if it was measured to move its attribute.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import time
@@ -28,9 +27,8 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from safetensors.torch import save as save_safetensors_bytes
 
-from models.atomic_file import atomic_write_bytes, describe_os_error
+from models.atomic_file import describe_os_error
 from models.data import ImageSet
 from models.direction_effects import (
     EFFECT_AMOUNT,
@@ -51,13 +49,15 @@ from models.direction_fitting import attribute_fit, block_sums, lift_blocks, pca
 from models.face_renderer import ATTRIBUTE_NAMES, ATTRIBUTES
 from models.feature_net import FeatureNet
 from models.generative import GenerativeModel
+from models.progress import Progress
 from models.safetensors_file import (
     SafetensorsFileError,
     UnreadableFile,
     read_header,
-    read_metadata_json,
+    read_json_metadata,
     read_tensors,
     shown_name,
+    write_safetensors,
 )
 
 MAX_PRINCIPAL = 10
@@ -67,7 +67,10 @@ BATCH = 64
 MIN_R2 = 0.05  # an attribute direction predicting less than this on held-out latents is not even measured
 ANALYSIS_FORMAT = 2  # 2: measured effects of every direction, and the attributes that have no slider
 ANALYSIS_KIND = "latent_analysis"
-METADATA_KEY = "latent_explorer"
+# What the app studies to find a model's directions, and ship_model for the shipped ones alike: the VAE encodes
+# ANALYSIS_FACES held-out faces (data.HELD_OUT_SEED); a GAN or a diffusion model draws ANALYSIS_SAMPLES faces.
+ANALYSIS_FACES = 2000
+ANALYSIS_SAMPLES = 1024
 
 
 @dataclass
@@ -98,14 +101,6 @@ class LatentAnalysis:
     # Attributes (labels, lower case) with no slider: no straight line predicts them, or the one that did was
     # measured not to move them. Empty when no attribute could be tried (no labels).
     missing_attributes: list[str] = field(default_factory=list)
-
-
-@dataclass
-class AnalysisStep:
-    done: int
-    total: int
-    message: str
-    result: LatentAnalysis | None = None  # set on the last step only
 
 
 # --------------------------------------------------------------------------------------------- directions
@@ -218,7 +213,7 @@ def _generated_gather(model, feature_net, samples, seed, steps, parts):
             images = None
             for progress in model.decode_steps(z, sampler="ddim", steps=steps):
                 images = progress.image
-                yield f"Generating {stop:,} of {samples:,} samples (step {progress.step} of {progress.total})", 1
+                yield f"Generating {stop:,} of {samples:,} samples (step {progress.done} of {progress.total})", 1
         else:
             images = model.decode(z)
             yield f"Generating {stop:,} of {samples:,} samples", 1
@@ -311,8 +306,8 @@ def _measure_directions(model, principal: list[Direction], candidates: list[Dire
 
 def analyse_latent_space(model: GenerativeModel, *, faces: ImageSet | None, feature_net: FeatureNet | None,
                          samples: int = 1024, seed: int = 0, diffusion_steps: int = DIFFUSION_STEPS,
-                         effect_faces: int = EFFECT_FACES, regions: bool = True) -> Iterator[AnalysisStep]:
-    """Find the Explore tab's directions, one step per batch; the last step carries the LatentAnalysis.
+                         effect_faces: int = EFFECT_FACES, regions: bool = True) -> Iterator[Progress]:
+    """Find the Explore tab's directions, one step per batch; the last step's `result` is the LatentAnalysis.
 
     faces: held-out Synthetic Faces for a VAE (ground-truth labels), any size; feature_net labels
     generated images and measures what each direction does to effect_faces faces (seeds seed, seed+1, ...).
@@ -335,8 +330,8 @@ def analyse_latent_space(model: GenerativeModel, *, faces: ImageSet | None, feat
     done = 0
     for message, units in work:
         done += units
-        yield AnalysisStep(done, total + most + 1, message)
-    yield AnalysisStep(done, total + most + 1, "Finding directions")
+        yield Progress(done, total + most + 1, message)
+    yield Progress(done, total + most + 1, "Finding directions")
     space, principal, dims = (_vae_space(model, faces, parts, notes) if family == "vae"
                               else _generated_space(model, parts, notes))
     candidates, missing = _candidates(model, space, seed, notes)
@@ -347,7 +342,7 @@ def analyse_latent_space(model: GenerativeModel, *, faces: ImageSet | None, feat
     seeds = range(seed, seed + effect_faces)
     for message, units in _measure_directions(model, principal, candidates, feature_net, seeds, options, regions):
         done += units
-        yield AnalysisStep(done, total, message)
+        yield Progress(done, total, message)
     name_principal(principal)
     attributes, failed = keep_measured(candidates, effect_faces, notes, measurable=feature_net is not None)
 
@@ -360,7 +355,7 @@ def analyse_latent_space(model: GenerativeModel, *, faces: ImageSet | None, feat
                    "min_attribute_change": MIN_ATTRIBUTE_CHANGE,
                    "effect_seconds": round(time.perf_counter() - checked, 2),
                    "seconds": round(time.perf_counter() - start_time, 2)}
-    yield AnalysisStep(total, total, "Done", result)
+    yield Progress(total, total, "Done", result=result)
 
 
 # --------------------------------------------------------------------------------------------- saving
@@ -386,9 +381,8 @@ def save_analysis(path: str | os.PathLike, analysis: LatentAnalysis) -> Path:
             "latent_shape": shape, **{bank: [_direction_meta(d) for d in ds] for bank, ds in banks.items()},
             "dim_order": analysis.dim_order, "dim_kl": analysis.dim_kl, "recon_errors": analysis.recon_errors,
             "notes": analysis.notes, "info": analysis.info, "missing_attributes": analysis.missing_attributes}
-    data = save_safetensors_bytes(tensors, metadata={METADATA_KEY: json.dumps(meta)})
     try:
-        return atomic_write_bytes(path, data)
+        return write_safetensors(path, tensors, meta)
     except OSError as exc:
         raise AnalysisError(f"Could not save '{path.name}': {describe_os_error(exc)}.") from None
 
@@ -423,7 +417,7 @@ def load_analysis(path: str | os.PathLike, latent_shape: tuple[int, ...] | None 
     path = Path(path)
     try:
         header = read_header(path, "latent analysis")  # a regular file, a capped header, an exact size
-        meta = read_metadata_json(header, METADATA_KEY, "latent analysis")
+        meta = read_json_metadata(header, "latent analysis")
         if meta["kind"] != ANALYSIS_KIND or meta["format_version"] != ANALYSIS_FORMAT:
             raise ValueError
         shape = meta["latent_shape"]

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
-from dataclasses import dataclass
 from typing import TypeVar
 
 import numpy as np
 import torch
 
-from models.data import synthetic_faces
+from models.data import HELD_OUT_SEED, synthetic_faces
 from models.face_renderer import ATTRIBUTES
 from models.feature_net import FeatureNet
 from models.generative import GenerativeModel
@@ -23,8 +22,8 @@ from models.metrics import (
     precision_recall,
     seconds_per_image,
 )
+from models.progress import Progress
 
-HELD_OUT_SEED = 1  # the models train on Synthetic Faces seed 0; these faces were never seen in training
 Report = Callable[[str], None]
 T = TypeVar("T")
 
@@ -43,15 +42,8 @@ def attribute_statistics(predicted: np.ndarray, truth: np.ndarray) -> dict[str, 
     return stats
 
 
-@dataclass(frozen=True)
-class EvalProgress:
-    done: int
-    total: int
-    message: str
-
-
 def evaluate_steps(model: GenerativeModel, net: FeatureNet, samples: int = 2000, seed: int = 0,
-                   ppl_samples: int | None = None) -> Generator[EvalProgress, None, dict]:
+                   ppl_samples: int | None = None) -> Generator[Progress, None, dict]:
     """`evaluate` as a generator: yields progress between batches (so the app can show it and stop), and
     returns the figures."""
     options = decode_options(model)
@@ -62,15 +54,15 @@ def evaluate_steps(model: GenerativeModel, net: FeatureNet, samples: int = 2000,
     total = 1 + gen_steps + 1 + ppl_steps + (2 if diffusion else 1)
     done = 0
 
-    def step(message: str) -> EvalProgress:
+    def step(message: str) -> Progress:
         nonlocal done
         done += 1
-        return EvalProgress(done, total, message)
+        return Progress(done, total, message)
 
-    yield EvalProgress(0, total, f"drawing {2 * samples:,} held-out faces")
+    yield Progress(0, total, f"drawing {2 * samples:,} held-out faces")
     real = synthetic_faces(2 * samples, model.image_size, HELD_OUT_SEED)
     real_a, real_b = real.batch(range(samples)), real.batch(range(samples, 2 * samples))
-    def relay(inner: Generator[int, None, T], words: Callable[[int], str]) -> Generator[EvalProgress, None, T]:
+    def relay(inner: Generator[int, None, T], words: Callable[[int], str]) -> Generator[Progress, None, T]:
         """Pass an inner step generator's counts on as progress, and give back what it returns."""
         while True:
             try:

@@ -14,7 +14,6 @@ Make the shipped one with `python -m models.feature_net --out resources/feature_
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import platform
@@ -22,28 +21,29 @@ import shlex
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
-from safetensors.torch import save as save_safetensors_bytes
 from torch import nn
 
-from models.atomic_file import atomic_write_bytes, describe_os_error
+from models.atomic_file import describe_os_error
 from models.config_check import ConfigError, Whole, Wholes, check_ranges, config_from_dict
 from models.data import ImageSet, synthetic_faces
 from models.face_renderer import ATTRIBUTE_NAMES, ATTRIBUTES
 from models.generative import shapes_only
+from models.progress import Progress
 from models.safetensors_file import (
     SafetensorsFileError,
     SafetensorsHeader,
     read_header,
-    read_metadata_json,
+    read_json_metadata,
     read_tensors,
     shown_name,
+    write_safetensors,
 )
 from models.shipped import resources_dir
 
@@ -52,7 +52,6 @@ INPUT_SIZE = 32
 TRAIN_SIZES = (16, 32, 64)  # the sizes the app trains at (128 px reads like 64 px); each resized as at use
 SCORE_SIZES = (16, 32, 64, 128)
 FORMAT_VERSION = 1
-METADATA_KEY = "latent_explorer"
 KIND = "feature_net"
 _LOW = torch.tensor([a.low for a in ATTRIBUTES])
 _SPAN = torch.tensor([a.high - a.low for a in ATTRIBUTES])
@@ -196,20 +195,6 @@ def evaluate_feature_net(net: FeatureNet, faces: ImageSet) -> dict[str, float]:
 
 # --------------------------------------------------------------------------------------------- training
 
-@dataclass
-class FeatureNetProgress:
-    """One event of train_feature_net; the last one has `net` and the held-out `scores`."""
-
-    step: int
-    total: int
-    epoch: int
-    loss: float
-    message: str
-    seconds: float = 0.0
-    scores: dict[str, float] = field(default_factory=dict)  # after each epoch
-    net: FeatureNet | None = None
-
-
 def _shifted(images: torch.Tensor, generator: torch.Generator, pixels: int = 1) -> torch.Tensor:
     """Random shifts of up to `pixels`: the only augmentation, so a slightly off-centre face is still read."""
     padded = F.pad(images, [pixels] * 4, mode="replicate")
@@ -220,8 +205,11 @@ def _shifted(images: torch.Tensor, generator: torch.Generator, pixels: int = 1) 
 
 def train_feature_net(train: ImageSet | None = None, held_out: ImageSet | None = None, *, epochs: int = 8,
                       batch_size: int = 128, lr: float = 2e-3, seed: int = 0,
-                      config: FeatureNetConfig | None = None, report_every: int = 20) -> Iterator[FeatureNetProgress]:
-    """Train a FeatureNet on Synthetic Faces (default: 20,000 faces at 32 px, seed 0; held out: 2,000, seed 1)."""
+                      config: FeatureNetConfig | None = None, report_every: int = 20) -> Iterator[Progress]:
+    """Train a FeatureNet on Synthetic Faces (default: 20,000 faces at 32 px, seed 0; held out: 2,000, seed 1).
+
+    Yields the steps, each with its training loss, and after each epoch the held-out scores in words; the last
+    step's `result` is the trained net."""
     train = train if train is not None else synthetic_faces(20000, INPUT_SIZE, seed=0)
     held_out = held_out if held_out is not None else synthetic_faces(2000, INPUT_SIZE, seed=1)
     torch.manual_seed(seed)
@@ -232,7 +220,7 @@ def train_feature_net(train: ImageSet | None = None, held_out: ImageSet | None =
     total = epochs * per_epoch
     # One cycle: a short warm-up, then a cosine decay, converges far better in a few epochs than a flat rate.
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=max(total, 2), pct_start=0.15)
-    start, step, scores = time.perf_counter(), 0, {}
+    step = 0
     for epoch in range(1, epochs + 1):
         net.train()
         order = torch.randperm(len(train), generator=generator)
@@ -246,15 +234,13 @@ def train_feature_net(train: ImageSet | None = None, held_out: ImageSet | None =
             sched.step()
             step += 1
             if step % report_every == 0 or b == per_epoch - 1:
-                yield FeatureNetProgress(step, total, epoch, loss.item(), f"epoch {epoch}/{epochs}, step {step}/{total}",
-                                         time.perf_counter() - start)
+                yield Progress(step, total, f"epoch {epoch}/{epochs}, step {step}/{total}", loss=loss.item())
         scores = evaluate_feature_net(net, held_out)
         mean_r2 = sum(v for k, v in scores.items() if k != "glasses") / (len(scores) - 1)
-        yield FeatureNetProgress(step, total, epoch, loss.item(),
-                                 f"epoch {epoch}/{epochs}: held-out mean R² {mean_r2:.3f}, "
-                                 f"glasses accuracy {scores['glasses']:.3f}", time.perf_counter() - start, scores)
+        yield Progress(step, total, f"epoch {epoch}/{epochs}: held-out mean R² {mean_r2:.3f}, "
+                                    f"glasses accuracy {scores['glasses']:.3f}", loss=loss.item())
     net.eval()
-    yield FeatureNetProgress(step, total, epochs, loss.item(), "done", time.perf_counter() - start, scores, net)
+    yield Progress(step, total, "done", loss=loss.item(), result=net)
 
 
 # --------------------------------------------------------------------------------------------- saving
@@ -264,10 +250,8 @@ def save_feature_net(path: str | os.PathLike, net: FeatureNet, card: dict[str, A
     path = Path(path)
     metadata = {"format_version": FORMAT_VERSION, "kind": KIND, "config": asdict(net.config),
                 "attribute_names": list(ATTRIBUTE_NAMES), "card": card}
-    tensors = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
-    data = save_safetensors_bytes(tensors, metadata={METADATA_KEY: json.dumps(metadata)})
     try:
-        return atomic_write_bytes(path, data)
+        return write_safetensors(path, net.state_dict(), metadata)
     except OSError as exc:
         raise FeatureNetError(f"Could not save '{path.name}': {describe_os_error(exc)}. "
                               "The previous file there, if any, is unchanged.") from None
@@ -276,7 +260,7 @@ def save_feature_net(path: str | os.PathLike, net: FeatureNet, card: dict[str, A
 def _checked_metadata(header: SafetensorsHeader) -> dict[str, Any]:
     """The file's JSON metadata, checked to be a feature network's, or a FeatureNetError."""
     name = shown_name(header.path)
-    meta = read_metadata_json(header, METADATA_KEY, "feature network")
+    meta = read_json_metadata(header, "feature network")
     if meta.get("kind") != KIND:
         raise FeatureNetError(f"'{name}' is not a feature network file, or it is damaged.")
     version = meta.get("format_version")
@@ -347,14 +331,15 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(max(1, args.threads))
     train = joined([as_input(synthetic_faces(args.count, size, seed=0)) for size in TRAIN_SIZES])
     held_out = joined([as_input(synthetic_faces(args.held_out, size, seed=1)) for size in TRAIN_SIZES])
-    final = None
+    final, start = None, time.perf_counter()
     for event in train_feature_net(train, held_out, epochs=args.epochs, batch_size=args.batch_size, seed=args.seed):
-        print(f"[{event.seconds:6.1f} s] {event.message}, loss {event.loss:.4f}", flush=True)
+        print(f"[{time.perf_counter() - start:6.1f} s] {event.message}, loss {event.loss:.4f}", flush=True)
         final = event
-    assert final is not None and final.net is not None
-    final.net.eval()
+    seconds = time.perf_counter() - start
+    assert final is not None and final.result is not None
+    net = final.result.eval()
     by_size = {str(size): {k: round(v, 4) for k, v in
-                           evaluate_feature_net(final.net, synthetic_faces(args.held_out, size, seed=1)).items()}
+                           evaluate_feature_net(net, synthetic_faces(args.held_out, size, seed=1)).items()}
                for size in SCORE_SIZES}
     print("  " + " " * 24 + "".join(f"{size:>8} px" for size in SCORE_SIZES))
     for name in ATTRIBUTE_NAMES:
@@ -363,21 +348,21 @@ def main(argv: list[str] | None = None) -> int:
     card = {
         "what": "CNN predicting the 15 Synthetic Faces attributes; penultimate layer = metric features",
         "command": "python -m models.feature_net " + shlex.join(argv if argv is not None else sys.argv[1:]),
-        "epochs": args.epochs, "steps": final.step, "batch_size": args.batch_size, "seed": args.seed,
-        "seconds": round(final.seconds, 1),
+        "epochs": args.epochs, "steps": final.done, "batch_size": args.batch_size, "seed": args.seed,
+        "seconds": round(seconds, 1),
         "device": f"cpu ({torch.get_num_threads()} threads, {platform.processor() or platform.machine()}), "
                   f"torch {torch.__version__}",
         "input": f"any size, resized to {INPUT_SIZE}x{INPUT_SIZE}",
         "train_sizes": list(TRAIN_SIZES),
-        "feature_dim": final.net.feature_dim,
+        "feature_dim": net.feature_dim,
         "train_data": train.describe(), "held_out_data": held_out.describe(),
-        "held_out_scores": {k: round(v, 4) for k, v in final.scores.items()},
+        "held_out_scores": {k: round(v, 4) for k, v in evaluate_feature_net(net, held_out).items()},
         "held_out_scores_by_size": by_size,
         "score_kinds": {a.name: "accuracy" if a.binary else "r2" for a in ATTRIBUTES},
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
-    path = save_feature_net(args.out, final.net, card)
-    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB) in {final.seconds:.0f} s")
+    path = save_feature_net(args.out, net, card)
+    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB) in {seconds:.0f} s")
     return 0
 
 

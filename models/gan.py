@@ -20,7 +20,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from models.config_check import IMAGE_SIZE, LATENT_DIM, Choice, Flag, Number, Whole, check_ranges
-from models.generative import GenerativeModel, Progress, building_shapes_only, conv_levels
+from models.generative import GenerativeModel, building_shapes_only, conv_levels
+from models.progress import Progress
 
 LOSSES = ("minimax", "non-saturating", "wgan-gp", "hinge")
 
@@ -204,7 +205,7 @@ class GAN(GenerativeModel):
     def decode_steps(self, latents: torch.Tensor, **options) -> Iterator[Progress]:
         with torch.no_grad():
             image = self.generator(latents)
-        yield Progress(1, 1, latents, image)
+        yield Progress(1, 1, state=latents, image=image)
 
     def encode_steps(self, images: torch.Tensor, steps: int = 200, lr: float = 0.05, restarts: int = 4,
                      seed: int = 0, prior_weight: float = 1e-3, **options) -> Iterator[Progress]:
@@ -230,7 +231,7 @@ class GAN(GenerativeModel):
                 # The best start per image, with the z that made `fake` (before this step's update).
                 best = (per_image.detach().view(n, restarts).argmin(1)
                         + torch.arange(n, device=z.device) * restarts)
-                report = Progress(step, steps, z.detach()[best].clone(), fake.detach()[best].clone(),
+                report = Progress(step, steps, state=z.detach()[best].clone(), image=fake.detach()[best].clone(),
                                   loss=float(per_image.detach()[best].mean()))
                 opt.zero_grad(set_to_none=True)
                 (per_image + prior_weight * prior).sum().backward()

@@ -7,7 +7,7 @@ Shapes and ranges, for every family:
 - decode(latents) -> images; encode(images) -> latents.
   VAE: decoder / posterior mean. GAN: generator / inversion by optimising z under a fixed budget.
   Diffusion: deterministic DDIM (eta = 0) sampling / DDIM inversion, so encode then decode is a round trip.
-- decode_steps / encode_steps are generators of `Progress`, one per step, so a caller can show a
+- decode_steps / encode_steps are generators of `Progress` (models/progress.py), one per step, so a caller can show a
   preview and stop early by simply not asking for the next step. The last one holds the result.
 """
 
@@ -18,28 +18,13 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
-
-@dataclass
-class Progress:
-    """One step of a long computation (sampling, inversion)."""
-
-    step: int  # steps done so far, 1-based
-    total: int
-    state: torch.Tensor  # the running value: x_t for diffusion, z for GAN inversion; the result at the end
-    image: torch.Tensor  # the current best guess of the image, (N, 3, H, W) in [-1, 1]
-    t: int | None = None  # diffusion time step of `state`; -1 once it is a clean image
-    loss: float | None = None  # inversion's reconstruction error
-
-    @property
-    def done(self) -> bool:
-        return self.step >= self.total
+from models.progress import Progress
 
 
 def seed_latents(seeds: Sequence[int], shape: Sequence[int]) -> torch.Tensor:

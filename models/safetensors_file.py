@@ -1,5 +1,6 @@
-"""Reading a safetensors file that could be anything: checkpoints, the feature network and saved analyses all come
-through here.
+"""Reading a safetensors file that could be anything, and writing ours: checkpoints, the feature network and saved
+analyses all come through here. Ours carry one JSON object as metadata, under METADATA_KEY (write_safetensors,
+read_json_metadata).
 
 Only regular files are opened (a FIFO would block open() for ever; a device or a folder is not a file), without
 following them into anything else. The header's length is checked against a cap before a byte of it is read; the
@@ -24,7 +25,9 @@ from typing import Any
 
 import torch
 from safetensors.torch import load as load_safetensors_bytes
+from safetensors.torch import save as save_safetensors_bytes
 
+from models.atomic_file import atomic_write_bytes
 from models.config_check import is_whole
 from models.printable import printable, shown_value
 
@@ -43,6 +46,9 @@ MAX_DATA = 2 * 1024**3
 # Our weights have at most 4 dimensions (a convolution's); a shape of thousands of them is only there to make the
 # product below slow.
 MAX_DIMS = 8
+# The one metadata entry of every file this app writes (checkpoints, the feature network, saved analyses): a JSON
+# object, as text, that says what the file is and everything about it but its tensors.
+METADATA_KEY = "latent_explorer"
 DTYPE_BYTES = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1, "BOOL": 1}
 
 
@@ -286,10 +292,21 @@ def read_tensors(header: SafetensorsHeader, what: str = "checkpoint") -> dict[st
         raise SafetensorsFileError(f"'{name}' is damaged and its weights cannot be read.") from None
 
 
-def read_metadata_json(header: SafetensorsHeader, key: str, what: str) -> dict[str, Any]:
-    """The JSON object stored as text under metadata `key`, or SafetensorsFileError."""
+def write_safetensors(path: str | os.PathLike, tensors: dict[str, torch.Tensor], metadata: dict[str, Any]) -> Path:
+    """Write `tensors` (moved to the CPU, made contiguous) and `metadata` (a JSON object, stored as text under
+    METADATA_KEY) to `path` atomically; returns the path. OSError when it cannot be written: the previous file there,
+    if any, is then unchanged."""
+    if not isinstance(metadata, dict):
+        raise TypeError(f"the metadata must be a dictionary, not {type(metadata).__name__}")
+    tensors = {k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}
+    return atomic_write_bytes(path, save_safetensors_bytes(tensors, metadata={METADATA_KEY: json.dumps(metadata)}))
+
+
+def read_json_metadata(header: SafetensorsHeader, what: str) -> dict[str, Any]:
+    """The JSON object stored as text under METADATA_KEY, or SafetensorsFileError; its fields' types are the
+    caller's to check."""
     name = shown_name(header.path)
-    text = header.metadata.get(key)
+    text = header.metadata.get(METADATA_KEY)
     if text is None:
         raise SafetensorsFileError(f"'{name}' is a safetensors file but not a Latent Explorer {what} (it carries no "
                                    "description of one).")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -429,7 +429,63 @@ def train(settings: TrainSettings, control: TrainControl | None = None) -> Itera
         ctx.close()
 
 
+@dataclass
+class _Training:
+    """What the training loop works with, once the run is set up."""
+
+    data: ImageSet
+    model: torch.nn.Module
+    trainer: FamilyTrainer
+    batches: BatchSource
+    per_rank: int  # images per step on each process
+    fixed: torch.Tensor  # the latents of the sample grid, the same at every grid
+
+
+class ThroughputMeter:
+    """Images per second over the steps since the last report (only the steps' own time counts), and the run's
+    time so far without its pauses."""
+
+    def __init__(self) -> None:
+        self.started = time.perf_counter()
+        self.excluded = 0.0  # seconds spent paused
+        self._window_time, self._window_steps = 0.0, 0
+        self._paused_at: float | None = None
+
+    def timed(self, step: Callable[[], Any]) -> Any:
+        """Run `step()`, counting its time; its result."""
+        t0 = time.perf_counter()
+        result = step()
+        self._window_time += time.perf_counter() - t0
+        self._window_steps += 1
+        return result
+
+    def images_per_second(self, images_per_step: int) -> float:
+        """The rate over the steps timed since the last call (which starts a new window)."""
+        rate = self._window_steps * images_per_step / max(self._window_time, 1e-9)
+        self._window_time, self._window_steps = 0.0, 0
+        return rate
+
+    def pause(self) -> None:
+        self._paused_at = time.perf_counter()
+
+    def resume(self) -> None:
+        if self._paused_at is not None:
+            self.excluded += time.perf_counter() - self._paused_at
+            self._paused_at = None
+
+    def elapsed(self) -> float:
+        """Seconds since the loop started, pauses left out."""
+        return time.perf_counter() - self.started - self.excluded
+
+
 def _train(run: Run, control: TrainControl) -> Iterator[TrainEvent]:
+    training = yield from _set_up(run)
+    yield from _loop(run, control, training)
+
+
+def _set_up(run: Run) -> Iterator[TrainEvent]:
+    """Check the settings, claim the folder, build the data, model and trainer (restored when resuming); yields
+    the warnings and the StartEvent, and returns the _Training."""
     s, ctx = run.settings, run.ctx
     check_settings(s)  # before the folder is made: an empty --out would claim the current folder
     run.claim()
@@ -463,27 +519,30 @@ def _train(run: Run, control: TrainControl) -> Iterator[TrainEvent]:
         yield from _checkpoint(run, trainer, batches, data, {}, final=False)
     fixed = model.latents_for_seeds(range(s.sample_count))
     run.reference_spread = mean_pairwise_distance(data.images[:s.sample_count].float().div(127.5).sub(1.0))
+    return _Training(data, model, trainer, batches, per_rank, fixed)
+
+
+def _loop(run: Run, control: TrainControl, training: _Training) -> Iterator[TrainEvent]:
+    """Step until the run's step count, a stop, or divergence; pauses, step reports, sample grids, checkpoints."""
+    s, ctx = run.settings, run.ctx
+    trainer, batches, data, fixed = training.trainer, training.batches, training.data, training.fixed
     losses: dict[str, float] = {}
-    start_step, started = run.step, time.perf_counter()
-    window_time, window_steps, excluded = 0.0, 0, 0.0
+    start_step, meter = run.step, ThroughputMeter()
     remaining = RemainingTime()
     reason = "finished"
     while run.step < s.steps:
         if control.paused and not control.stop_requested:
             remaining.pause()  # before the event: whoever reads it may take its time
             yield PausedEvent(run.step)
-            paused_at = time.perf_counter()
+            meter.pause()
             control.wait_while_paused()
             remaining.resume()
-            excluded += time.perf_counter() - paused_at
+            meter.resume()
             yield ResumedEvent(run.step)
         if ctx.any(control.stop_requested):
             reason = "stopped"
             break
-        t0 = time.perf_counter()
-        result = trainer.step(batches)
-        window_time += time.perf_counter() - t0
-        window_steps += 1
+        result = meter.timed(lambda: trainer.step(batches))
         if ctx.any(not all(math.isfinite(v) for v in result.losses.values())):
             bad = ", ".join(f"{k} = {v}" for k, v in result.losses.items() if not math.isfinite(v)) or "another process"
             yield ErrorEvent(f"Training diverged at step {run.step + 1} ({bad}); the run stopped and {run.kept()}. "
@@ -494,16 +553,15 @@ def _train(run: Run, control: TrainControl) -> Iterator[TrainEvent]:
         remaining.step_done()
         losses = result.losses
         if run.step % s.log_every == 0 or run.step == s.steps:
-            ips = window_steps * trainer.images_per_step * per_rank * ctx.world_size / max(window_time, 1e-9)
+            ips = meter.images_per_second(trainer.images_per_step * training.per_rank * ctx.world_size)
             eta = remaining.seconds_left(s.steps - run.step)
             yield StepEvent(run.step, s.steps, losses, round(ips, 2), None if eta is None else round(eta, 1),
-                            round(time.perf_counter() - started - excluded, 2), result.extra)
-            window_time, window_steps = 0.0, 0
+                            round(meter.elapsed(), 2), result.extra)
         if ctx.is_main and s.sample_every and run.step % s.sample_every == 0:
             yield from _samples(run, trainer, fixed)
         if s.checkpoint_every and run.step % s.checkpoint_every == 0 and run.step < s.steps:  # the last: below
             yield from _checkpoint(run, trainer, batches, data, losses, final=False)
-    if not ctx.replicas_agree(model):
+    if not ctx.replicas_agree(training.model):
         yield WarningEvent("The training processes ended with different weights; the checkpoint holds rank 0's.")
     if run.step != run.last_saved_step and run.step > start_step:
         if ctx.is_main and s.sample_every and run.step % s.sample_every:

@@ -16,7 +16,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from models.config_check import IMAGE_SIZE, LATENT_DIM, Number, Whole, check_ranges, group_norm_friendly
-from models.generative import GenerativeModel, Progress, conv_levels
+from models.generative import GenerativeModel, conv_levels
+from models.progress import Progress
 
 # GroupNorm(min(8, c), c) splits c channels into groups: every level's count (base doubled, capped) must divide.
 _BASE = Whole(1, 512, lambda n: n in (1, 2, 4) or n % 8 == 0, "1, 2, 4 or a multiple of 8")
@@ -144,10 +145,10 @@ class VAE(GenerativeModel):
     def decode_steps(self, latents: torch.Tensor, **options) -> Iterator[Progress]:
         with torch.no_grad():
             image = self.decoder(latents).clamp(-1.0, 1.0)
-        yield Progress(1, 1, latents, image)
+        yield Progress(1, 1, state=latents, image=image)
 
     def encode_steps(self, images: torch.Tensor, **options) -> Iterator[Progress]:
         with torch.no_grad():
             mu, _ = self.encoder(images)
             image = self.decoder(mu).clamp(-1.0, 1.0)
-        yield Progress(1, 1, mu, image)
+        yield Progress(1, 1, state=mu, image=image)

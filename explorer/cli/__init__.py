@@ -1,1 +1,1 @@
-"""The command line: the parser and one module per command (train, sample, interpolate, evaluate, bench), and the maintainers' ship_model."""
+"""The command line: the parser and one module per command (train, sample, interpolate, evaluate, bench)."""

@@ -154,14 +154,14 @@ def app_figures(window, app, quick: bool) -> list[Figure]:
         ]
         if family == "vae" or not drag_stalls:
             drag_stalls = drag_stall_ms(window, app, key, 2.0 if quick else 5.0)
-    figures += _stall_figures("while sliders are dragged", drag_stalls)
+    figures += stall_figures("while sliders are dragged", drag_stalls)
     if "diffusion" in models:
         figures += diffusion_figures(window, app, models["diffusion"], quick)
-    figures += _stall_figures("while a training run is going", training_stall_ms(window, app, 3.0 if quick else 8.0))
+    figures += stall_figures("while a training run is going", training_stall_ms(window, app, 3.0 if quick else 8.0))
     return figures
 
 
-def _stall_figures(when: str, stalls: list[float]) -> list[Figure]:
+def stall_figures(when: str, stalls: list[float]) -> list[Figure]:
     if not stalls:
         return []
     p99 = _percentile(stalls, 99)
@@ -291,7 +291,7 @@ def diffusion_figures(window, app, key: str, quick: bool) -> list[Figure]:
             Figure("Diffusion DDPM-1000, seconds per image", ddpm, "s", "", None),
             Figure("Diffusion DDIM-50 in the app, with the live preview", with_preview, "s", "", None),
             Figure("Diffusion live preview overhead", overhead, "%", "≤ 10 %", overhead <= 10),
-            *_stall_figures("while a DDIM-50 run previews every step", stalls)]
+            *stall_figures("while a DDIM-50 run previews every step", stalls)]
 
 
 def training_stall_ms(window, app, seconds: float) -> list[float]:

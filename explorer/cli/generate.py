@@ -24,7 +24,7 @@ def _decode_with_progress(model: GenerativeModel, latents: torch.Tensor, what: s
     final = None
     for final in model.decode_steps(latents, **options):
         if final.total > 1 and sys.stderr.isatty():
-            sys.stderr.write(f"\r{what}: step {final.step}/{final.total}")
+            sys.stderr.write(f"\r{what}: step {final.done}/{final.total}")
             sys.stderr.flush()
     if final.total > 1 and sys.stderr.isatty():
         sys.stderr.write("\n")

@@ -48,16 +48,6 @@ def binned(x: np.ndarray, y: np.ndarray, points: int = SMOOTH_POINTS) -> tuple[n
     return (np.add.reduceat(x.astype(float), edges[:-1]) / counts, np.add.reduceat(y, edges[:-1]) / counts)
 
 
-def smooth(values: np.ndarray, weight: float = 0.8) -> np.ndarray:
-    """Exponential moving average with start-up bias correction (TensorBoard's smoothing)."""
-    out = np.empty(len(values))
-    acc = 0.0
-    for i, v in enumerate(values):
-        acc = weight * acc + (1 - weight) * v
-        out[i] = acc / (1 - weight ** (i + 1))
-    return out
-
-
 class LossPlots(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -116,7 +106,8 @@ class LossPlots(QWidget):
                 self._add_curve(self.plots[0], key)
             self.steps[key].append(step)
             self.values[key].append(float(value))
-            # the same EMA as smooth(), one point at a time: cheap however long the run
+            # an exponential moving average with start-up bias correction (TensorBoard's smoothing),
+            # one point at a time: cheap however long the run
             w, n = self.smoothing, len(self.values[key])
             previous = self.smoothed[key][-1] * (1 - w ** (n - 1)) if n > 1 else 0.0
             self.smoothed[key].append((w * previous + (1 - w) * float(value)) / (1 - w ** n))

@@ -66,7 +66,7 @@ METRICS = (
 )
 
 
-def _fmt(value: float, unit: str) -> str:
+def format_metric(value: float, unit: str) -> str:
     if abs(value) >= 100:
         return f"{value:,.0f}{unit}"
     if abs(value) >= 10:
@@ -135,7 +135,8 @@ class MetricChart(pg.PlotWidget):
             if family in self.values:
                 bar = pg.BarGraphItem(x=[i], height=[self._shown(self.values[family]) - self._bottom],
                                       y0=[self._bottom], width=0.6, brush=COLOURS[family], pen=pg.mkPen(None))
-                self.value_labels[family] = _text(_fmt(self.values[family], self.spec.unit), "k", self.font())
+                shown = format_metric(self.values[family], self.spec.unit)
+                self.value_labels[family] = _text(shown, "k", self.font())
                 self._items += [bar, self.value_labels[family]]
         refs = [float(figures[f][self.spec.reference]) for f in FAMILIES
                 if self.spec.reference and f in figures and self.spec.reference in figures[f]]
@@ -147,7 +148,8 @@ class MetricChart(pg.PlotWidget):
             line.setZValue(5)
             self.line_label = _text(LINE_TEXT, "#555555", self.font())
             self._items += [line, self.line_label]
-            tip += f" Two sets of real faces score {_fmt(self.reference_value * self.spec.scale, self.spec.unit)}."
+            real = format_metric(self.reference_value * self.spec.scale, self.spec.unit)
+            tip += f" Two sets of real faces score {real}."
         self.setToolTip(tip)
         for item in self._items:
             self.addItem(item)

@@ -8,7 +8,6 @@ beside it) supplies the figures measured when it was made. "Recompute" measures 
 from __future__ import annotations
 
 import json
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -21,14 +20,20 @@ import torch
 from explorer.worker.inference_jobs import (
     Control,
     ModelStore,
-    _feature_net,
-    feature_net_digest,
-    file_digest,
     interpolate_models,
+    shared_feature_net,
 )
 from explorer.worker.requests import Interpolate, Request, Result, Step
 from models.atomic_file import atomic_write_bytes
+from models.cache import (
+    cached_path,
+    feature_net_digest,
+    file_digest,
+    read_cached,
+    write_cached,
+)
 from models.image_io import to_uint8
+from models.progress import Progress
 
 METRICS_VERSION = 1  # bump when the figures' definitions change, so old cached figures are not shown
 
@@ -40,20 +45,14 @@ class Measure(Request):
     model: str
     samples: int = 500
     recompute: bool = False
-
-    @property
-    def slot(self) -> str:  # the three models are measured one after another, not instead of one another
-        return f"Measure:{self.model}"
+    slot_by = "model"  # the three models are measured one after another, not instead of one another
 
 
 @dataclass(frozen=True)
 class StoredFigures(Request):
     """Figures measured before for this exact file, if any: quick, so it does not wait behind long jobs."""
     model: str
-
-    @property
-    def slot(self) -> str:
-        return f"StoredFigures:{self.model}"
+    slot_by = "model"
 
 
 @dataclass(frozen=True)
@@ -90,8 +89,11 @@ def card_path(checkpoint: Path) -> Path:
 
 
 def cache_path(digest: str) -> Path:
-    from models.data import cache_dir
-    return cache_dir() / "metrics" / f"v{METRICS_VERSION}-{digest[:24]}-net{feature_net_digest()[:12]}.json"
+    return cached_path("metrics", METRICS_VERSION, digest, ".json", f"net{feature_net_digest()[:12]}")
+
+
+def _read_json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def _usable(figures: Any) -> bool:
@@ -105,10 +107,7 @@ def stored_figures(checkpoint: Path, digest: str) -> tuple[dict | None, str]:
     net = feature_net_digest()
     for path, words in ((cache_path(digest), "measured earlier on this computer"),
                         (card_path(checkpoint), "from the model's card, measured when it was made")):
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue  # missing or damaged: measured again instead
+        data = read_cached(path, _read_json)  # None when missing or damaged: measured again instead
         figures = data.get("evaluate") if isinstance(data, dict) else None
         if (isinstance(data, dict) and data.get("checkpoint_sha256") == digest
                 and data.get("feature_net_sha256") == net and _usable(figures)):
@@ -117,14 +116,9 @@ def stored_figures(checkpoint: Path, digest: str) -> tuple[dict | None, str]:
 
 
 def save_figures(digest: str, figures: dict) -> None:
-    path = cache_path(digest)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        text = json.dumps({"checkpoint_sha256": digest, "feature_net_sha256": feature_net_digest(),
-                           "metrics_version": METRICS_VERSION, "evaluate": figures})
-        atomic_write_bytes(path, text.encode("utf-8"))
-    except OSError as exc:  # a full disk costs only measuring again next time
-        print(f"latent-explorer: could not cache the metrics: {exc}", file=sys.stderr)
+    text = json.dumps({"checkpoint_sha256": digest, "feature_net_sha256": feature_net_digest(),
+                       "metrics_version": METRICS_VERSION, "evaluate": figures})
+    write_cached(cache_path(digest), lambda path: atomic_write_bytes(path, text.encode("utf-8")), "metrics")
 
 
 # ----------------------------------------------------------------------------------------------------- jobs
@@ -144,7 +138,7 @@ def measure(store: ModelStore, req: Measure, control: Control) -> Iterator[Resul
                        error="This model was trained on your own pictures; the measures compare with Synthetic "
                              "Faces, so they would say nothing about it.")
         return
-    net = _feature_net()
+    net = shared_feature_net()
     if net is None:
         yield Measured(req.id, req.slot, created=req.created, model=req.model,
                        error="The feature network in resources/ is missing or damaged, so nothing can be measured.")
@@ -161,8 +155,8 @@ def measure(store: ModelStore, req: Measure, control: Control) -> Iterator[Resul
         except StopIteration as done:
             figures = done.value
             break
-        yield Step(req.id, req.slot, done=progress.done, total=progress.total,
-                   message=progress.message[:1].upper() + progress.message[1:] + "…")
+        words = progress.message[:1].upper() + progress.message[1:] + "…"
+        yield Step(req.id, req.slot, progress=Progress(progress.done, progress.total, words))
     figures["device"] = str(store.device)
     figures["seconds_to_measure"] = round(time.perf_counter() - start, 1)
     save_figures(digest, figures)
@@ -182,7 +176,7 @@ def sample_grid(store: ModelStore, req: SampleGrid, control: Control) -> Iterato
     images: dict[str, np.ndarray] = {}
     for i, key in enumerate(req.models):
         model = store.get(key).model
-        yield Step(req.id, req.slot, done=i, total=len(req.models), message=f"Drawing {len(req.seeds)} faces…")
+        yield Step(req.id, req.slot, progress=Progress(i, len(req.models), f"Drawing {len(req.seeds)} faces…"))
         options = {"sampler": "ddim", "steps": req.steps} if model.family == "diffusion" else {}
         # One seed at a time, exactly as Explore draws that seed, so a face here can be found again there.
         z = model.latents_for_seeds(req.seeds)

@@ -7,8 +7,6 @@ result. The worker closes a job's generator when a newer request of the same slo
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import sys
 import time
 from collections.abc import Iterator
@@ -43,18 +41,24 @@ from explorer.worker.requests import (
     Result,
     Step,
 )
+from models.cache import (
+    cached_path,
+    feature_net_digest,
+    file_digest,
+    read_cached,
+    write_cached,
+)
 from models.checkpoint import Checkpoint, load_checkpoint
-from models.data import load_image, synthetic_face, synthetic_faces
+from models.data import HELD_OUT_SEED, load_image, synthetic_face, synthetic_faces
+from models.directions import ANALYSIS_FACES, ANALYSIS_SAMPLES
 from models.distributed import memory_exhausted, out_of_memory_words
 from models.families import FAMILY_NAMES
 from models.generative import GenerativeModel
 from models.image_io import to_uint8
 from models.latent import interpolate, truncate
 from models.printable import printable
+from models.progress import Progress
 
-HELD_OUT_SEED = 1  # Synthetic Faces seed of the faces the app shows and analyses; the models trained on seed 0
-ANALYSIS_FACES = 2000
-ANALYSIS_SAMPLES = 1024  # generated faces studied to find a GAN's or a diffusion model's directions
 ANALYSIS_VERSION = 3  # 2: every direction's measured effects; 3: no region colours for other pictures
 GAN_INVERSION_STEPS = 200
 PREVIEW_INTERVAL = 1 / 30  # seconds between progress previews: no faster than a screen can show them
@@ -116,7 +120,7 @@ def endpoint_pixels(source: Endpoint, size: int) -> np.ndarray:
     raise ValueError(f"a {source.kind} endpoint has no pixels")
 
 
-def _model_info(checkpoint: Checkpoint, key: str) -> ModelInfo:
+def model_info(checkpoint: Checkpoint, key: str) -> ModelInfo:
     model, meta = checkpoint.model, checkpoint.metadata
     data = meta.get("dataset", {}) or {}
     signal = noise = None
@@ -143,58 +147,26 @@ def load_model(store: ModelStore, req: LoadModel, control: Control) -> Iterator[
     old = store.models.get(key)
     if old is None or (req.reload and mtime != old.mtime):
         checkpoint = load_checkpoint(key, store.device)
-        store.models[key] = LoadedModel(checkpoint, _model_info(checkpoint, key), mtime=mtime)
+        store.models[key] = LoadedModel(checkpoint, model_info(checkpoint, key), mtime=mtime)
         if old is not None:  # new weights, same latent space shape: the old slider directions still apply
             store.models[key].analysis, store.models[key].recon_errors = old.analysis, old.recon_errors
     yield Loaded(req.id, req.slot, seconds=_elapsed(start), created=req.created, info=store.models[key].info)
 
 
-@functools.lru_cache(maxsize=32)
-def _digest(path: str, mtime_ns: int, size: int) -> str:
-    from models.safetensors_file import open_regular
-    digest = hashlib.sha256()
-    with open_regular(Path(path), "checkpoint") as file:  # a FIFO swapped in for the file would block open() for ever
-        for block in iter(lambda: file.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def file_digest(path: str | Path) -> str:
-    """SHA-256 of a checkpoint file, read once per version of the file (the analysis and metrics caches both key
-    on it, and several requests ask for it in a row)."""
-    stat = Path(path).stat()
-    return _digest(str(Path(path).resolve()), stat.st_mtime_ns, stat.st_size)
-
-
-def feature_net_digest() -> str:
-    """SHA-256 of the shipped feature network ("" when it is missing). Attribute directions and metrics are
-    read through it, so what was cached under another network is not shown as if it were current."""
-    from models.feature_net import DEFAULT_FEATURE_NET
-    try:
-        return file_digest(DEFAULT_FEATURE_NET)
-    except OSError:
-        return ""
-
-
 def analysis_paths(checkpoint_path: Path) -> tuple[Path, Path]:
     """Where a checkpoint's directions are found: shipped beside it (read only), or in the user's cache."""
-    from models.data import cache_dir
-    digest = file_digest(checkpoint_path)[:24]
     beside = checkpoint_path.with_name(checkpoint_path.name.replace(".safetensors", "") + ".analysis.safetensors")
-    cached = f"v{ANALYSIS_VERSION}-{digest}-net{feature_net_digest()[:12]}.safetensors"
-    return beside, cache_dir() / "analysis" / cached
+    cached = cached_path("analysis", ANALYSIS_VERSION, file_digest(checkpoint_path), ".safetensors",
+                         f"net{feature_net_digest()[:12]}")
+    return beside, cached
 
 
 def _read_analysis(paths: tuple[Path, ...], family: str):
     from models.directions import AnalysisError, load_analysis
     for path in paths:
-        if path.exists():
-            try:
-                analysis = load_analysis(path)
-            except (AnalysisError, OSError):
-                continue  # a damaged file is simply recomputed
-            if analysis.family == family:
-                return analysis
+        analysis = read_cached(path, load_analysis, (AnalysisError, OSError))  # a damaged file is recomputed
+        if analysis is not None and analysis.family == family:
+            return analysis
     return None
 
 
@@ -206,30 +178,27 @@ def _direction_infos(directions) -> tuple[DirectionInfo, ...]:
 
 def analyse_model(store: ModelStore, req: AnalyseModel, control: Control) -> Iterator[Result]:
     """Directions for the Explore sliders: from the cache when this exact checkpoint was analysed before."""
-    from models.directions import analyse_latent_space, save_analysis
+    from models.directions import AnalysisError, analyse_latent_space, save_analysis
     start = time.perf_counter()
     entry = store.get(req.model)
     beside, path = analysis_paths(entry.checkpoint.path)
     analysis = _read_analysis((beside, path), entry.model.family)
     if analysis is None:
         model = entry.model
-        yield Step(req.id, req.slot, done=0, total=1, message="Drawing faces to study the model…")
+        yield Step(req.id, req.slot, progress=Progress(0, 1, "Drawing faces to study the model…"))
         # Only the VAE reads real faces (its encoder gives their latents); the others study their own samples.
         wants_faces = entry.info.synthetic_faces and model.family == "vae"
         faces = synthetic_faces(ANALYSIS_FACES, model.image_size, HELD_OUT_SEED) if wants_faces else None
-        net = _feature_net()
+        net = shared_feature_net()
         for step in analyse_latent_space(model, faces=faces, feature_net=net, samples=ANALYSIS_SAMPLES,
                                          regions=entry.info.synthetic_faces):
             if step.result is not None:
                 analysis = step.result
                 break
-            yield Step(req.id, req.slot, done=step.done, total=step.total, message=step.message)
+            yield Step(req.id, req.slot, progress=step)  # numbers and words only until the last step
         if analysis is None:
             return
-        try:
-            save_analysis(path, analysis)
-        except OSError as exc:  # a full disk only costs recomputing next time
-            print(f"latent-explorer: could not cache the analysis: {exc}", file=sys.stderr)
+        write_cached(path, lambda p: save_analysis(p, analysis), "analysis", (AnalysisError, OSError))
     entry.recon_errors = np.asarray(analysis.recon_errors, dtype=np.float64)
     entry.analysis = Analysed(req.id, req.slot, seconds=_elapsed(start), created=req.created, model=req.model,
                               principal=_direction_infos(analysis.principal),
@@ -242,7 +211,7 @@ def analyse_model(store: ModelStore, req: AnalyseModel, control: Control) -> Ite
 _FEATURE_NET: list[Any] = []
 
 
-def _feature_net():
+def shared_feature_net():
     """The shipped attribute network (None when it is missing or unreadable: attribute banks then say so)."""
     if not _FEATURE_NET:
         try:
@@ -264,8 +233,8 @@ def render(store: ModelStore, req: Render, control: Control) -> Iterator[Result]
     final = None
     with torch.no_grad():
         for final in model.decode_steps(z, **options):
-            if not final.done:
-                yield Step(req.id, req.slot, done=final.step, total=final.total, message="Denoising…")
+            if not final.finished:
+                yield Step(req.id, req.slot, progress=Progress(final.done, final.total, "Denoising…"))
     yield Rendered(req.id, req.slot, seconds=_elapsed(start), created=req.created, model=req.model,
                    image=to_uint8(final.image[0]), latent=z[0].detach().cpu().numpy())
 
@@ -282,10 +251,10 @@ def _encode(model: GenerativeModel, x: torch.Tensor, diffusion_steps: int, what:
     last, shown = None, 0.0
     for last in model.encode_steps(x, **options):
         preview = {}
-        if time.perf_counter() - shown > PREVIEW_INTERVAL or last.done:  # every step reports; few carry a picture
+        if time.perf_counter() - shown > PREVIEW_INTERVAL or last.finished:  # every step reports; few carry a picture
             shown = time.perf_counter()
             preview = {"image": to_uint8(last.image[0])}
-        yield Step(req.id, req.slot, done=last.step, total=last.total, message=f"{verb} {what}…", preview=preview)
+        yield Step(req.id, req.slot, progress=Progress(last.done, last.total, f"{verb} {what}…"), preview=preview)
     yield last.state.detach()
 
 
@@ -355,8 +324,8 @@ def interpolate_models(store: ModelStore, req: Interpolate, control: Control) ->
         final = None
         with torch.no_grad():
             for final in model.decode_steps(path, **options):
-                if not final.done:
-                    yield Step(req.id, req.slot, done=final.step, total=final.total, message=f"{name}: denoising…")
+                if not final.finished:
+                    yield Step(req.id, req.slot, progress=Progress(final.done, final.total, f"{name}: denoising…"))
         strips[key] = to_uint8(final.image)
         latents[key] = path.cpu().numpy()
         labels[key] = _how(model.family, req.a, req.b)
@@ -384,7 +353,7 @@ def diffuse(store: ModelStore, req: Diffuse, control: Control) -> Iterator[Resul
             xt.append(to_uint8(p.state[0]))
             x0.append(to_uint8(p.image[0]))
             times.append(int(p.t))
-            if p.done:
+            if p.finished:
                 break
             if control.stop_requested():
                 stopped = True
@@ -393,8 +362,8 @@ def diffuse(store: ModelStore, req: Diffuse, control: Control) -> Iterator[Resul
             if time.perf_counter() - shown > PREVIEW_INTERVAL:  # every step reports; few carry pictures
                 shown = time.perf_counter()
                 preview = {"xt": xt[-1], "x0": x0[-1]}
-            yield Step(req.id, req.slot, done=p.step, total=p.total, t=int(p.t),
-                       message=f"Step {p.step} of {p.total}", preview=preview)
+            yield Step(req.id, req.slot, progress=Progress(p.done, p.total, f"Step {p.done} of {p.total}", t=int(p.t)),
+                       preview=preview)
     yield Diffused(req.id, req.slot, seconds=_elapsed(start), created=req.created, model=req.model, xt=np.stack(xt),
                    x0=np.stack(x0), timesteps=tuple(times), stopped=stopped)
 

@@ -3,14 +3,12 @@
 The VAE's encoder turns each of a few thousand held-out Synthetic Faces into its posterior mean μ; a PCA of
 those means gives the map's two axes, the two directions in which the encodings differ most. The result keeps
 the PCA's mean and components, so the GUI can place any latent (the one Explore shows) on the same map with
-one small matrix product. Encodings are cached per set of weights, so a map opens at once the second time.
+one small matrix product. Encodings are cached per checkpoint file, so a map opens at once the second time.
 """
 
 from __future__ import annotations
 
-import hashlib
 import io
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,15 +16,17 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from explorer.worker.inference_jobs import HELD_OUT_SEED, Control, ModelStore
+from explorer.worker.inference_jobs import Control, ModelStore
 from explorer.worker.requests import Request, Result, Step
-from models.atomic_file import atomic_writer
-from models.data import cache_dir, synthetic_faces
+from models.atomic_file import atomic_write_bytes
+from models.cache import cached_path, file_digest, read_cached, write_cached
+from models.data import HELD_OUT_SEED, synthetic_faces
 from models.face_renderer import RENDERER_VERSION
+from models.progress import Progress
 
 MAP_FACES = 2000  # enough for the cloud's shape to show, few enough to encode in seconds on a CPU
 MAP_BATCH = 100  # faces per encoder pass: a progress step (and a chance to stop) every batch
-MAP_VERSION = 1  # bump when what the cache holds changes
+MAP_VERSION = 2  # bump when what the cache holds changes; 2: keyed on the checkpoint file (models.cache)
 
 
 @dataclass(frozen=True)
@@ -34,10 +34,7 @@ class MapLatents(Request):
     """Encode the first `faces` held-out faces with a VAE and project them to 2-D."""
     model: str  # a VAE's key
     faces: int = MAP_FACES
-
-    @property
-    def slot(self) -> str:  # one map per VAE: computing one must not cancel another's
-        return f"MapLatents:{self.model}"
+    slot_by = "model"  # one map per VAE: computing one must not cancel another's
 
 
 @dataclass(frozen=True)
@@ -80,37 +77,17 @@ def fit_pca(latents: np.ndarray) -> tuple[np.ndarray, np.ndarray, tuple[float, f
     return mean.astype(np.float32), components.astype(np.float32), (shares[0], shares[1])
 
 
-def weights_digest(model: torch.nn.Module) -> str:
-    """A short fingerprint of the weights in memory: a reloaded checkpoint gets a new map, an old one its cache."""
-    h = hashlib.sha256()
-    for name, tensor in sorted(model.state_dict().items()):
-        h.update(name.encode())
-        h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
-    return h.hexdigest()[:24]
-
-
-def _cache_path(digest: str, count: int):
-    return cache_dir() / "latent-map" / f"v{MAP_VERSION}-r{RENDERER_VERSION}-{digest}-n{count}.npz"
-
-
-def _read_cached(path, count: int) -> np.ndarray | None:
-    """The cached encodings (N, D), or None when missing or damaged (then they are simply recomputed)."""
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            mu = np.asarray(z["mu"], dtype=np.float32)
-    except (OSError, KeyError, ValueError):
-        return None
+def _read_encodings(path, count: int) -> np.ndarray | None:
+    """The cached encodings (N, D), or None when they are not `count` faces' (then they are simply recomputed)."""
+    with np.load(path, allow_pickle=False) as z:
+        mu = np.asarray(z["mu"], dtype=np.float32)
     return mu if mu.ndim == 2 and mu.shape[0] == count else None
 
 
-def _write_cached(path, mu: np.ndarray) -> None:
-    try:
-        buffer = io.BytesIO()
-        np.savez(buffer, mu=mu)
-        with atomic_writer(path) as f:
-            f.write(buffer.getvalue())
-    except OSError as exc:  # a full or read-only disk only costs encoding again next time
-        print(f"latent-explorer: could not cache the latent map: {exc}", file=sys.stderr)
+def _write_encodings(path, mu: np.ndarray) -> None:
+    buffer = io.BytesIO()
+    np.savez(buffer, mu=mu)
+    atomic_write_bytes(path, buffer.getvalue())
 
 
 def map_latents(store: ModelStore, req: MapLatents, control: Control) -> Iterator[Result]:
@@ -120,10 +97,11 @@ def map_latents(store: ModelStore, req: MapLatents, control: Control) -> Iterato
     if model.family != "vae":
         raise LookupError("Only a VAE has an encoder, so only a VAE's space can be mapped; choose a VAE.")
     count = int(req.faces)
-    yield Step(req.id, req.slot, done=0, total=count, message="Drawing the data-set faces…")
+    yield Step(req.id, req.slot, progress=Progress(0, count, "Drawing the data-set faces…"))
     faces = synthetic_faces(count, model.image_size, HELD_OUT_SEED)
-    path = _cache_path(weights_digest(model), count)
-    mu = _read_cached(path, count)
+    path = cached_path("latent-map", MAP_VERSION, file_digest(entry.checkpoint.path), ".npz",
+                       f"r{RENDERER_VERSION}", f"n{count}")
+    mu = read_cached(path, lambda p: _read_encodings(p, count))
     stopped = False
     if mu is None:
         parts: list[np.ndarray] = []
@@ -135,12 +113,12 @@ def map_latents(store: ModelStore, req: MapLatents, control: Control) -> Iterato
                 x = faces.batch(range(first, min(first + MAP_BATCH, count))).to(model.device)
                 parts.append(model.posterior(x)[0].cpu().numpy().astype(np.float32))
             done = first + len(parts[-1])
-            yield Step(req.id, req.slot, done=done, total=count, message=f"Encoding face {done:,} of {count:,}…")
+            yield Step(req.id, req.slot, progress=Progress(done, count, f"Encoding face {done:,} of {count:,}…"))
         if len(parts) == 0 or sum(len(p) for p in parts) < 3:
             raise LookupError("The map was stopped before enough faces were encoded to draw it.")
         mu = np.concatenate(parts)
         if not stopped:
-            _write_cached(path, mu)
+            write_cached(path, lambda p: _write_encodings(p, mu), "latent map")
     n = len(mu)
     mean, components, explained = fit_pca(mu)
     coords = ((mu - mean) @ components.T).astype(np.float32)

@@ -20,6 +20,7 @@ from models.checkpoint import CheckpointError, inspect_checkpoint, model_label, 
 from models.families import FAMILY_NAMES
 from models.paths import look
 from models.printable import printable
+from models.progress import Progress
 from models.safetensors_file import shown_name
 from models.shipped import resources_dir
 
@@ -218,7 +219,7 @@ def scan_catalog(store, req: ScanCatalog, control) -> Iterator[Result]:
             entries.append(found)
         elif isinstance(found, Skipped):
             skipped.append(found)
-        yield Step(req.id, req.slot, done=i + 1, message="Looking for models")
+        yield Step(req.id, req.slot, progress=Progress(i + 1, 0, "Looking for models"))
     yield Catalogued(req.id, req.slot, created=req.created, entries=tuple(entries), skipped=tuple(skipped))
 
 

@@ -10,9 +10,11 @@ from __future__ import annotations
 import itertools
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
+
+from models.progress import Progress
 
 _ids = itertools.count(1)
 
@@ -25,10 +27,19 @@ def _next_id() -> int:
 class Request:
     id: int = field(default_factory=_next_id, init=False, compare=False)
     created: float = field(default_factory=time.perf_counter, init=False, compare=False)
+    # The field whose value gives each request a slot of its own ("LoadModel:/path/vae.safetensors"), so that
+    # requests for different models or files run one after another instead of cancelling one another; None: one
+    # slot for every request of the type, where the newest wins.
+    slot_by: ClassVar[str | None] = None
 
     @property
     def slot(self) -> str:
-        return type(self).__name__
+        return type(self).__name__ if self.slot_by is None else self.slot_for(getattr(self, self.slot_by))
+
+    @classmethod
+    def slot_for(cls, value: Any) -> str:
+        """The slot of this type's requests whose `slot_by` field is `value` (to stop them without making one)."""
+        return f"{cls.__name__}:{value}"
 
 
 # ---------------------------------------------------------------------------------------------- requests
@@ -36,20 +47,14 @@ class Request:
 class LoadModel(Request):
     path: str
     reload: bool = False  # read the file again if it changed since it was loaded (a training run's checkpoint)
-
-    @property
-    def slot(self) -> str:  # loading several models must not cancel one another
-        return f"LoadModel:{self.path}"
+    slot_by = "path"  # loading several models must not cancel one another
 
 
 @dataclass(frozen=True)
 class AnalyseModel(Request):
     """Find the Explore sliders' directions (cached per checkpoint file)."""
     model: str
-
-    @property
-    def slot(self) -> str:
-        return f"AnalyseModel:{self.model}"
+    slot_by = "model"
 
 
 @dataclass(frozen=True)
@@ -235,9 +240,7 @@ class FacePixels(Result):
 
 @dataclass(frozen=True)
 class Step(Result):
-    """Progress of a long request; previews are optional."""
-    done: int = 0
-    total: int = 0
-    message: str = ""
+    """A long request's progress on its way to the panels: numbers and words only (no tensors), and optional
+    pictures."""
+    progress: Progress = field(default_factory=lambda: Progress(0, 0))
     preview: dict[str, np.ndarray] = field(default_factory=dict)  # e.g. {"xt": ..., "x0": ...}
-    t: int | None = None

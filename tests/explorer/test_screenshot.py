@@ -46,4 +46,13 @@ def test_no_model_yet_is_a_clear_state(tmp_path, _private_cache):
     result = subprocess.run([sys.executable, str(ROOT / "main.py"), "--screenshot", str(out)],
                             capture_output=True, text=True, timeout=120, cwd=ROOT, env=env, check=False)
     assert result.returncode == 0, result.stderr[-2000:]
-    assert out.exists()
+    pixels = np.asarray(Image.open(out).convert("RGB")).astype(float)
+    height, width = pixels.shape[:2]
+    assert width >= 600 and height >= 400  # the whole window, not an empty or tiny file
+    assert pixels.std() > 10  # a drawn window, not a blank one
+    # The Explore tab's picture (the left third) holds no face: its upper part is one flat colour, and the
+    # placeholder's line of text sits across its middle.
+    box = pixels[int(0.15 * height):int(0.38 * height), int(0.05 * width):int(0.38 * width)]
+    assert box.std(axis=(0, 1)).max() < 1.0, "a face (or something) is drawn where the placeholder should be"
+    text = pixels[int(0.40 * height):int(0.50 * height), int(0.05 * width):int(0.38 * width)]
+    assert text.min() < box.mean() - 60, "no placeholder text in the picture's place"

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 import torch
 
-from explorer.cli.ship_model import ship, training_log
-from explorer.worker.compare_jobs import card_path, file_digest
+from explorer.worker.compare_jobs import card_path
 from explorer.worker.model_catalog import MODELS_ENV, RESOURCES, startup_checkpoints
+from models.cache import file_digest
 from models.checkpoint import load_checkpoint
 from models.directions import load_analysis
 from models.evaluate import evaluate
@@ -79,24 +78,3 @@ def test_the_cards_figures_are_what_evaluate_measures(family):
         assert figures[key] == pytest.approx(card["evaluate"][key], abs=0.01), key
     for key in ("fd", "fd_real"):
         assert figures[key] == pytest.approx(card["evaluate"][key], rel=0.02), key
-
-
-def test_ship_writes_a_card_from_the_runs_log(tiny_checkpoints, tmp_path):
-    run = tmp_path / "run"
-    run.mkdir()
-    (run / "model.safetensors").write_bytes(Path(tiny_checkpoints["gan"]).read_bytes())
-    events = [{"event": "start", "device": "CPU (1 thread)", "step": 0},
-              {"event": "step", "step": 5, "elapsed_seconds": 10.0},
-              {"event": "start", "device": "CUDA (GPU)", "step": 5},  # resumed elsewhere: the clock restarts
-              {"event": "step", "step": 7, "elapsed_seconds": 4.5}]
-    (tmp_path / "run.log").write_text("\n".join(json.dumps(e) for e in events) + "\nnot json\n")
-    assert training_log(tmp_path / "run.log") == {"training_seconds": 14.5, "devices": ["CPU (1 thread)", "CUDA (GPU)"],
-                                                  "last_logged_step": 7}
-    out = tmp_path / "resources"
-    out.mkdir()
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    card = json.loads(ship(run, "gan", "python main.py train --model gan", samples=20, out=out).read_text())
-    assert card["checkpoint_sha256"] == file_digest(out / "gan.safetensors")
-    assert card["training_seconds"] == 14.5 and card["evaluate"]["samples"] == 20
-    assert load_analysis(out / "gan.analysis.safetensors").family == "gan"
-    assert (out / "gan.samples.png").stat().st_size > 0

@@ -10,7 +10,6 @@ from safetensors.torch import save as save_safetensors
 from models import atomic_file
 from models.checkpoint import (
     FORMAT_VERSION,
-    METADATA_KEY,
     CheckpointError,
     load_checkpoint,
     load_training_state,
@@ -20,6 +19,7 @@ from models.checkpoint import (
 )
 from models.diffusion import Diffusion
 from models.gan import GAN
+from models.safetensors_file import METADATA_KEY
 from models.vae import VAE
 from tests.models.tiny import tiny_diffusion, tiny_gan, tiny_vae
 

@@ -20,7 +20,6 @@ from models.data import (
     DataError,
     ImageSet,
     cache_dir,
-    face_rng,
     image_folder,
     load_dataset,
     load_image,
@@ -45,10 +44,6 @@ def forbid_rendering(monkeypatch):
 
 
 # ---------------------------------------------------------------- Synthetic Faces
-
-def test_face_rng_is_the_seed_sequence_of_seed_and_index():
-    np.testing.assert_array_equal(face_rng(4, 17).random(3), np.random.default_rng([4, 17]).random(3))
-
 
 def test_synthetic_face_is_deterministic_and_varies():
     image, attributes = synthetic_face(3, 5, 32)

@@ -75,7 +75,7 @@ def test_every_sampler_yields_each_step_and_stops_when_asked():
     steps = ddim_sample(counting, s, torch.randn(2, 3, 4, 4), steps=10)
     for i, step in enumerate(steps):
         assert step.state.shape == (2, 3, 4, 4) and step.image.shape == (2, 3, 4, 4)
-        assert step.step == i + 1 and step.total == 10
+        assert step.done == i + 1 and step.total == 10
         if i == 2:
             break
     assert len(calls) == 3  # nothing computed after the caller stopped asking

@@ -302,4 +302,8 @@ def test_damaged_or_mismatched_analyses_raise_analysis_error(tmp_path, faces):
 
 def test_a_single_sample_model_step_runs_with_last():
     # analyse_latent_space is an ordinary step generator: `last` from generative.py runs it to its end.
-    assert last(analyse_latent_space(GAN(tiny_gan()).eval(), faces=None, feature_net=None, samples=16)).result
+    final = last(analyse_latent_space(GAN(tiny_gan()).eval(), faces=None, feature_net=None, samples=16))
+    assert final.done == final.total and isinstance(final.result, LatentAnalysis)
+    assert final.result.family == "gan" and final.result.dim_order == list(range(8))
+    assert 1 <= len(final.result.principal) <= 10 and final.result.attributes == []
+    check_directions(final.result.principal, (8,))

@@ -55,16 +55,18 @@ def test_attribute_scores_are_one_for_perfect_predictions():
 
 
 def test_training_reports_progress_and_ends_with_the_net_and_held_out_scores(trained):
-    events, _ = trained
-    steps = [e.step for e in events]
-    assert steps == sorted(steps) and events[-1].step == events[-1].total == 4 * 15
-    assert events[-1].net is not None and set(events[-1].scores) == set(ATTRIBUTE_NAMES)
-    assert all(e.net is None for e in events[:-1])
+    events, held_out = trained
+    steps = [e.done for e in events]
+    assert steps == sorted(steps) and events[-1].done == events[-1].total == 4 * 15
+    assert isinstance(events[-1].result, FeatureNet) and all(e.result is None for e in events[:-1])
+    epoch_ends = [e.message for e in events if "held-out mean R²" in e.message]
+    assert len(epoch_ends) == 4 and all("glasses accuracy" in m for m in epoch_ends)
+    assert set(evaluate_feature_net(events[-1].result, held_out)) == set(ATTRIBUTE_NAMES)
 
 
 def test_a_briefly_trained_net_reads_easy_attributes(trained):
     events, held_out = trained
-    predicted = predict_set(events[-1].net, held_out)
+    predicted = predict_set(events[-1].result, held_out)
     for name in ("skin_tone", "background_hue"):
         i = ATTRIBUTE_NAMES.index(name)
         corr = torch.corrcoef(torch.stack([predicted[:, i], held_out.attributes[:, i]]))[0, 1]
@@ -72,7 +74,7 @@ def test_a_briefly_trained_net_reads_easy_attributes(trained):
 
 
 def test_save_and_load_round_trip_gives_identical_outputs(tmp_path, trained):
-    net = trained[0][-1].net
+    net = trained[0][-1].result
     card = {"command": "test", "held_out_scores": {"skin_tone": 0.5}}
     path = save_feature_net(tmp_path / "f.safetensors", net, card)
     loaded, loaded_card = load_feature_net(path)

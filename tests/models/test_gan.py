@@ -93,7 +93,7 @@ def test_inversion_finds_a_latent_that_rebuilds_the_image():
     target = gan.decode(target_z)
     start_error = (gan.decode(gan.sample_latents(2, seed=0)) - target).pow(2).mean().item()
     steps = list(gan.encode_steps(target, steps=60, restarts=2))
-    assert len(steps) == 60 and steps[-1].done
+    assert len(steps) == 60 and steps[-1].finished
     assert steps[-1].state.shape == (2, 8)
     final_error = (gan.decode(steps[-1].state) - target).pow(2).mean().item()
     assert final_error < 0.5 * start_error

@@ -1,5 +1,7 @@
 """The metrics behave as their papers say on cases whose answer is known."""
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 import torch
@@ -66,4 +68,22 @@ def test_path_length_grows_with_the_steepness_of_the_map():
     flat = lambda images: images.flatten(1)
     smooth, steep = path_length(Line(1.0), flat, n=64), path_length(Line(3.0), flat, n=64)
     assert steep == pytest.approx(9 * smooth, rel=0.05)  # squared distances: 3x the slope, 9x the length
-    assert seconds_per_image(Line(1.0), n=2) >= 0
+
+
+def test_seconds_per_image_is_the_mean_decode_time_after_the_warm_up(monkeypatch):
+    """A fake clock that only moves inside decode: the first (warm-up) call costs 5 s and must not count; the
+    others cost 0.25 s each, so the answer is exactly 0.25, whatever the machine is doing."""
+    import models.metrics as metrics
+
+    clock = {"now": 100.0, "calls": 0}
+
+    class Timed(Line):
+        def decode(self, z, **options):
+            assert z.shape[0] == 1 and options == {"steps": 3}  # one image at a time, the options passed on
+            clock["now"] += 5.0 if clock["calls"] == 0 else 0.25
+            clock["calls"] += 1
+            return super().decode(z, **options)
+
+    monkeypatch.setattr(metrics, "time", SimpleNamespace(perf_counter=lambda: clock["now"]))
+    assert seconds_per_image(Timed(1.0), n=4, steps=3) == pytest.approx(0.25)
+    assert clock["calls"] == 5  # the warm-up and four timed images

@@ -10,7 +10,8 @@ from torch import nn
 from models.diffusion import DiffusionConfig
 from models.face_renderer import ATTRIBUTES, render_face
 from models.gan import GANConfig
-from models.generative import GenerativeModel, Progress
+from models.generative import GenerativeModel
+from models.progress import Progress
 from models.vae import VAEConfig
 
 
@@ -55,7 +56,7 @@ class DrawnFaces(GenerativeModel):
     def decode_steps(self, latents: torch.Tensor, **options) -> Iterator[Progress]:
         faces = [np.asarray(render_face(a, self.image_size)) for a in self.attributes(latents)]
         images = torch.from_numpy(np.stack(faces)).permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
-        yield Progress(1, 1, latents, images)
+        yield Progress(1, 1, state=latents, image=images)
 
     def encode_steps(self, images: torch.Tensor, **options) -> Iterator[Progress]:
         raise NotImplementedError("drawn faces are only decoded")

@@ -24,10 +24,10 @@ from safetensors.torch import save as save_safetensors
 from explorer.cli import main as cli
 from models.checkpoint import (
     FORMAT_VERSION,
-    METADATA_KEY,
     read_metadata,
     save_checkpoint,
 )
+from models.safetensors_file import METADATA_KEY
 from models.vae import VAE
 from tests.models.tiny import tiny_vae
 

@@ -414,7 +414,7 @@ def test_the_issue_examples_take_no_memory_in_a_fresh_process(tmp_path, monkeypa
 def test_a_checkpoint_swapped_for_a_fifo_is_not_opened_for_its_digest(tmp_path):
     """The analysis and metrics caches key on a loaded checkpoint's SHA-256: a FIFO put in its place since must not
     block the worker."""
-    from explorer.worker.inference_jobs import file_digest
+    from models.cache import file_digest
     make_non_regular(tmp_path)
     error = read_in_time(lambda: file_digest(tmp_path / "fifo-link.safetensors"), tmp_path)
     assert isinstance(error, OSError) and "is a named pipe (FIFO)" in str(error), error

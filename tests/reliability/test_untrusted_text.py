@@ -94,10 +94,10 @@ def test_training_prints_a_data_folders_name_escaped(tmp_path, capsys, monkeypat
 
 def test_the_window_shows_a_checkpoints_text_escaped(evil_checkpoint, tmp_path):
     from explorer.widgets.model_chooser import chooser_rows
-    from explorer.worker.inference_jobs import _model_info, error_text
+    from explorer.worker.inference_jobs import error_text, model_info
     from explorer.worker.model_catalog import RECENT, read_entry
 
-    info = _model_info(load_checkpoint(evil_checkpoint), evil_checkpoint)  # the status bar's and chooser's text
+    info = model_info(load_checkpoint(evil_checkpoint), evil_checkpoint)  # the status bar's and chooser's text
     assert_shown_safely(info.description)
     assert not hidden(info.label)
     named = tmp_path / EVIL_FILE_NAME / "model.safetensors"
@@ -137,7 +137,7 @@ def test_the_train_tab_shows_a_runs_text_escaped_and_never_as_markup(qtbot):
 
 
 def test_the_shipped_models_page_escapes_a_cards_data_set_name(tmp_path):
-    from explorer.cli.ship_model import summary_markdown
+    from models.ship_model import summary_markdown
 
     figures = {k: 0.5 for k in ("fd", "fd_real", "precision", "precision_real", "recall", "recall_real", "density",
                                 "density_real", "coverage", "coverage_real", "ppl", "seconds_per_image")}
@@ -180,14 +180,14 @@ def label_displays(label) -> str:
 
 def test_the_chooser_shows_a_data_set_name_and_a_path_that_look_like_markup_as_they_are(tmp_path):
     from explorer.widgets.model_chooser import chooser_rows
-    from explorer.worker.inference_jobs import _model_info
+    from explorer.worker.inference_jobs import model_info
     from explorer.worker.model_catalog import RECENT, read_entry
 
     torch.manual_seed(0)
     folder = tmp_path / MARKUP_FILE_NAME
     path = str(save_checkpoint(folder / "model.safetensors", build_model("vae", tiny_vae()),
                                dataset={"name": MARKUP, "kind": "folder"}, step=3))
-    info = _model_info(load_checkpoint(path), path)
+    info = model_info(load_checkpoint(path), path)
     entry = read_entry(Path(path), RECENT)
     loaded, not_loaded = chooser_rows([], {path: info}, [path])[0], chooser_rows([entry], {}, [path])[0]
     assert MARKUP in as_displayed(loaded.tip) and f"/{MARKUP_FILE_NAME}/model.safetensors" in as_displayed(loaded.tip)

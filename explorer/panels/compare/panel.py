@@ -7,15 +7,9 @@ import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QBoxLayout,
-    QComboBox,
-    QGridLayout,
-    QGroupBox,
     QHBoxLayout,
     QLabel,
-    QProgressBar,
-    QPushButton,
     QScrollArea,
-    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
@@ -23,11 +17,17 @@ from PySide6.QtWidgets import (
 from explorer import texts
 from explorer.app_context import AppContext
 from explorer.panels.compare.reading import reading
+from explorer.panels.compare.sections import (
+    GRID_SEEDS,
+    MeasureControls,
+    MorphStrips,
+    ReadingBox,
+    SeedGrids,
+)
 from explorer.panels.interpolate.panel import same_size
 from explorer.panels.train.time_left import TimeLeft
 from explorer.widgets.explain_box import ExplainBox
 from explorer.widgets.metric_bars import FAMILIES, LABELS, MetricBars
-from explorer.widgets.pixel_image import PixelImage
 from explorer.worker.compare_jobs import (
     CompareMorph,
     Measure,
@@ -39,7 +39,6 @@ from explorer.worker.compare_jobs import (
 from explorer.worker.requests import Endpoint, Interpolated, Result, Step
 from models.image_io import make_grid
 
-GRID_SEEDS = 16
 MORPH_FRAMES = 8
 WIDE_LAYOUT = 1100  # narrower than this (the charts need about 620 px, the reading 200 more), stack the rows
 
@@ -73,120 +72,30 @@ class ComparePanel(QWidget):
 
     # ------------------------------------------------------------------ building
     def _build(self) -> None:
-        self.samples = QComboBox()
-        self.samples.addItem("500 samples (quicker)", 500)
-        self.samples.addItem("2,000 samples (as in the model cards)", 2000)
-        self.samples.setToolTip("How many faces each model draws to be measured. More samples: steadier figures, "
-                                "longer wait (diffusion is the slow one).")
-        self.recompute = QPushButton("Recompute")
-        self.recompute.setToolTip("Measure the three models again on this computer, ignoring saved figures.")
-        self.recompute.clicked.connect(lambda: self.measure(recompute=True))
-        self.stop = QPushButton("Stop")
-        self.stop.setToolTip("Stop measuring; figures already measured stay.")
-        self.stop.clicked.connect(self.stop_measuring)
-        self.stop.setEnabled(False)
-        self.progress = QProgressBar()
-        self.progress.setTextVisible(True)
-        self.progress.hide()
-        self.time_left = QLabel("")
-        self.time_left.setToolTip("Estimated from how fast measuring this model has gone so far.")
-        self.time_left.hide()
+        controls = MeasureControls()
+        self.samples, self.recompute, self.stop = controls.samples, controls.recompute, controls.stop
+        self.progress, self.time_left = controls.progress, controls.time_left
+        controls.recompute_clicked.connect(lambda: self.measure(recompute=True))
+        controls.stop_clicked.connect(self.stop_measuring)
         self.status = QLabel("")
         self.status.setWordWrap(True)
         self.status.setTextFormat(Qt.TextFormat.RichText)
-        controls = QHBoxLayout()
-        controls.addWidget(QLabel("Measure on"))
-        controls.addWidget(self.samples)
-        controls.addWidget(self.recompute)
-        controls.addWidget(self.stop)
-        controls.addWidget(self.progress, 1)
-        controls.addWidget(self.time_left)
-        self.progress.setMinimumWidth(240)
 
         self.bars = MetricBars(columns=4)
-        self.reading = QLabel("")
-        self.reading.setWordWrap(True)
-        self.reading.setTextFormat(Qt.TextFormat.RichText)
-        self.reading.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        self.reading.setMinimumWidth(200)
-        reading_box = QGroupBox("What the numbers say")
-        reading_layout = QVBoxLayout(reading_box)
-        reading_layout.addWidget(self.reading)
-        reading_layout.addStretch(1)
+        reading_box = ReadingBox()
+        self.reading = reading_box.reading
         numbers = self._numbers = QHBoxLayout()
         numbers.addWidget(self.bars, 3)
         numbers.addWidget(reading_box, 1)
 
-        self.first_seed = QSpinBox()
-        self.first_seed.setRange(0, 2**31 - GRID_SEEDS)
-        self.first_seed.setPrefix("seeds from ")
-        self.first_seed.setToolTip(f"Each model draws {GRID_SEEDS} seeds in a row, starting here.")
-        self.draw = QPushButton("Draw")
-        self.draw.clicked.connect(self.request_grids)
-        self.first_seed.editingFinished.connect(self.request_grids)
-        seeds_row = QHBoxLayout()
-        seeds_row.addWidget(self.first_seed)
-        seeds_row.addWidget(self.draw)
-        seeds_row.addStretch(1)
-        self.grids: dict[str, PixelImage] = {}
-        self.grid_titles: dict[str, QLabel] = {}
-        grids_row = QGridLayout()
-        for column, family in enumerate(FAMILIES):
-            self.grid_titles[family] = QLabel(f"<b>{LABELS[family]}</b>")
-            self.grid_titles[family].setAlignment(Qt.AlignmentFlag.AlignCenter)
-            self.grids[family] = PixelImage("—", 150)
-            grids_row.addWidget(self.grid_titles[family], 0, column)
-            grids_row.addWidget(self.grids[family], 1, column)
-        seeds_box = QGroupBox("The same seeds in each model")
-        seeds_box.setToolTip("A seed is the starting point of the random numbers. Each model turns them into a face "
-                             "its own way, so the same seed gives unrelated faces in different models: compare the "
-                             "overall look, not face by face.")
-        seeds_layout = QVBoxLayout(seeds_box)
-        seeds_caption = QLabel("<small>Each model turns a seed into a face its own way: compare the overall look "
-                               "— sharpness, variety, odd faces — not face by face.</small>")
-        seeds_caption.setWordWrap(True)
-        seeds_layout.addWidget(seeds_caption)
-        seeds_layout.addLayout(seeds_row)
-        seeds_layout.addLayout(grids_row, 1)
-
-        self.face_a = QSpinBox()
-        self.face_b = QSpinBox()
-        for spin, value, name in ((self.face_a, 3, "Face A"), (self.face_b, 8, "Face B")):
-            spin.setRange(0, 1999)
-            spin.setValue(value)
-            spin.setPrefix(f"{name}: data-set face ")
-            spin.setToolTip("A held-out face of Synthetic Faces (never seen in training). Each model first finds "
-                            "it in its own space, then morphs from A to B.")
-        self.morph = QPushButton("Morph")
-        self.morph.clicked.connect(self.request_morph)
-        morph_row = QHBoxLayout()
-        morph_row.addWidget(self.face_a)
-        morph_row.addWidget(self.face_b)
-        morph_row.addWidget(self.morph)
-        morph_row.addStretch(1)
-        self.strips: dict[str, PixelImage] = {}
-        self.strip_titles: dict[str, QLabel] = {}
-        strips_grid = QGridLayout()
-        strips_grid.setColumnStretch(1, 1)
-        for row, family in enumerate(FAMILIES):
-            self.strip_titles[family] = QLabel(f"<b>{LABELS[family]}</b>")
-            self.strip_titles[family].setWordWrap(True)
-            self.strip_titles[family].setFixedWidth(130)
-            self.strips[family] = PixelImage("—", 48)
-            strips_grid.addWidget(self.strip_titles[family], row, 0)
-            strips_grid.addWidget(self.strips[family], row, 1)
-        self.morph_message = QLabel("")
-        self.morph_message.setTextFormat(Qt.TextFormat.PlainText)  # an error may quote a file name: never markup
-        morph_box = QGroupBox("The same two faces, morphed in each model")
-        morph_layout = QVBoxLayout(morph_box)
-        morph_caption = QLabel("<small>Each model first finds faces A and B in its own space, then walks from one "
-                               "to the other: see whose in-between faces stay faces.</small>")
-        morph_caption.setWordWrap(True)
-        morph_layout.addWidget(morph_caption)
-        morph_layout.addLayout(morph_row)
-        morph_layout.addLayout(strips_grid, 1)
-        morph_layout.addWidget(self.morph_message)
-
+        seeds_box = SeedGrids()
+        self.first_seed, self.draw = seeds_box.first_seed, seeds_box.draw
+        self.grids, self.grid_titles = seeds_box.grids, seeds_box.grid_titles
+        seeds_box.draw_asked.connect(self.request_grids)
+        morph_box = MorphStrips()
+        self.face_a, self.face_b, self.morph = morph_box.face_a, morph_box.face_b, morph_box.morph
+        self.strips, self.strip_titles, self.morph_message = morph_box.strips, morph_box.strip_titles, morph_box.message
+        morph_box.morph_asked.connect(self.request_morph)
         pictures = self._pictures = QHBoxLayout()
         pictures.addWidget(seeds_box, 1)
         pictures.addWidget(morph_box, 1)
@@ -196,7 +105,7 @@ class ComparePanel(QWidget):
         explain = self.explain = ExplainBox(texts.COMPARE)
         explain.toggle.setChecked(False)  # folded: the charts come first; one click opens the explanation
         layout.addWidget(explain)
-        layout.addLayout(controls)
+        layout.addWidget(controls)
         layout.addWidget(self.status)
         layout.addLayout(numbers, 3)
         layout.addLayout(pictures, 2)
@@ -281,7 +190,7 @@ class ComparePanel(QWidget):
         # A waiting request is dropped by the worker without an answer, so forget them all here; the one
         # running stops at its next step and its late answer is ignored.
         for key in self.models().values():
-            self.context.worker.stop(f"Measure:{key}")
+            self.context.worker.stop(Measure.slot_for(key))
         for family in self.measuring.values():
             self.step_text.pop(family, None)
             if family not in self.figures:
@@ -293,21 +202,18 @@ class ComparePanel(QWidget):
     def _on_progress(self, step: Step) -> None:
         family = self.measuring.get(step.request_id)
         if family is not None:
-            self.step_text[family] = step.message
-            self.progress.setRange(0, max(1, step.total))
-            self.progress.setValue(step.done)
+            self.step_text[family] = step.progress.message
             # Short: the status line under it says what is being done, the label beside it how long is left.
-            self.progress.setFormat(f"{LABELS[family]}: %p%")
-            self.progress.show()
+            self.progress.show_step(step.progress.done, step.progress.total, f"{LABELS[family]}: %p%")
             if step.request_id != self._eta_request:  # the next model: its own rate
                 self._eta_request = step.request_id
                 self.eta.reset()
-            self.eta.update(step.done, step.total)
+            self.eta.update(step.progress.done, step.progress.total)
             self._show_time_left()
             self._eta_timer.start()
             self._update_status()
         elif step.request_id == self._morph_request:
-            self.morph_message.setText(step.message)
+            self.morph_message.setText(step.progress.message)
 
     def _on_result(self, result: Result) -> None:
         if result.request_id in self.measuring:
@@ -352,7 +258,7 @@ class ComparePanel(QWidget):
 
     def _hide_progress(self) -> None:
         """Measuring is over (done or stopped): no bar, no estimate."""
-        self.progress.hide()
+        self.progress.finish()
         self._eta_timer.stop()
         self.eta.reset()
         self._eta_request = 0

@@ -6,32 +6,19 @@ from collections.abc import Callable
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (
-    QComboBox,
-    QDoubleSpinBox,
-    QHBoxLayout,
-    QLabel,
-    QProgressBar,
-    QPushButton,
-    QSpinBox,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 from superqt.utils import qthrottled
 
 from explorer import texts
 from explorer.app_context import AppContext
+from explorer.panels.diffusion.controls import RunTimeline, SamplerControls
 from explorer.panels.diffusion.forward_process_view import ForwardProcessView
-from explorer.panels.diffusion.timeline_slider import TimelineSlider
-from explorer.pictures.picture_state import DIFFUSION_ETA, DIFFUSION_STEPS
 from explorer.pictures.slide_pictures import Label, slide_picture
 from explorer.widgets.explain_box import ExplainBox
-from explorer.widgets.export_size_box import ExportSizeBox
-from explorer.widgets.flow_layout import flow_row
 from explorer.widgets.pixel_image import PixelImage
 from explorer.widgets.shown_text import shown_html
+from explorer.widgets.step_progress import StepProgress
 from explorer.worker.requests import Diffuse, Diffused, Result, Step
-from models.setting_ranges import SEED
 
 COLUMN_LABELS = (Label("x_t", "the picture being cleaned"), Label("predicted x0", "its guess of the finished face"))
 
@@ -74,29 +61,10 @@ class DiffusionPanel(QWidget):
 
     def _build(self) -> None:
         self.model_label = QLabel("")
-        self.sampler = QComboBox()
-        self.sampler.addItem("DDIM (fast, deterministic)", "ddim")
-        self.sampler.addItem("DDPM (the original, noisy steps)", "ddpm")
-        self.steps = QSpinBox()
-        self.steps.setRange(DIFFUSION_STEPS.low, DIFFUSION_STEPS.high)
-        self.steps.setValue(50)
-        self.steps.setSuffix(" steps")
-        self.steps.setToolTip("How many denoising steps: DDIM looks good with 20–50, DDPM needs hundreds.")
-        self.eta = QDoubleSpinBox()
-        self.eta.setRange(DIFFUSION_ETA.low, DIFFUSION_ETA.high)
-        self.eta.setSingleStep(0.1)
-        self.eta.setPrefix("η ")
-        self.eta.setToolTip("DDIM only: 0 is deterministic, 1 adds as much fresh noise at each step as DDPM.")
-        self.seed = QSpinBox()
-        self.seed.setRange(SEED.low, SEED.high)
-        self.seed.setPrefix("seed ")
-        self.seed.setToolTip("Which starting noise: the same seed gives the same noise.")
-        self.generate = QPushButton("Generate")
-        self.generate.setToolTip("Start from pure noise and remove it step by step (Ctrl+G).")
-        self.stop = QPushButton("Stop")
-        self.stop.setEnabled(False)
-        controls = flow_row(self.sampler, self.steps, self.eta, self.seed, self.generate, self.stop)
         self.model_label.setWordWrap(True)
+        controls = self.controls = SamplerControls()
+        self.sampler, self.steps, self.eta, self.seed = controls.sampler, controls.steps, controls.eta, controls.seed
+        self.generate, self.stop = controls.generate, controls.stop
         self.xt = PixelImage("Press Generate to start from pure noise.", 160)
         self.xt.setToolTip("x_t: the picture being cleaned, at the current step.")
         self.x0 = PixelImage("The model's guess of the finished face appears here.", 160)
@@ -104,54 +72,28 @@ class DiffusionPanel(QWidget):
         images = QHBoxLayout()
         images.addLayout(_captioned(self.xt, "x_t — the picture being cleaned"), 1)
         images.addLayout(_captioned(self.x0, "predicted x₀ — the model's guess of the end result"), 1)
-        self.progress = QProgressBar()
-        self.timeline = TimelineSlider()
-        self.timeline.setEnabled(False)
-        self.timeline.setToolTip("After a run: scrub through every recorded step.")
-        self.step_label = QLabel("")
-        self.step_label.setTextFormat(Qt.TextFormat.PlainText)  # an error may quote a file name: never markup
-        self.step_label.setMinimumWidth(200)
-        timeline = QHBoxLayout()
-        timeline.addWidget(QLabel("Timeline"))
-        timeline.addWidget(self.timeline, 1)
-        timeline.addWidget(self.step_label)
-        self.save_gif = QPushButton("Save GIF…")
-        self.save_gif.setToolTip("Save the whole run, noise to face, as an animated GIF (Ctrl+Shift+E).")
-        self.save_gif.setEnabled(False)
-        self.save_gif.clicked.connect(self.export_animation)
-        self.export_size = ExportSizeBox()
-        saving = QHBoxLayout()  # a line of its own: beside the timeline it squeezed the slider on a projector
-        saving.addStretch(1)
-        saving.addWidget(self.export_size)
-        saving.addWidget(self.save_gif)
+        self.progress = StepProgress(hidden=False)
+        run = self.run_timeline = RunTimeline()
+        self.timeline, self.step_label = run.timeline, run.step_label
+        self.save_gif, self.export_size = run.save_gif, run.export_size
         self.forward = ForwardProcessView(self.context)
         left = self._left = QVBoxLayout()
         left.addWidget(self.model_label)
-        left.addLayout(controls)
+        left.addWidget(controls)
         left.addLayout(images, 3)
         left.addWidget(self.progress)
-        left.addLayout(timeline)
-        left.addLayout(saving)
+        left.addWidget(run)
         left.addWidget(self.forward, 2)
         body = self._body = QHBoxLayout(self)
         body.addLayout(left, 3)
         explain = self.explain = ExplainBox(texts.DIFFUSION)
         explain.setMaximumWidth(EXPLAIN_WIDTH)
         body.addWidget(explain, 1, Qt.AlignmentFlag.AlignTop)
-        self.sampler.currentIndexChanged.connect(self._sampler_changed)
-        self.generate.clicked.connect(self.start)
-        self.stop.clicked.connect(self.stop_run)
+        controls.generate_clicked.connect(self.start)
+        controls.stop_clicked.connect(self.stop_run)
+        run.save_gif_clicked.connect(self.export_animation)
         self.timeline.valueChanged.connect(self._scrub)
         self.timeline.stepped.connect(self.step)
-        self._sampler_changed()
-
-    def _sampler_changed(self) -> None:
-        ddim = self.sampler.currentData() == "ddim"
-        self.eta.setEnabled(ddim)
-        if not ddim and self.steps.value() < 100:
-            self.steps.setValue(1000)
-        elif ddim and self.steps.value() > 200:
-            self.steps.setValue(50)
 
     def _model_changed(self) -> None:
         info = self.context.of_family("diffusion")
@@ -178,9 +120,7 @@ class DiffusionPanel(QWidget):
         self.generate.setEnabled(False)
         self.stop.setEnabled(True)
         self.timeline.setEnabled(False)
-        self.progress.setRange(0, request.steps)
-        self.progress.setValue(0)
-        self.progress.setFormat(f"starting a {request.sampler.upper()} run of {request.steps} steps…")
+        self.progress.show_step(0, request.steps, f"starting a {request.sampler.upper()} run of {request.steps} steps…")
         self.step_label.setText(f"{request.sampler.upper()}, {request.steps} steps: running")
 
     def stop_run(self) -> None:
@@ -193,8 +133,9 @@ class DiffusionPanel(QWidget):
     def _show_step_now(self, step: Step) -> None:
         if step.request_id != self._request or (self.run is not None and self.run.request_id == step.request_id):
             return  # a late preview of a run that has finished, or of one that was replaced
-        self.progress.setValue(step.done)
-        self.progress.setFormat(f"step %v of %m (t = {step.t})")  # the timeline's label says "running" till the end
+        self.progress.setValue(step.progress.done)
+        # The timeline's label says "running" till the end.
+        self.progress.setFormat(f"step %v of %m (t = {step.progress.t})")
         if step.preview:
             self.xt.set_image(step.preview["xt"])
             self.x0.set_image(step.preview["x0"])

@@ -50,8 +50,8 @@ class DirectionBanks(QTabWidget):
         return next((bank.label(key) for bank in self.banks() if key in bank.sliders), key)
 
     def show_progress(self, step: Step) -> None:
-        self.attribute_bank.set_intro(f"<i>Finding this model's directions… {step.message} "
-                                      f"({step.done:,} of {step.total:,})</i>")
+        self.attribute_bank.set_intro(f"<i>Finding this model's directions… {step.progress.message} "
+                                      f"({step.progress.done:,} of {step.progress.total:,})</i>")
 
     def set_analysis(self, info: ModelInfo, analysis: Analysed | None) -> dict[str, tuple[np.ndarray, float]]:
         """Sliders for a model's analysis (None: still being found); returns the directions, key -> (vector, scale)."""

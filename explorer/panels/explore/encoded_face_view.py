@@ -15,7 +15,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from explorer.pictures.heat_map import ERROR_SCALE_TOP, ERROR_UNIT, HEAT_STOPS, rms_percent
+from explorer.pictures.heat_map import (
+    ERROR_SCALE_TOP,
+    ERROR_UNIT,
+    HEAT_STOPS,
+    rms_percent,
+)
 from explorer.widgets.colour_bar import ColourBar
 from explorer.widgets.pixel_image import PixelImage
 from models.image_io import make_grid

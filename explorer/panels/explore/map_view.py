@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QLabel,
-    QProgressBar,
     QSizePolicy,
     QVBoxLayout,
     QWidget,
@@ -32,6 +31,7 @@ from explorer.panels.explore.map_colours import (
 )
 from explorer.widgets.explain_box import ExplainBox
 from explorer.widgets.pixel_image import PixelImage
+from explorer.widgets.step_progress import StepProgress
 from explorer.worker import latent_map_jobs
 from explorer.worker.latent_map_jobs import LatentMap, MapLatents
 from explorer.worker.requests import Result, Step
@@ -78,8 +78,7 @@ class LatentMapView(QWidget):
         self.note = QLabel()
         self.note.setWordWrap(True)
         self.note.setStyleSheet("QLabel { background: palette(alternate-base); padding: 6px; border-radius: 4px; }")
-        self.progress = QProgressBar()
-        self.progress.hide()
+        self.progress = StepProgress()
         self.plot = pg.PlotWidget(background="w")
         self.plot.setMenuEnabled(False)
         self.plot.setAspectLocked(True)  # both axes are distances in the same space: keep them honest
@@ -172,10 +171,7 @@ class LatentMapView(QWidget):
         self._errors.pop(key, None)
         request = MapLatents(key, faces=latent_map_jobs.MAP_FACES)
         self._pending[key] = self.context.submit(request)
-        self.progress.setRange(0, request.faces)
-        self.progress.setValue(0)
-        self.progress.setFormat("Placing the faces on the map…")
-        self.progress.show()
+        self.progress.show_step(0, request.faces, "Placing the faces on the map…")
 
     def _models_changed(self) -> None:
         self._refresh()
@@ -189,10 +185,7 @@ class LatentMapView(QWidget):
     # ------------------------------------------------------------------ results
     def _on_progress(self, step: Step) -> None:
         if step.request_id in self._pending.values():
-            self.progress.setRange(0, max(1, step.total))
-            self.progress.setValue(step.done)
-            self.progress.setFormat(step.message)
-            self.progress.show()
+            self.progress.show_step(step.progress.done, step.progress.total, step.progress.message)
 
     def _on_result(self, result: Result) -> None:
         key = next((k for k, i in self._pending.items() if i == result.request_id), None)

@@ -6,30 +6,21 @@ import random
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (
-    QDoubleSpinBox,
-    QLabel,
-    QProgressBar,
-    QPushButton,
-    QSpinBox,
-    QSplitter,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
 
 from explorer import texts
 from explorer.app_context import AppContext
+from explorer.panels.explore.controls import MAX_SEED, ExploreControls
 from explorer.panels.explore.direction_banks import DirectionBanks
 from explorer.panels.explore.encoded_face_view import EncodedFaceView
 from explorer.panels.explore.history import ExploreHistory, ExploreSnapshot
 from explorer.panels.explore.latent_state import LatentState
 from explorer.panels.explore.map_view import LatentMapView
-from explorer.pictures.picture_state import EXPLORE_PSI, EXPLORE_STEPS, ExploreState
+from explorer.pictures.picture_state import ExploreState
 from explorer.widgets.explain_box import ExplainBox
-from explorer.widgets.flow_layout import flow_row
 from explorer.widgets.pixel_image import PixelImage
 from explorer.widgets.shown_text import shown_html
-from explorer.worker.latent_map_jobs import MAP_FACES
+from explorer.widgets.step_progress import StepProgress
 from explorer.worker.requests import (
     Encoded,
     EncodeImage,
@@ -39,9 +30,7 @@ from explorer.worker.requests import (
     Result,
     Step,
 )
-from models.setting_ranges import SEED
 
-MAX_SEED = SEED.high
 # The Named bank's longest row ("very short … down to the shoulders") fits unscrolled; in presenter mode the words
 # go under the sliders and the column may be narrower.
 NORMAL_BANK_WIDTH = 450
@@ -81,46 +70,15 @@ class ExplorePanel(QWidget):
     def _build(self) -> None:
         self.image = PixelImage("No model yet — train one in the Train tab or open a checkpoint (File → Open).", 256)
         self.image.setToolTip("The model's drawing of the numbers set by the sliders.")
-        self.seed = QSpinBox()
-        self.seed.setRange(0, MAX_SEED)
-        self.seed.setToolTip("Which random starting numbers to use: the same seed always gives the same face.")
-        self.random_button = QPushButton("Random face")
-        self.random_button.setToolTip("Pick a new seed: new random starting numbers (Ctrl+R).")
-        self.reset_button = QPushButton("Reset sliders")
-        self.reset_button.setToolTip("Back to the seed's own face: every direction slider to zero.")
-        self.psi = QDoubleSpinBox()
-        self.psi.setRange(EXPLORE_PSI.low, EXPLORE_PSI.high)
-        self.psi.setSingleStep(0.1)
-        self.psi.setValue(1.0)
-        self.psi.setPrefix("ψ ")
-        self.psi.setToolTip("Truncation (GAN): below 1 pulls the numbers towards the middle — cleaner, more "
-                            "typical faces, less variety. 0 gives the 'average' face.")
-        self.steps = QSpinBox()
-        self.steps.setRange(EXPLORE_STEPS.low, EXPLORE_STEPS.high)
-        self.steps.setValue(20)
-        self.steps.setSuffix(" DDIM steps")
-        self.steps.setToolTip("Diffusion: how many denoising steps draw each face. Fewer is faster, more is cleaner.")
-        for w in (self.psi, self.steps):  # shown once a model says which it needs: the row stays narrow till then
-            w.hide()
-        self.map_button = QPushButton("Show the map")
-        self.map_button.setCheckable(True)
-        self.map_button.setToolTip(f"A map of {MAP_FACES:,} data-set faces as the VAE's encoder places them, beside "
-                                   "the face: see where this face sits, and click a dot to bring that face in.")
-        self.seed.setPrefix("seed ")
-        controls = flow_row(self.seed, self.random_button, self.reset_button, self.psi, self.steps, self.map_button)
-        self.face_index = QSpinBox()
-        self.face_index.setRange(0, 1_000_000)
-        self.face_index.setPrefix("data-set face #")
-        self.face_index.setToolTip("A face from the held-out part of Synthetic Faces (never seen in training).")
-        self.face_button = QPushButton("Bring in")
-        self.face_button.setToolTip("Find this face in the model's space: the VAE encodes it, the GAN searches "
-                                    "for it (inversion), diffusion runs its denoising backwards.")
-        self.open_button = QPushButton("Open a photo…")
-        self.open_button.setToolTip("Or drop an image file anywhere on the window.")
-        bring = flow_row(QLabel("Bring in a face:"), self.face_index, self.face_button, self.open_button)
-        self.progress = QProgressBar()
-        self.progress.setTextVisible(True)
-        self.progress.hide()
+        # The seed and bring-in rows sit under the face; presenter mode moves them under the sliders, so the face
+        # can take the whole height of a projector's screen.
+        self._controls = ExploreControls()
+        seed_row, bring_row = self._controls.seed_row, self._controls.bring_row
+        self.seed, self.random_button, self.reset_button = seed_row.seed, seed_row.random_button, seed_row.reset_button
+        self.psi, self.steps, self.map_button = seed_row.psi, seed_row.steps, seed_row.map_button
+        self.face_index, self.face_button = bring_row.face_index, bring_row.face_button
+        self.open_button = bring_row.open_button
+        self.progress = StepProgress()
         self.message = QLabel("")
         self.message.setWordWrap(True)
         self.message.setTextFormat(Qt.TextFormat.RichText)  # always: its untrusted parts go through shown_html
@@ -133,48 +91,42 @@ class ExplorePanel(QWidget):
         self.pictures.addWidget(self.image)
         self.pictures.addWidget(self.map_view)
         left = QWidget()
-        # The seed and bring-in rows sit under the face; presenter mode moves them under the sliders, so the face
-        # can take the whole height of a projector's screen.
-        self._controls = QWidget()
-        controls_layout = QVBoxLayout(self._controls)
-        controls_layout.setContentsMargins(0, 0, 0, 0)
-        controls_layout.addLayout(controls)
-        controls_layout.addLayout(bring)
         left_layout = self._left_layout = QVBoxLayout(left)
         left_layout.addWidget(self.pictures, 3)
         left_layout.addWidget(self._controls)
         left_layout.addWidget(self.progress)
         left_layout.addWidget(self.message)
         left_layout.addWidget(self.encoded, 2)
+        splitter = self._splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(left)
+        splitter.addWidget(self._build_right())
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([620, 520])
+        layout = QVBoxLayout(self)
+        layout.addWidget(splitter)
+        seed_row.seed_changed.connect(self._seed_changed)
+        seed_row.random_clicked.connect(self.random_face)
+        seed_row.reset_clicked.connect(self.reset)
+        seed_row.drawing_changed.connect(self.request_render)
+        seed_row.map_toggled.connect(self.show_map)
+        bring_row.face_asked.connect(lambda index: self.bring_in(Endpoint("face", index)))
+        self.map_view.face_chosen.connect(self._map_face_chosen)
+        self.map_view.latent_dragged.connect(self._map_dragged)
+
+    def _build_right(self) -> QWidget:
+        """The slider banks over the explanation."""
         self.banks = DirectionBanks()
         self.attribute_bank, self.principal_bank, self.raw_bank = self.banks.banks()
         self.banks.direction_moved.connect(self._direction_moved)
         self.banks.raw_moved.connect(self._raw_moved)
         self.explain = ExplainBox(texts.EXPLORE["none"])
-        right = QWidget()
+        right = self._right = QWidget()
         right_layout = self._right_layout = QVBoxLayout(right)
         right_layout.addWidget(self.banks, 3)
         right_layout.addWidget(self.explain, 1)
-        splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(left)
-        splitter.addWidget(right)
-        splitter.setStretchFactor(0, 1)
-        splitter.setStretchFactor(1, 1)
-        splitter.setSizes([620, 520])
-        self._right = right
-        self._splitter = splitter
         right.setMinimumWidth(NORMAL_BANK_WIDTH)
-        layout = QVBoxLayout(self)
-        layout.addWidget(splitter)
-        self.seed.valueChanged.connect(self._seed_changed)
-        self.random_button.clicked.connect(self.random_face)
-        self.reset_button.clicked.connect(self.reset)
-        self.psi.valueChanged.connect(lambda _: self.request_render())
-        self.steps.valueChanged.connect(lambda _: self.request_render())
-        self.face_button.clicked.connect(lambda: self.bring_in(Endpoint("face", self.face_index.value())))
-        self.map_button.toggled.connect(self.show_map)
-        self.map_view.face_chosen.connect(self._map_face_chosen)
-        self.map_view.latent_dragged.connect(self._map_dragged)
+        return right
 
     def set_presenter(self, on: bool) -> None:
         """A projector's layout: a large face, sliders with their words under them, explanations on one line."""
@@ -210,7 +162,7 @@ class ExplorePanel(QWidget):
             w.setEnabled(enabled)
         self.history.forget()  # its steps are latents of the model shown before
         self._encode_id = 0  # a face still being brought in was for the model shown before
-        self.progress.hide()
+        self.progress.finish()
         self.message.setText("")
         if info is None:
             self.state = None
@@ -363,10 +315,7 @@ class ExplorePanel(QWidget):
 
     def _on_progress(self, step: Step) -> None:
         if step.request_id == self._encode_id:
-            self.progress.setRange(0, max(1, step.total))
-            self.progress.setValue(step.done)
-            self.progress.setFormat(f"{step.message} %v/%m")
-            self.progress.show()
+            self.progress.show_step(step.progress.done, step.progress.total, f"{step.progress.message} %v/%m")
             if "image" in step.preview:
                 self.image.set_image(step.preview["image"])
 
@@ -374,7 +323,7 @@ class ExplorePanel(QWidget):
         if isinstance(result, Rendered) or (result.slot == "Render" and result.error):
             self._on_rendered(result)
         elif result.request_id == self._encode_id:
-            self.progress.hide()
+            self.progress.finish()
             if result.error:
                 self.message.setText(f"<b>Could not bring in that face.</b> {shown_html(result.error)}")
                 return

@@ -8,32 +8,23 @@ from collections.abc import Callable
 import numpy as np
 from PIL import Image
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import (
-    QButtonGroup,
-    QComboBox,
-    QGridLayout,
-    QHBoxLayout,
-    QLabel,
-    QProgressBar,
-    QPushButton,
-    QRadioButton,
-    QSpinBox,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from explorer import texts
 from explorer.app_context import AppContext
-from explorer.panels.diffusion.timeline_slider import TimelineSlider
-from explorer.pictures.picture_state import MORPH_FRAMES
-from explorer.pictures.slide_pictures import Label, morph_frames, morph_strip, morph_title
+from explorer.panels.interpolate.controls import MorphPlayback, MorphSettings
+from explorer.pictures.slide_pictures import (
+    Label,
+    morph_frames,
+    morph_strip,
+    morph_title,
+)
 from explorer.widgets.captioned_image import CaptionedPixelImage
 from explorer.widgets.endpoint_picker import EndpointPicker
 from explorer.widgets.explain_box import ExplainBox
-from explorer.widgets.export_size_box import ExportSizeBox
-from explorer.widgets.flow_layout import flow_row
 from explorer.widgets.pixel_image import PixelImage
 from explorer.widgets.shown_text import shown_html
+from explorer.widgets.step_progress import StepProgress
 from explorer.worker.requests import Interpolate, Interpolated, Result, Step
 from models.families import FAMILY_NAMES
 from models.image_io import make_grid
@@ -75,63 +66,47 @@ class InterpolatePanel(QWidget):
     def _build(self) -> None:
         self.a = EndpointPicker("Face A", 1)
         self.b = EndpointPicker("Face B", 2)
-        self.frames = QSpinBox()
-        self.frames.setRange(MORPH_FRAMES.low, MORPH_FRAMES.high)
-        self.frames.setValue(8)
-        self.frames.setSuffix(" frames")
-        self.mode = QComboBox()
-        self.mode.addItem("Great circle (slerp)", "slerp")
-        self.mode.addItem("Straight line (lerp)", "lerp")
-        self.mode.setToolTip("Straight line: the shortest path between the two sets of numbers. Great circle: "
-                             "a curved path that stays as far from the middle as real faces are.")
-        self.current_only = QRadioButton("Current model")
-        self.all_three = QRadioButton("All three models")
-        self.all_three.setToolTip("The same two faces morphed in the VAE, the GAN and the diffusion model.")
-        self.current_only.setChecked(True)
-        group = QButtonGroup(self)
-        group.addButton(self.current_only)
-        group.addButton(self.all_three)
-        self.go = QPushButton("Morph")
-        self.go.setToolTip("Draw the morph again (it also redraws by itself when you change a setting).")
         top = QHBoxLayout()
         for w in (self.a, self.b):
             top.addWidget(w)
-        settings = flow_row(self.frames, self.mode, self.current_only, self.all_three, self.go)
+        self.settings = MorphSettings()
+        s = self.settings
+        self.frames, self.mode, self.current_only, self.all_three, self.go = (
+            s.frames, s.mode, s.current_only, s.all_three, s.go)
         self.strip_host = QWidget()
         self.strip_layout = QGridLayout(self.strip_host)
         self.strip_layout.setColumnStretch(1, 1)
         self.strip_images: list[tuple[QLabel, PixelImage]] = []
         self.preview = CaptionedPixelImage("The animation appears here.", 160)
-        self.play = QPushButton("Pause")
-        self.play.setCheckable(True)
-        self.position = TimelineSlider()
-        self.position.setToolTip("Scrub through the morph.")
-        self.export_size = ExportSizeBox()
-        self.save_strip = QPushButton("Save strip…")
-        self.save_strip.setToolTip("Save the strips as a PNG picture (Ctrl+E).")
-        self.save_gif = QPushButton("Save GIF…")
-        self.save_gif.setToolTip("Save the morph as an animated GIF (Ctrl+Shift+E).")
-        self.save_strip.clicked.connect(self.export_image)
-        self.save_gif.clicked.connect(self.export_animation)
-        playback = QHBoxLayout()
-        playback.addWidget(self.play)
-        playback.addWidget(self.position, 1)
-        saving = QHBoxLayout()  # a line of its own: beside the slider it squeezed it away in a 1024 px window
-        saving.addStretch(1)
-        saving.addWidget(self.export_size)
-        saving.addWidget(self.save_strip)
-        saving.addWidget(self.save_gif)
-        self.progress = QProgressBar()
-        self.progress.hide()
+        # Under the morph in a window; beside it, above the explanation, on a projector (where height is short).
+        self._playback = MorphPlayback()
+        p = self._playback
+        self.play, self.position, self.export_size, self.save_strip, self.save_gif = (
+            p.play, p.position, p.export_size, p.save_strip, p.save_gif)
+        p.save_strip_clicked.connect(self.export_image)
+        p.save_gif_clicked.connect(self.export_animation)
+        self.progress = StepProgress()
         self.message = QLabel("")
         self.message.setWordWrap(True)
         self.message.setTextFormat(Qt.TextFormat.RichText)  # always: its untrusted parts go through shown_html
-        # Under the morph in a window; beside it, above the explanation, on a projector (where height is short).
-        self._playback = QWidget()
-        playback_rows = QVBoxLayout(self._playback)
-        playback_rows.setContentsMargins(0, 0, 0, 0)
-        playback_rows.addLayout(playback)
-        playback_rows.addLayout(saving)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.settings)
+        layout.addWidget(self.strip_host, 2)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.message)
+        layout.addLayout(self._build_lower(), 3)
+        self.timer = QTimer(self)
+        self.timer.setInterval(FRAME_MS)
+        self.timer.timeout.connect(self._advance)
+        self.play.toggled.connect(self._play_toggled)
+        self.position.valueChanged.connect(self._show_frame)
+        self.position.stepped.connect(self.step)
+        for signal in (self.a.changed, self.b.changed, self.settings.changed):
+            signal.connect(lambda *_: self.request())
+
+    def _build_lower(self) -> QHBoxLayout:
+        """The animation with its playback under it, beside the explanation."""
         preview_box = self._preview_box = QVBoxLayout()
         preview_box.addWidget(self.preview, 1)
         preview_box.addWidget(self._playback)
@@ -143,22 +118,7 @@ class InterpolatePanel(QWidget):
         lower = QHBoxLayout()
         lower.addLayout(preview_box, 1)
         lower.addLayout(side, 1)
-        layout = QVBoxLayout(self)
-        layout.addLayout(top)
-        layout.addLayout(settings)
-        layout.addWidget(self.strip_host, 2)
-        layout.addWidget(self.progress)
-        layout.addWidget(self.message)
-        layout.addLayout(lower, 3)
-        self.timer = QTimer(self)
-        self.timer.setInterval(FRAME_MS)
-        self.timer.timeout.connect(self._advance)
-        self.play.toggled.connect(self._play_toggled)
-        self.position.valueChanged.connect(self._show_frame)
-        self.position.stepped.connect(self.step)
-        for signal in (self.a.changed, self.b.changed, self.frames.valueChanged, self.mode.currentIndexChanged,
-                       self.all_three.toggled, self.go.clicked):
-            signal.connect(lambda *_: self.request())
+        return lower
 
     # ------------------------------------------------------------------ requests
     def model_keys(self) -> tuple[str, ...]:
@@ -182,15 +142,12 @@ class InterpolatePanel(QWidget):
 
     def _on_progress(self, step: Step) -> None:
         if step.request_id == self._request:
-            self.progress.setRange(0, max(1, step.total))
-            self.progress.setValue(step.done)
-            self.progress.setFormat(f"{step.message} %v/%m")
-            self.progress.show()
+            self.progress.show_step(step.progress.done, step.progress.total, f"{step.progress.message} %v/%m")
 
     def _on_result(self, result: Result) -> None:
         if result.request_id != self._request:
             return
-        self.progress.hide()
+        self.progress.finish()
         if result.error:
             self.message.setText(f"<b>Could not morph these faces.</b> {shown_html(result.error)}")
             return

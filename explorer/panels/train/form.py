@@ -34,7 +34,7 @@ from explorer.widgets.pixel_image import PixelImage
 from explorer.widgets.shown_text import rich_text, shown_html
 from explorer.worker.model_catalog import default_runs_dir
 from models.config_check import ConfigError, Number, Whole
-from models.data import DataError, _find_images, load_image
+from models.data import DataError, find_images, load_image
 from models.families import FAMILIES
 from models.image_io import make_grid
 from models.paths import expanded, look
@@ -110,7 +110,7 @@ def scan_folder(path: str, preview: int = PREVIEW_COUNT) -> tuple[int, list[str]
         raise DataError(f"The folder '{printable(root, 200)}' cannot be used: {found.why}.")
     if not found.is_folder:
         raise DataError(f"The folder '{printable(root, 200)}' does not exist.")
-    found, skipped = _find_images(root)
+    found, skipped = find_images(root)
     skipped = [f"{name}: {why}" for name, why in skipped]
     tiles = []
     for name, file in found:
@@ -123,30 +123,29 @@ def scan_folder(path: str, preview: int = PREVIEW_COUNT) -> tuple[int, list[str]
     return len(found), skipped, (make_grid(np.stack(tiles), columns=4) if tiles else None)
 
 
-class TrainForm(QWidget):
-    changed = Signal()
+def _form(*rows) -> QFormLayout:
+    """A form whose fields grow with the column, with these (label, field) rows."""
+    form = QFormLayout()
+    form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+    for row in rows:
+        form.addRow(*row)
+    return form
+
+
+def _chooser(line: QLineEdit, button: QPushButton) -> QHBoxLayout:
+    row = QHBoxLayout()
+    row.addWidget(line, 1)
+    row.addWidget(button)
+    return row
+
+
+class ModelSettings(QGroupBox):
+    """The family, image size, steps, batch, learning rate and width; under them the chosen family's own settings
+    (latent size and β, GAN loss and critic steps, noise schedule and sampling steps) on a page of their own."""
 
     def __init__(self, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.folder_found = 0
-        self._build()
-
-    def _build(self) -> None:
+        super().__init__("Model", parent)
         self.family = _combo(FAMILY_CHOICES, "Which kind of model to train.")
-        self.data_kind = _combo((("synthetic", "Synthetic Faces"), ("folder", "An image folder…")),
-                                "Procedural faces made on the fly, or your own pictures.")
-        self.faces = _spin(TRAIN_RANGES["data_count"], 5000, "How many different Synthetic Faces to learn from. At most "
-                           "2 GiB of them (they stay in memory while training): fewer at larger image sizes.", 1000)
-        self.folder = QLineEdit()
-        self.folder.setPlaceholderText("no folder chosen")
-        self.folder.setReadOnly(True)
-        self.folder_button = QPushButton("Choose…")
-        self.folder_info = QLabel("")
-        self.folder_info.setTextFormat(Qt.TextFormat.RichText)  # bold counts; file names go through shown_html
-        self.folder_info.setWordWrap(True)
-        self.preview = PixelImage("The first pictures of the folder appear here.", 72)
-        self.preview.setMaximumHeight(120)
-        self.preview.hide()
         self.image_size = _combo(((s, f"{s} × {s} px") for s in IMAGE_SIZES),
                                  "Pixels per side: 32 trains quickly on a processor, 64 looks better.")
         self.image_size.setCurrentIndex(1)
@@ -163,7 +162,7 @@ class TrainForm(QWidget):
         self.channels = _spin(Whole(0, width.high), 0, "Network width: smaller trains faster, larger learns more "
                               f"(multiples of {width.low}).", width.low, "default", MultipleSpinBox())
         # The family's own settings (latent size, β, critic steps) take their ranges from the family's config, in
-        # _family_ranges; the ranges given here only hold their first values until then.
+        # TrainForm._family_ranges; the ranges given here only hold their first values until then.
         self.latent = _spin(Whole(1, 32), 32, "How many numbers describe a face (the latent space).")
         self.beta = QDoubleSpinBox()
         self.beta.setRange(0.0, 1.0)
@@ -178,33 +177,6 @@ class TrainForm(QWidget):
         self.schedule = _combo((("linear", "linear"), ("cosine", "cosine")),
                                "How noise is added over time: cosine keeps more signal in the early steps.")
         self.sample_steps = _spin(TRAIN_RANGES["sample_steps"], 25, "Denoising steps used to draw the sample grid.")
-        self.sample_every = _spin(TRAIN_RANGES["sample_every"], 50, "Steps between two sample grids.", 10, "never")
-        self.checkpoint_every = _spin(TRAIN_RANGES["checkpoint_every"], 200, "Steps between two checkpoints.", 50,
-                                      "only at the end")
-        self.device = _combo((("auto", "automatic"), ("cpu", "processor (CPU)"), ("cuda", "NVIDIA GPU (CUDA)"),
-                              ("mps", "Apple GPU (MPS)")), "Where the training runs.")
-        self.out = QLineEdit()
-        self.out.setToolTip("The run's folder: checkpoint, training state and sample grids go there.")
-        self.out_button = QPushButton("Choose…")
-        self.out.textChanged.connect(lambda text: self.out.setToolTip(rich_text(
-            shown_html(text), "The run's folder: checkpoint, training state and sample grids go there.")))
-
-        data = QFormLayout()
-        data.addRow("Data", self.data_kind)
-        data.addRow("Faces", self.faces)
-        folder_row = QHBoxLayout()
-        folder_row.addWidget(self.folder, 1)
-        folder_row.addWidget(self.folder_button)
-        data.addRow("Folder", folder_row)
-        data.addRow(self.folder_info)
-        data.addRow(self.preview)
-        common = QFormLayout()
-        common.addRow("Model", self.family)
-        common.addRow("Image size", self.image_size)
-        common.addRow("Steps", self.steps)
-        common.addRow("Batch size", self.batch)
-        common.addRow("Learning rate", self.lr)
-        common.addRow("Network width", self.channels)
         self.family_pages = QStackedWidget()
         for rows in ((("Latent numbers", self.latent), ("β (KL weight)", self.beta)),
                      (("GAN loss", self.gan_loss), ("Critic steps", self.critic)),
@@ -215,30 +187,99 @@ class TrainForm(QWidget):
             for label, widget in rows:
                 form.addRow(label, widget)
             self.family_pages.addWidget(page)
-        common.addRow(self.family_pages)
-        output = QFormLayout()
-        output.addRow("Samples every", self.sample_every)
-        output.addRow("Checkpoint every", self.checkpoint_every)
-        output.addRow("Device", self.device)
-        out_row = QHBoxLayout()
-        out_row.addWidget(self.out, 1)
-        out_row.addWidget(self.out_button)
-        output.addRow("Run folder", out_row)
-        for form in (common, data, output):
-            form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.setLayout(_form(("Model", self.family), ("Image size", self.image_size), ("Steps", self.steps),
+                             ("Batch size", self.batch), ("Learning rate", self.lr), ("Network width", self.channels),
+                             (self.family_pages,)))
+
+
+class DataSettings(QGroupBox):
+    """Synthetic Faces (how many) or an image folder (chosen, with what was found in it and a few of its pictures).
+    `choose_folder_clicked` when its Choose… is pressed."""
+
+    choose_folder_clicked = Signal()
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__("Data", parent)
+        self.data_kind = _combo((("synthetic", "Synthetic Faces"), ("folder", "An image folder…")),
+                                "Procedural faces made on the fly, or your own pictures.")
+        self.faces = _spin(TRAIN_RANGES["data_count"], 5000, "How many different Synthetic Faces to learn from. At most "
+                           "2 GiB of them (they stay in memory while training): fewer at larger image sizes.", 1000)
+        self.folder = QLineEdit()
+        self.folder.setPlaceholderText("no folder chosen")
+        self.folder.setReadOnly(True)
+        self.folder_button = QPushButton("Choose…")
+        self.folder_info = QLabel("")
+        self.folder_info.setTextFormat(Qt.TextFormat.RichText)  # bold counts; file names go through shown_html
+        self.folder_info.setWordWrap(True)
+        self.preview = PixelImage("The first pictures of the folder appear here.", 72)
+        self.preview.setMaximumHeight(120)
+        self.preview.hide()
+        self._folder_row = _chooser(self.folder, self.folder_button)
+        self._form = _form(("Data", self.data_kind), ("Faces", self.faces), ("Folder", self._folder_row),
+                           (self.folder_info,), (self.preview,))
+        self.setLayout(self._form)
+        self.folder_button.clicked.connect(self.choose_folder_clicked)
+
+    def show_kind(self, synthetic: bool) -> None:
+        """The rows of the kind of data chosen: the number of faces, or the folder with what was found in it."""
+        self._form.setRowVisible(self.faces, synthetic)
+        self._form.setRowVisible(self._folder_row, not synthetic)
+        self.folder_info.setVisible(not synthetic)
+        self.preview.setVisible(not synthetic and self.preview.has_image())
+
+
+class OutputSettings(QGroupBox):
+    """How often samples and checkpoints are written, the device, the run's folder (`choose_out_clicked`)."""
+
+    choose_out_clicked = Signal()
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__("Output", parent)
+        self.sample_every = _spin(TRAIN_RANGES["sample_every"], 50, "Steps between two sample grids.", 10, "never")
+        self.checkpoint_every = _spin(TRAIN_RANGES["checkpoint_every"], 200, "Steps between two checkpoints.", 50,
+                                      "only at the end")
+        self.device = _combo((("auto", "automatic"), ("cpu", "processor (CPU)"), ("cuda", "NVIDIA GPU (CUDA)"),
+                              ("mps", "Apple GPU (MPS)")), "Where the training runs.")
+        self.out = QLineEdit()
+        self.out.setToolTip("The run's folder: checkpoint, training state and sample grids go there.")
+        self.out_button = QPushButton("Choose…")
+        self.out.textChanged.connect(lambda text: self.out.setToolTip(rich_text(
+            shown_html(text), "The run's folder: checkpoint, training state and sample grids go there.")))
+        self.setLayout(_form(("Samples every", self.sample_every), ("Checkpoint every", self.checkpoint_every),
+                             ("Device", self.device), ("Run folder", _chooser(self.out, self.out_button))))
+        self.out_button.clicked.connect(self.choose_out_clicked)
+
+
+class TrainForm(QWidget):
+    changed = Signal()
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.folder_found = 0
+        self._build()
+
+    def _build(self) -> None:
+        model, data, output = self.model_settings, self.data_settings, self.output_settings = (
+            ModelSettings(), DataSettings(), OutputSettings())
+        self.family, self.image_size, self.steps, self.batch = model.family, model.image_size, model.steps, model.batch
+        self.lr, self.channels, self.family_pages = model.lr, model.channels, model.family_pages
+        self.latent, self.beta, self.gan_loss, self.critic = model.latent, model.beta, model.gan_loss, model.critic
+        self.schedule, self.sample_steps = model.schedule, model.sample_steps
+        self.data_kind, self.faces, self.folder, self.folder_button = (
+            data.data_kind, data.faces, data.folder, data.folder_button)
+        self.folder_info, self.preview = data.folder_info, data.preview
+        self.sample_every, self.checkpoint_every = output.sample_every, output.checkpoint_every
+        self.device, self.out, self.out_button = output.device, output.out, output.out_button
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        for title, form in (("Model", common), ("Data", data), ("Output", output)):
-            box = QGroupBox(title)
-            box.setLayout(form)
+        for box in (model, data, output):
             layout.addWidget(box)
         layout.addStretch(1)
-        self._data_rows = (data, self.faces, folder_row)
         self.family.currentIndexChanged.connect(self._family_changed)
         self.image_size.currentIndexChanged.connect(self._size_changed)
         self.data_kind.currentIndexChanged.connect(self._data_changed)
-        self.folder_button.clicked.connect(self.choose_folder)
-        self.out_button.clicked.connect(self.choose_out)
+        data.choose_folder_clicked.connect(self.choose_folder)
+        output.choose_out_clicked.connect(self.choose_out)
         for family in FAMILIES:  # every field in a family's range from the start; the chosen family's win
             self._family_ranges(family)
         self._family_changed()
@@ -268,11 +309,7 @@ class TrainForm(QWidget):
 
     def _data_changed(self) -> None:
         synthetic = self.data_kind.currentData() == "synthetic"
-        form, faces, folder_row = self._data_rows
-        form.setRowVisible(faces, synthetic)
-        form.setRowVisible(folder_row, not synthetic)
-        self.folder_info.setVisible(not synthetic)
-        self.preview.setVisible(not synthetic and self.preview.has_image())
+        self.data_settings.show_kind(synthetic)
         if not synthetic and not self.folder.text():
             self.folder_info.setText("Choose a folder of pictures (PNG, JPEG, WebP or BMP; sub-folders too).")
         self.changed.emit()

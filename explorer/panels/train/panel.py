@@ -9,12 +9,9 @@ import numpy as np
 from PIL import Image
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
-    QCheckBox,
     QFileDialog,
     QHBoxLayout,
     QLabel,
-    QProgressBar,
-    QPushButton,
     QScrollArea,
     QSplitter,
     QVBoxLayout,
@@ -24,10 +21,10 @@ from PySide6.QtWidgets import (
 from explorer import texts
 from explorer.app_context import AppContext
 from explorer.panels.train.form import TrainForm, resume_options
+from explorer.panels.train.run_view import RunButtons, RunStatus, SamplesView
 from explorer.panels.train.training_process import TrainingProcess, shown_command
 from explorer.widgets.explain_box import ExplainBox
 from explorer.widgets.loss_plots import LossPlots
-from explorer.widgets.pixel_image import PixelImage
 from explorer.widgets.shown_text import shown_html as shown
 from explorer.worker.requests import ReadRunRecord, Result, RunRecord
 from models.config_check import ConfigError
@@ -81,20 +78,9 @@ class TrainPanel(QWidget):
     # ------------------------------------------------------------------ layout
     def _build(self) -> None:
         self.form = TrainForm()
-        self.start_button = QPushButton("Start")
-        self.start_button.setToolTip("Start a new run with these settings.")
-        self.pause_button = QPushButton("Pause")
-        self.pause_button.setToolTip("Pause between two steps, keeping everything in memory; press again to resume.")
-        self.stop_button = QPushButton("Stop")
-        self.stop_button.setToolTip("Save a checkpoint, then end the run (it can be resumed later).")
-        self.resume_button = QPushButton("Resume from folder…")
-        self.resume_button.setToolTip("Continue a past run from its folder, at the step where it stopped.")
-        self.follow = QCheckBox("Explore follows this run")
-        self.follow.setChecked(True)
-        self.follow.setToolTip(f"Show each new checkpoint in Explore (at most every {FOLLOW_SECONDS:.0f} s).")
-        buttons = QHBoxLayout()
-        for b in (self.start_button, self.pause_button, self.stop_button):
-            buttons.addWidget(b)
+        buttons = self.buttons = RunButtons(FOLLOW_SECONDS)
+        self.start_button, self.pause_button = buttons.start_button, buttons.pause_button
+        self.stop_button, self.resume_button, self.follow = buttons.stop_button, buttons.resume_button, buttons.follow
         scroll = self._form_scroll = QScrollArea()  # only the settings scroll: the buttons stay in sight
         scroll.setWidget(self.form)
         scroll.setWidgetResizable(True)
@@ -104,38 +90,32 @@ class TrainPanel(QWidget):
         left = QVBoxLayout(left_column)
         left.setContentsMargins(0, 0, 0, 0)
         left.addWidget(scroll, 1)
-        left.addLayout(buttons)
-        left.addWidget(self.resume_button)
-        left.addWidget(self.follow)
+        left.addWidget(buttons)
+        self.explain = ExplainBox(texts.TRAIN["idle"])
+        self.explain.setMaximumWidth(EXPLAIN_WIDTH)
+        body = self._body = QHBoxLayout(self)
+        body.addWidget(left_column)
+        body.addLayout(self._build_middle(), 1)
+        body.addWidget(self.explain, 0, Qt.AlignmentFlag.AlignTop)
+        buttons.start_clicked.connect(self.start)
+        buttons.pause_clicked.connect(self.toggle_pause)
+        buttons.stop_clicked.connect(self.stop)
+        buttons.resume_clicked.connect(self.choose_resume)
+        self._fit_form()
 
-        self.status = QLabel("No run yet.")
-        self.status.setStyleSheet("font-weight: bold;")
-        self.progress = QProgressBar()
-        self.progress.setFormat("%v / %m steps")
-        self.speed = QLabel("")
-        self.message = QLabel("")
-        self.message.setTextFormat(Qt.TextFormat.RichText)  # always: its untrusted parts are escaped by shown()
-        self.message.setWordWrap(True)
-        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.health = QLabel("")
-        self.health.setWordWrap(True)
-        self.health.setAlignment(Qt.AlignmentFlag.AlignCenter)
+    def _build_middle(self) -> QVBoxLayout:
+        """The run's status and progress, the loss curves beside the samples, the command line."""
+        run_status = RunStatus()
+        self.status, self.progress = run_status.status, run_status.progress
+        self.speed, self.message = run_status.speed, run_status.message
         self.plots = LossPlots()
-        self.samples = PixelImage("Faces drawn from the same fixed noise appear here as the model learns.", 140)
-        self.samples.setToolTip("The same random numbers every time: watch the same faces take shape.")
-        self.samples_caption = QLabel("Samples from fixed noise")
-        self.samples_caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        sample_box = SamplesView()
+        self.samples, self.samples_caption, self.health = sample_box.samples, sample_box.caption, sample_box.health
         self.command = QLabel("")
         self.command.setTextFormat(Qt.TextFormat.PlainText)  # it names the data folder: never markup
         self.command.setWordWrap(True)
         self.command.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.command.setStyleSheet("color: palette(dark); font-family: monospace; font-size: 9pt;")
-        sample_box = QWidget()
-        sample_layout = QVBoxLayout(sample_box)
-        sample_layout.setContentsMargins(0, 0, 0, 0)
-        sample_layout.addWidget(self.samples_caption)
-        sample_layout.addWidget(self.health)
-        sample_layout.addWidget(self.samples, 1)
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(self.plots)
         split.addWidget(sample_box)
@@ -144,25 +124,10 @@ class TrainPanel(QWidget):
         split.setChildrenCollapsible(False)
         split.setSizes([480, 300])
         middle = self._middle = QVBoxLayout()
-        progress_row = QHBoxLayout()
-        progress_row.addWidget(self.progress, 1)
-        progress_row.addWidget(self.speed)
-        middle.addWidget(self.status)
-        middle.addLayout(progress_row)
-        middle.addWidget(self.message)
+        middle.addWidget(run_status)
         middle.addWidget(split, 1)
         middle.addWidget(self.command)
-        self.explain = ExplainBox(texts.TRAIN["idle"])
-        self.explain.setMaximumWidth(EXPLAIN_WIDTH)
-        body = self._body = QHBoxLayout(self)
-        body.addWidget(left_column)
-        body.addLayout(middle, 1)
-        body.addWidget(self.explain, 0, Qt.AlignmentFlag.AlignTop)
-        self.start_button.clicked.connect(self.start)
-        self.pause_button.clicked.connect(self.toggle_pause)
-        self.stop_button.clicked.connect(self.stop)
-        self.resume_button.clicked.connect(self.choose_resume)
-        self._fit_form()
+        return middle
 
     def set_presenter(self, on: bool) -> None:
         """A projector's layout: the explanation one line under the plots instead of a column beside them."""
@@ -308,8 +273,7 @@ class TrainPanel(QWidget):
     def _on_start(self, e: dict) -> None:
         self.out, self.step, self.total = e["out"], e["step"], e["total_steps"]
         self.start_step = self.step
-        self.progress.setRange(0, max(1, self.total))
-        self.progress.setValue(self.step)
+        self.progress.show_step(self.step, self.total)
         verb = "Resumed" if e.get("resumed") else "Training"
         self.status.setText(f"{verb} a {self.family.upper() if self.family != 'diffusion' else 'diffusion'} "
                             f"model ({e['parameters']:,} weights) on {e['device']}")

@@ -10,7 +10,7 @@ import pytest
 from PySide6.QtWidgets import QApplication
 
 from explorer.widgets.chart_labels import lay_out
-from explorer.widgets.metric_bars import FAMILIES, LINE_TEXT, METRICS, MetricBars, MetricChart, _fmt
+from explorer.widgets.metric_bars import FAMILIES, LINE_TEXT, METRICS, MetricBars, MetricChart, format_metric
 
 
 def _figures(**per_family) -> dict[str, dict]:
@@ -88,7 +88,7 @@ def test_no_text_in_a_chart_covers_another(charts, name):
             chart.set_figures(figures)
             texts = _texts_in_scene(chart)
             spec, where = chart.spec, f"{chart.spec.key}, {name}, {width}x{height}"
-            values = {f: _fmt(float(figures[f][spec.key]) * spec.scale, spec.unit) for f in figures}
+            values = {f: format_metric(float(figures[f][spec.key]) * spec.scale, spec.unit) for f in figures}
             assert sorted(t.toPlainText() for t in texts) == sorted(
                 list(values.values()) + ([LINE_TEXT] if spec.reference else [])), where
             plot = chart.getViewBox().sceneBoundingRect()

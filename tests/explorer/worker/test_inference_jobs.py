@@ -93,7 +93,7 @@ def test_interpolating_in_all_three_models(store, kind):
         size = store.get(key).info.image_size
         assert strip.shape == (5, size, size, 3)
     if kind == "face":  # the GAN and diffusion models had to search for the faces, step by step
-        assert any("Inverting" in s.message for s in steps)
+        assert any("Inverting" in s.progress.message for s in steps)
 
 
 def test_bringing_in_a_face_reports_the_vae_view(store):

@@ -15,12 +15,11 @@ from explorer.worker.compare_jobs import (
     Sampled,
     SampleGrid,
     card_path,
-    feature_net_digest,
-    file_digest,
     measure,
     sample_grid,
 )
 from explorer.worker.inference_jobs import LoadModel, ModelStore, NoControl, load_model
+from models.cache import feature_net_digest, file_digest
 from models.feature_net import DEFAULT_FEATURE_NET
 
 needs_net = pytest.mark.skipif(not DEFAULT_FEATURE_NET.exists(), reason="the feature network is not built")
@@ -188,6 +187,7 @@ def test_a_narrow_window_stacks_the_compare_tab_instead_of_cutting_it_off(window
 def test_long_measuring_shows_the_time_left_once_the_rate_is_known_and_not_after(window, qtbot):
     from explorer.panels.train.time_left import MIN_STEPS
     from explorer.worker.requests import Step
+    from models.progress import Progress
 
     panel = window.compare  # not shown: nothing is measured for real, the Steps below are all it gets
     shown = panel.time_left.isVisibleTo
@@ -197,7 +197,7 @@ def test_long_measuring_shows_the_time_left_once_the_rate_is_known_and_not_after
     panel.measuring = {gan: "gan", diffusion: "diffusion"}
 
     def step(request_id, done, total=50):
-        window.context.progress.emit(Step(request_id, "Measure:x", done=done, total=total, message="Generating…"))
+        window.context.progress.emit(Step(request_id, "Measure:x", progress=Progress(done, total, "Generating…")))
 
     step(gan, 0)
     assert panel.progress.isVisibleTo(panel) and not shown(panel)

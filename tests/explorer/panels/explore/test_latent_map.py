@@ -9,7 +9,6 @@ from PySide6.QtCore import QObject, QPointF, Qt, Signal
 
 from explorer.worker import latent_map_jobs
 from explorer.worker.inference_jobs import (
-    HELD_OUT_SEED,
     JOBS,
     ModelStore,
     NoControl,
@@ -25,7 +24,7 @@ from explorer.worker.requests import (
     ModelInfo,
     Step,
 )
-from models.data import synthetic_faces
+from models.data import HELD_OUT_SEED, synthetic_faces
 from models.face_renderer import ATTRIBUTE_NAMES
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
@@ -61,7 +60,7 @@ def test_the_map_has_one_dot_per_held_out_face_with_its_true_properties(store):
     assert result.thumbnails.shape == (FACES, 16, 16, 3) and result.thumbnails.dtype == np.uint8
     np.testing.assert_allclose(result.components @ result.components.T, np.eye(2), atol=1e-5)
     assert 0 < result.explained[1] <= result.explained[0] and sum(result.explained) <= 1 + 1e-6
-    encoding = [s.done for s in steps if s.done]
+    encoding = [s.progress.done for s in steps if s.progress.done]
     assert encoding == [25, 50, 60], "progress after every batch"
 
 
@@ -93,14 +92,15 @@ def test_stop_keeps_the_faces_encoded_so_far_and_is_not_cached(store):
     assert stopped.stopped and stopped.coords.shape == (50, 2) and stopped.attributes.shape[0] == 50
     steps, full = run(store, MapLatents(keys["vae"], faces=FACES))
     assert not full.stopped and full.coords.shape == (FACES, 2)
-    assert [s.done for s in steps if s.done] == [25, 50, 60], "a stopped map must not be cached as a whole one"
+    encoded = [s.progress.done for s in steps if s.progress.done]
+    assert encoded == [25, 50, 60], "a stopped map must not be cached as a whole one"
 
 
 def test_a_second_map_of_the_same_weights_comes_from_the_cache(store):
     store, keys = store
     _, first = run(store, MapLatents(keys["vae"], faces=FACES))
     steps, second = run(store, MapLatents(keys["vae"], faces=FACES))
-    assert [s.done for s in steps] == [0], "nothing encoded the second time"
+    assert [s.progress.done for s in steps] == [0], "nothing encoded the second time"
     np.testing.assert_allclose(second.coords, first.coords, atol=1e-6)
 
 

@@ -149,7 +149,7 @@ def test_closing_during_a_run_can_leave_it_running(window, qtbot, tmp_path, monk
     window.close()
     try:
         assert window.isHidden() and not panel.running
-        qtbot.wait(200)
+        qtbot.wait(200)  # deliberate: time must pass after the close for 'still running' to mean anything
         os.kill(pid, 0)  # still alive
     finally:
         os.kill(pid, signal.SIGKILL)

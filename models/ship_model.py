@@ -1,7 +1,7 @@
 """Make a training run's checkpoint one of the app's shipped models, with its model card.
 
-    python -m explorer.cli.ship_model RUN_FOLDER --name gan --command "python main.py train ..." [--samples 2000]
-    python -m explorer.cli.ship_model --analysis-only --name gan   (after the directions' code changed)
+    python -m models.ship_model RUN_FOLDER --name gan --command "python main.py train ..." [--samples 2000]
+    python -m models.ship_model --analysis-only --name gan   (after the directions' code changed)
 
 Copies RUN_FOLDER/model.safetensors to resources/NAME.safetensors and writes beside it:
 - NAME.card.json: the training command, steps, training time and device (read from the run's JSON-lines log,
@@ -21,19 +21,24 @@ from pathlib import Path
 
 import torch
 
-from explorer.worker.compare_jobs import file_digest
-from explorer.worker.inference_jobs import ANALYSIS_FACES, ANALYSIS_SAMPLES, HELD_OUT_SEED
-from explorer.worker.model_catalog import RESOURCES
+from models.cache import file_digest
 from models.checkpoint import load_checkpoint
-from models.data import synthetic_faces
-from models.directions import analyse_latent_space, save_analysis
+from models.data import HELD_OUT_SEED, synthetic_faces
+from models.directions import (
+    ANALYSIS_FACES,
+    ANALYSIS_SAMPLES,
+    analyse_latent_space,
+    save_analysis,
+)
 from models.evaluate import evaluate
 from models.families import inference_state_dict
 from models.feature_net import DEFAULT_FEATURE_NET, load_feature_net
 from models.image_io import make_grid, save_png, to_uint8
 from models.metrics import decode_options, generate
 from models.printable import printable
+from models.shipped import resources_dir
 
+RESOURCES = resources_dir()
 # Issue 5's quality bars: each figure as a fraction of the same figure for real faces against real faces.
 QUALITY_BARS = {"diffusion": {"precision": 0.8, "recall": 0.8}, "gan": {"precision": 0.8, "recall": 0.5},
                 "vae": {"recall": 0.5}}
@@ -122,7 +127,7 @@ downloaded. `feature_net.safetensors` is the feature network behind every metric
 `feature_net.md`). Each trained model `NAME.safetensors` comes with its card `NAME.card.json` (the exact
 training command, steps, time, device, `python main.py evaluate` on 2,000 samples against 2,000 held-out
 faces, and issue 5's quality bars), its slider directions `NAME.analysis.safetensors` and 64 of its faces
-(seeds 0-63) in `NAME.samples.png`. This page is written from the cards by `python -m explorer.cli.ship_model`.
+(seeds 0-63) in `NAME.samples.png`. This page is written from the cards by `python -m models.ship_model`.
 """
 
 

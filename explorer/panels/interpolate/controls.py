@@ -1,0 +1,86 @@
+"""The Interpolate tab's two rows of controls: the morph's settings, and its playback and saving."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QComboBox,
+    QHBoxLayout,
+    QPushButton,
+    QRadioButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from explorer.panels.diffusion.timeline_slider import TimelineSlider
+from explorer.pictures.picture_state import MORPH_FRAMES
+from explorer.widgets.export_size_box import ExportSizeBox
+from explorer.widgets.flow_layout import flow_row
+
+
+class MorphSettings(QWidget):
+    """Frames, lerp or slerp, one model or all three, and Morph. `changed` when any of them asks for a new morph."""
+
+    changed = Signal()
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.frames = QSpinBox()
+        self.frames.setRange(MORPH_FRAMES.low, MORPH_FRAMES.high)
+        self.frames.setValue(8)
+        self.frames.setSuffix(" frames")
+        self.mode = QComboBox()
+        self.mode.addItem("Great circle (slerp)", "slerp")
+        self.mode.addItem("Straight line (lerp)", "lerp")
+        self.mode.setToolTip("Straight line: the shortest path between the two sets of numbers. Great circle: "
+                             "a curved path that stays as far from the middle as real faces are.")
+        self.current_only = QRadioButton("Current model")
+        self.all_three = QRadioButton("All three models")
+        self.all_three.setToolTip("The same two faces morphed in the VAE, the GAN and the diffusion model.")
+        self.current_only.setChecked(True)
+        group = QButtonGroup(self)
+        group.addButton(self.current_only)
+        group.addButton(self.all_three)
+        self.go = QPushButton("Morph")
+        self.go.setToolTip("Draw the morph again (it also redraws by itself when you change a setting).")
+        row = flow_row(self.frames, self.mode, self.current_only, self.all_three, self.go)
+        self.setLayout(row)
+        row.setContentsMargins(0, 0, 0, 0)
+        for signal in (self.frames.valueChanged, self.mode.currentIndexChanged, self.all_three.toggled,
+                       self.go.clicked):
+            signal.connect(lambda *_: self.changed.emit())
+
+
+class MorphPlayback(QWidget):
+    """Play/pause and the scrubbing slider on one line; the export size and the two save buttons on the next."""
+
+    save_strip_clicked = Signal()
+    save_gif_clicked = Signal()
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.play = QPushButton("Pause")
+        self.play.setCheckable(True)
+        self.position = TimelineSlider()
+        self.position.setToolTip("Scrub through the morph.")
+        self.export_size = ExportSizeBox()
+        self.save_strip = QPushButton("Save strip…")
+        self.save_strip.setToolTip("Save the strips as a PNG picture (Ctrl+E).")
+        self.save_gif = QPushButton("Save GIF…")
+        self.save_gif.setToolTip("Save the morph as an animated GIF (Ctrl+Shift+E).")
+        self.save_strip.clicked.connect(self.save_strip_clicked)
+        self.save_gif.clicked.connect(self.save_gif_clicked)
+        playback = QHBoxLayout()
+        playback.addWidget(self.play)
+        playback.addWidget(self.position, 1)
+        saving = QHBoxLayout()  # a line of its own: beside the slider it squeezed it away in a 1024 px window
+        saving.addStretch(1)
+        saving.addWidget(self.export_size)
+        saving.addWidget(self.save_strip)
+        saving.addWidget(self.save_gif)
+        rows = QVBoxLayout(self)
+        rows.setContentsMargins(0, 0, 0, 0)
+        rows.addLayout(playback)
+        rows.addLayout(saving)
