@@ -18,14 +18,15 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from models.data import cache_dir
+from models.feature_net import DEFAULT_FEATURE_NET
+from models.safetensors_file import open_regular
 
 T = TypeVar("T")
 FINGERPRINT = 24  # hex digits of the checkpoint's digest in a cached file's name
 
 
 @functools.lru_cache(maxsize=32)
-def _digest(path: str, mtime_ns: int, size: int) -> str:
-    from models.safetensors_file import open_regular
+def _digest(path: str, inode: int, mtime_ns: int, size: int) -> str:  # a file replaced atomically has a new inode
     digest = hashlib.sha256()
     with open_regular(Path(path), "checkpoint") as file:  # a FIFO swapped in for the file would block open() for ever
         for block in iter(lambda: file.read(1 << 20), b""):
@@ -37,17 +38,21 @@ def file_digest(path: str | os.PathLike) -> str:
     """SHA-256 (hex) of a checkpoint file, read once per version of the file (every cache keys on it, the model
     cards record it, and several requests ask for it in a row). OSError when it cannot be read."""
     stat = Path(path).stat()
-    return _digest(str(Path(path).resolve()), stat.st_mtime_ns, stat.st_size)
+    return _digest(str(Path(path).resolve()), stat.st_ino, stat.st_mtime_ns, stat.st_size)
 
 
 def feature_net_digest() -> str:
     """SHA-256 of the shipped feature network ("" when it is missing). Attribute directions and metrics are
     read through it, so what was cached under another network is not shown as if it were current."""
-    from models.feature_net import DEFAULT_FEATURE_NET
     try:
         return file_digest(DEFAULT_FEATURE_NET)
     except OSError:
         return ""
+
+
+def feature_net_tag() -> str:
+    """A cached file's tag for the feature network it was computed through (attribute directions, metrics)."""
+    return f"net{feature_net_digest()[:12]}"
 
 
 def cached_path(kind: str, version: int, checkpoint_digest: str, suffix: str, *tags: str) -> Path:
@@ -60,10 +65,10 @@ def cached_path(kind: str, version: int, checkpoint_digest: str, suffix: str, *t
 def read_cached(path: Path, read: Callable[[Path], T],
                 errors: tuple[type[BaseException], ...] = (OSError, ValueError, KeyError)) -> T | None:
     """read(path), or None when the file is missing or `read` raises one of `errors` (damaged: computed again)."""
-    if not path.exists():
-        return None
     try:
         return read(path)
+    except FileNotFoundError:  # not cached yet (asked inside the try: a folder we may not read raises, too)
+        return None
     except errors:
         return None
 

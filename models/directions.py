@@ -106,7 +106,7 @@ class LatentAnalysis:
 # --------------------------------------------------------------------------------------------- directions
 
 @dataclass
-class _Codes:
+class Codes:
     """The latents as regression inputs: codes = T(z) (N, d), and lift = T transposed, back to latent_shape."""
 
     codes: torch.Tensor
@@ -122,14 +122,14 @@ class _Codes:
         return Direction(key, label, (full / norm).float().contiguous(), max(scale, 1e-12), *words, score)
 
 
-def principal_from_codes(space: _Codes) -> list[Direction]:
+def principal_from_codes(space: Codes) -> list[Direction]:
     """PCA of the codes themselves (VAE posterior means); their words come from measuring them (name_principal)."""
     components, explained, _ = pca(space.codes, MAX_PRINCIPAL)
     return [space.direction(c, f"pc:{i}", f"Direction {i + 1}", float(e))
             for i, (c, e) in enumerate(zip(components, explained))]
 
 
-def principal_from_features(space: _Codes, features: torch.Tensor) -> list[Direction]:
+def principal_from_features(space: Codes, features: torch.Tensor) -> list[Direction]:
     """GANSpace: PCA of what was generated, then the codes regressed on each principal score."""
     _, explained, scores = pca(features, MAX_PRINCIPAL)
     codes = space.codes.double() - space.codes.double().mean(0)
@@ -139,7 +139,7 @@ def principal_from_features(space: _Codes, features: torch.Tensor) -> list[Direc
             for i, (w, e) in enumerate(zip(coefs, explained))]
 
 
-def attribute_directions(space: _Codes, seed: int = 0) -> tuple[list[Direction], list[str]]:
+def attribute_directions(space: Codes, seed: int = 0) -> tuple[list[Direction], list[str]]:
     """One direction per attribute the codes predict (held-out R² >= MIN_R2), and the labels of those they don't."""
     found, missing = [], []
     for i, attribute in enumerate(ATTRIBUTES):
@@ -227,10 +227,10 @@ def _cat(parts: list[dict[str, torch.Tensor]], key: str) -> torch.Tensor | None:
 
 # --------------------------------------------------------------------------------------------- analysis
 
-def _vae_space(model, faces, parts, notes) -> tuple[_Codes, list[Direction], dict[str, Any]]:
+def _vae_space(model, faces, parts, notes) -> tuple[Codes, list[Direction], dict[str, Any]]:
     mu = _cat(parts, "mu")
     labels = faces.attributes.double() if _has_truth(faces) else _cat(parts, "labels")
-    space = _Codes(mu, lambda w: w, labels)
+    space = Codes(mu, lambda w: w, labels)
     dim_kl = _cat(parts, "kl").mean(0)
     if faces is None:
         notes.append("No face images were given, so the directions come from images the model itself drew, "
@@ -240,11 +240,11 @@ def _vae_space(model, faces, parts, notes) -> tuple[_Codes, list[Direction], dic
         "recon_errors": sorted(_cat(parts, "err").tolist()) if faces is not None else []}
 
 
-def _generated_space(model, parts, notes) -> tuple[_Codes, list[Direction], dict[str, Any]]:
+def _generated_space(model, parts, notes) -> tuple[Codes, list[Direction], dict[str, Any]]:
     diffusion = model.family == "diffusion"
     shape = tuple(model.latent_shape)
     lift = (lambda w: lift_blocks(w, shape, BLOCK_GRID)) if diffusion else (lambda w: w)
-    space = _Codes(_cat(parts, "codes"), lift, _cat(parts, "labels"), white=True)
+    space = Codes(_cat(parts, "codes"), lift, _cat(parts, "labels"), white=True)
     if diffusion:
         notes.append(f"Directions change the coarse pattern of the starting noise ({BLOCK_GRID}x{BLOCK_GRID} blocks "
                      "per colour), which decides a sample's colours and layout; fine details have no single direction.")
@@ -254,7 +254,7 @@ def _generated_space(model, parts, notes) -> tuple[_Codes, list[Direction], dict
         "dim_order": [] if diffusion else list(range(shape[0])), "dim_kl": [], "recon_errors": []}
 
 
-def _candidates(model, space: _Codes, seed: int, notes: list[str]) -> tuple[list[Direction], list[str]]:
+def _candidates(model, space: Codes, seed: int, notes: list[str]) -> tuple[list[Direction], list[str]]:
     """Attribute directions worth measuring, and the labels of the attributes no straight line predicts."""
     if space.labels is None:
         how = ("it has no encoder to read the faces' own labels from, and " if model.family != "vae"
@@ -305,7 +305,7 @@ def _measure_directions(model, principal: list[Direction], candidates: list[Dire
 
 
 def analyse_latent_space(model: GenerativeModel, *, faces: ImageSet | None, feature_net: FeatureNet | None,
-                         samples: int = 1024, seed: int = 0, diffusion_steps: int = DIFFUSION_STEPS,
+                         samples: int = ANALYSIS_SAMPLES, seed: int = 0, diffusion_steps: int = DIFFUSION_STEPS,
                          effect_faces: int = EFFECT_FACES, regions: bool = True) -> Iterator[Progress]:
     """Find the Explore tab's directions, one step per batch; the last step's `result` is the LatentAnalysis.
 

@@ -8,7 +8,7 @@ Shapes and ranges, for every family:
   VAE: decoder / posterior mean. GAN: generator / inversion by optimising z under a fixed budget.
   Diffusion: deterministic DDIM (eta = 0) sampling / DDIM inversion, so encode then decode is a round trip.
 - decode_steps / encode_steps are generators of `Progress` (models/progress.py), one per step, so a caller can show a
-  preview and stop early by simply not asking for the next step. The last one holds the result.
+  preview and stop early by simply not asking for the next step. The last one's `state` and `image` are the answer.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ for the next step. The worker passes the numbers and words on to the panels (wit
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from typing import Any
 
 
@@ -16,9 +16,10 @@ class Progress:
     """Step `done` of `total` of a long computation, and what it has so far."""
 
     done: int  # steps done so far
-    total: int  # steps in all; 0 when not known
+    total: int  # steps in all; 0 when not known (then it is never `finished`: the last step says so by its result)
     message: str = ""  # what is being done, in words for a person
-    state: Any = None  # the running value: x_t for diffusion, z for GAN inversion (a tensor); the result at the end
+    _: KW_ONLY  # the rest by name: a call written for an older field order fails at once instead of mixing them up
+    state: Any = None  # the running value: x_t for diffusion, z for GAN inversion (a tensor); on the last step, the answer
     image: Any = None  # the current best guess of the image, a tensor (N, 3, H, W) in [-1, 1]
     t: int | None = None  # diffusion time step of `state`; -1 once it is a clean image
     loss: float | None = None  # the objective being lowered: inversion's reconstruction error, a training loss
@@ -26,4 +27,4 @@ class Progress:
 
     @property
     def finished(self) -> bool:
-        return self.done >= self.total
+        return self.total > 0 and self.done >= self.total

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -483,7 +483,7 @@ def _train(run: Run, control: TrainControl) -> Iterator[TrainEvent]:
     yield from _loop(run, control, training)
 
 
-def _set_up(run: Run) -> Iterator[TrainEvent]:
+def _set_up(run: Run) -> Generator[TrainEvent, None, _Training]:
     """Check the settings, claim the folder, build the data, model and trainer (restored when resuming); yields
     the warnings and the StartEvent, and returns the _Training."""
     s, ctx = run.settings, run.ctx

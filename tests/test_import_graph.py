@@ -107,3 +107,14 @@ def test_importing_the_worker_loads_no_widgets():
             "print(bad); assert not bad")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_no_module_imports_another_modules_private_names():
+    known = modules()
+    offenders = []
+    for name, path in [*known.items(), *((p.stem, p) for p in (ROOT / "tests").rglob("*.py"))]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] in PACKAGES:
+                offenders += [f"{name}: {node.module}.{a.name}" for a in node.names
+                              if a.name.startswith("_") and not a.name.startswith("__")]
+    assert offenders == []

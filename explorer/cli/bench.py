@@ -55,11 +55,11 @@ class StallMeter:
         self.timer = QTimer()
         self.timer.setTimerType(Qt.TimerType.PreciseTimer)
         self.timer.setInterval(interval_ms)
-        self.timer.timeout.connect(self._tick)
+        self.timer.timeout.connect(self.tick)
         self.last = 0.0
         self.stalls: list[float] = []
 
-    def _tick(self) -> None:
+    def tick(self) -> None:
         now = time.perf_counter()
         if self.last:
             self.stalls.append(max(0.0, now - self.last - self.interval))

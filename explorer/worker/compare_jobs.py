@@ -28,6 +28,7 @@ from models.atomic_file import atomic_write_bytes
 from models.cache import (
     cached_path,
     feature_net_digest,
+    feature_net_tag,
     file_digest,
     read_cached,
     write_cached,
@@ -89,7 +90,7 @@ def card_path(checkpoint: Path) -> Path:
 
 
 def cache_path(digest: str) -> Path:
-    return cached_path("metrics", METRICS_VERSION, digest, ".json", f"net{feature_net_digest()[:12]}")
+    return cached_path("metrics", METRICS_VERSION, digest, ".json", feature_net_tag())
 
 
 def _read_json(path: Path) -> Any:

@@ -43,7 +43,7 @@ from explorer.worker.requests import (
 )
 from models.cache import (
     cached_path,
-    feature_net_digest,
+    feature_net_tag,
     file_digest,
     read_cached,
     write_cached,
@@ -86,6 +86,17 @@ class LoadedModel:
     @property
     def model(self) -> GenerativeModel:
         return self.checkpoint.model
+
+    def file_digest(self) -> str | None:
+        """The checkpoint file's digest, to key caches on, while the file on disk is the one these weights were read
+        from; None once it is not (a training run has replaced it: what the old weights compute must not be cached
+        as the new file's) or is gone."""
+        try:
+            if Path(self.checkpoint.path).stat().st_mtime != self.mtime:
+                return None
+            return file_digest(self.checkpoint.path)
+        except OSError:
+            return None
 
 
 class ModelStore:
@@ -153,17 +164,20 @@ def load_model(store: ModelStore, req: LoadModel, control: Control) -> Iterator[
     yield Loaded(req.id, req.slot, seconds=_elapsed(start), created=req.created, info=store.models[key].info)
 
 
-def analysis_paths(checkpoint_path: Path) -> tuple[Path, Path]:
-    """Where a checkpoint's directions are found: shipped beside it (read only), or in the user's cache."""
+def analysis_paths(entry: LoadedModel) -> tuple[Path, Path | None]:
+    """Where a checkpoint's directions are found: shipped beside it (read only), or in the user's cache (None while
+    the file on disk is not the one loaded)."""
+    checkpoint_path = Path(entry.checkpoint.path)
     beside = checkpoint_path.with_name(checkpoint_path.name.replace(".safetensors", "") + ".analysis.safetensors")
-    cached = cached_path("analysis", ANALYSIS_VERSION, file_digest(checkpoint_path), ".safetensors",
-                         f"net{feature_net_digest()[:12]}")
+    digest = entry.file_digest()
+    cached = None if digest is None else cached_path("analysis", ANALYSIS_VERSION, digest, ".safetensors",
+                                                     feature_net_tag())
     return beside, cached
 
 
 def _read_analysis(paths: tuple[Path, ...], family: str):
     from models.directions import AnalysisError, load_analysis
-    for path in paths:
+    for path in (p for p in paths if p is not None):
         analysis = read_cached(path, load_analysis, (AnalysisError, OSError))  # a damaged file is recomputed
         if analysis is not None and analysis.family == family:
             return analysis
@@ -181,7 +195,7 @@ def analyse_model(store: ModelStore, req: AnalyseModel, control: Control) -> Ite
     from models.directions import AnalysisError, analyse_latent_space, save_analysis
     start = time.perf_counter()
     entry = store.get(req.model)
-    beside, path = analysis_paths(entry.checkpoint.path)
+    beside, path = analysis_paths(entry)
     analysis = _read_analysis((beside, path), entry.model.family)
     if analysis is None:
         model = entry.model
@@ -198,7 +212,8 @@ def analyse_model(store: ModelStore, req: AnalyseModel, control: Control) -> Ite
             yield Step(req.id, req.slot, progress=step)  # numbers and words only until the last step
         if analysis is None:
             return
-        write_cached(path, lambda p: save_analysis(p, analysis), "analysis", (AnalysisError, OSError))
+        if path is not None:
+            write_cached(path, lambda p: save_analysis(p, analysis), "analysis", (AnalysisError, OSError))
     entry.recon_errors = np.asarray(analysis.recon_errors, dtype=np.float64)
     entry.analysis = Analysed(req.id, req.slot, seconds=_elapsed(start), created=req.created, model=req.model,
                               principal=_direction_infos(analysis.principal),

@@ -19,7 +19,7 @@ import torch
 from explorer.worker.inference_jobs import Control, ModelStore
 from explorer.worker.requests import Request, Result, Step
 from models.atomic_file import atomic_write_bytes
-from models.cache import cached_path, file_digest, read_cached, write_cached
+from models.cache import cached_path, read_cached, write_cached
 from models.data import HELD_OUT_SEED, synthetic_faces
 from models.face_renderer import RENDERER_VERSION
 from models.progress import Progress
@@ -99,9 +99,10 @@ def map_latents(store: ModelStore, req: MapLatents, control: Control) -> Iterato
     count = int(req.faces)
     yield Step(req.id, req.slot, progress=Progress(0, count, "Drawing the data-set faces…"))
     faces = synthetic_faces(count, model.image_size, HELD_OUT_SEED)
-    path = cached_path("latent-map", MAP_VERSION, file_digest(entry.checkpoint.path), ".npz",
-                       f"r{RENDERER_VERSION}", f"n{count}")
-    mu = read_cached(path, lambda p: _read_encodings(p, count))
+    digest = entry.file_digest()  # None: the file is not the one loaded any more, and nothing is cached
+    path = None if digest is None else cached_path("latent-map", MAP_VERSION, digest, ".npz", f"r{RENDERER_VERSION}",
+                                                   f"n{count}")
+    mu = None if path is None else read_cached(path, lambda p: _read_encodings(p, count))
     stopped = False
     if mu is None:
         parts: list[np.ndarray] = []
@@ -117,7 +118,7 @@ def map_latents(store: ModelStore, req: MapLatents, control: Control) -> Iterato
         if len(parts) == 0 or sum(len(p) for p in parts) < 3:
             raise LookupError("The map was stopped before enough faces were encoded to draw it.")
         mu = np.concatenate(parts)
-        if not stopped:
+        if not stopped and path is not None:
             write_cached(path, lambda p: _write_encodings(p, mu), "latent map")
     n = len(mu)
     mean, components, explained = fit_pca(mu)

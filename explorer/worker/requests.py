@@ -37,9 +37,10 @@ class Request:
         return type(self).__name__ if self.slot_by is None else self.slot_for(getattr(self, self.slot_by))
 
     @classmethod
-    def slot_for(cls, value: Any) -> str:
-        """The slot of this type's requests whose `slot_by` field is `value` (to stop them without making one)."""
-        return f"{cls.__name__}:{value}"
+    def slot_for(cls, value: Any = None) -> str:
+        """The slot of this type's requests whose `slot_by` field is `value`, or of all of them for a type without
+        `slot_by` (to stop them, or to know their results, without making one)."""
+        return cls.__name__ if value is None else f"{cls.__name__}:{value}"
 
 
 # ---------------------------------------------------------------------------------------------- requests
@@ -222,7 +223,7 @@ class Diffused(Result):
 @dataclass(frozen=True)
 class Catalogued(Result):
     entries: tuple[Any, ...] = ()  # explorer.worker.model_catalog.CatalogEntry: frozen, plain (text and numbers)
-    skipped: tuple[Any, ...] = ()  # explorer.worker.model_catalog.Skipped: files that are not usable checkpoints, and why
+    skipped: tuple[Any, ...] = ()  # model_catalog.Skipped: files that are not usable checkpoints, and why
 
 
 @dataclass(frozen=True)
@@ -244,3 +245,10 @@ class Step(Result):
     pictures."""
     progress: Progress = field(default_factory=lambda: Progress(0, 0))
     preview: dict[str, np.ndarray] = field(default_factory=dict)  # e.g. {"xt": ..., "x0": ...}
+
+    def __post_init__(self) -> None:
+        # Numbers and words cross to the GUI thread, never the computation's tensors: they would keep its memory
+        # (and a model's) alive there. Pictures go in `preview`, as uint8 arrays.
+        held = self.progress.state, self.progress.image, self.progress.result
+        if any(value is not None for value in held):
+            raise ValueError("a Step carries a progress's numbers and words only, not its state, image or result")

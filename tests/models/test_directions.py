@@ -12,9 +12,9 @@ from models.direction_fitting import attribute_fit, block_sums, lift_blocks, pca
 from models.directions import (
     BLOCK_GRID,
     AnalysisError,
+    Codes,
     Direction,
     LatentAnalysis,
-    _Codes,
     analyse_latent_space,
     attribute_directions,
     load_analysis,
@@ -121,7 +121,7 @@ def test_attribute_directions_point_toward_high_words_and_skip_what_is_not_encod
     labels = torch.rand(len(z), len(ATTRIBUTE_NAMES), generator=torch.Generator().manual_seed(4)).double()
     skin = ATTRIBUTE_NAMES.index("skin_tone")
     labels[:, skin] = (codes @ u) / (codes @ u).std() * 0.1 + 0.5
-    space = _Codes(codes, lambda w: lift_blocks(w, (3, 16, 16), BLOCK_GRID), labels, white=True)
+    space = Codes(codes, lambda w: lift_blocks(w, (3, 16, 16), BLOCK_GRID), labels, white=True)
     found, missing = attribute_directions(space)
     assert [d.key for d in found] == ["attr:skin_tone"] and "smile" in missing
     d = found[0]

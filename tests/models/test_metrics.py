@@ -73,7 +73,7 @@ def test_path_length_grows_with_the_steepness_of_the_map():
 def test_seconds_per_image_is_the_mean_decode_time_after_the_warm_up(monkeypatch):
     """A fake clock that only moves inside decode: the first (warm-up) call costs 5 s and must not count; the
     others cost 0.25 s each, so the answer is exactly 0.25, whatever the machine is doing."""
-    import models.metrics as metrics
+    from models import metrics
 
     clock = {"now": 100.0, "calls": 0}
 

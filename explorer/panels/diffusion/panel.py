@@ -124,7 +124,7 @@ class DiffusionPanel(QWidget):
         self.step_label.setText(f"{request.sampler.upper()}, {request.steps} steps: running")
 
     def stop_run(self) -> None:
-        self.context.worker.stop("Diffuse")
+        self.context.worker.stop(Diffuse.slot_for())
 
     def _on_progress(self, step: Step) -> None:
         if step.request_id == self._request:
@@ -133,9 +133,8 @@ class DiffusionPanel(QWidget):
     def _show_step_now(self, step: Step) -> None:
         if step.request_id != self._request or (self.run is not None and self.run.request_id == step.request_id):
             return  # a late preview of a run that has finished, or of one that was replaced
-        self.progress.setValue(step.progress.done)
         # The timeline's label says "running" till the end.
-        self.progress.setFormat(f"step %v of %m (t = {step.progress.t})")
+        self.progress.show_step(step.progress.done, step.progress.total, f"step %v of %m (t = {step.progress.t})")
         if step.preview:
             self.xt.set_image(step.preview["xt"])
             self.x0.set_image(step.preview["x0"])
@@ -152,8 +151,8 @@ class DiffusionPanel(QWidget):
         assert isinstance(result, Diffused)
         self.run = result
         frames = len(result.xt)
-        self.progress.setValue(frames - 1)
-        self.progress.setFormat("stopped at step %v of %m" if result.stopped else f"done in {result.seconds:.1f} s")
+        self.progress.show_step(frames - 1, self.progress.maximum(),
+                                "stopped at step %v of %m" if result.stopped else f"done in {result.seconds:.1f} s")
         self.timeline.setEnabled(True)
         self.save_gif.setEnabled(True)
         self.timeline.blockSignals(True)

@@ -320,7 +320,7 @@ class ExplorePanel(QWidget):
                 self.image.set_image(step.preview["image"])
 
     def _on_result(self, result: Result) -> None:
-        if isinstance(result, Rendered) or (result.slot == "Render" and result.error):
+        if isinstance(result, Rendered) or (result.slot == Render.slot_for() and result.error):
             self._on_rendered(result)
         elif result.request_id == self._encode_id:
             self.progress.finish()

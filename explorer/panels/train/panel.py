@@ -283,7 +283,7 @@ class TrainPanel(QWidget):
 
     def _show_step(self, step: int) -> None:
         self.step = step
-        self.progress.setValue(step)
+        self.progress.show_step(step, self.total)
 
     def _on_step(self, e: dict) -> None:
         self._show_step(e["step"])

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from explorer.worker import inference_jobs
 from explorer.worker.inference_jobs import JOBS, ModelStore, NoControl, error_text
 from explorer.worker.requests import (
     Diffuse,
@@ -124,7 +125,7 @@ def test_directions_are_cached_and_a_damaged_cache_is_recomputed(store, monkeypa
     monkeypatch.setattr(inference_jobs, "ANALYSIS_SAMPLES", 32)
     store, keys = store
     key = keys["gan"]
-    _, cached = inference_jobs.analysis_paths(store.get(key).checkpoint.path)
+    _, cached = inference_jobs.analysis_paths(store.get(key))
     cached.unlink(missing_ok=True)  # other tests of this session may have analysed the same checkpoint
     steps, first = run(store, AnalyseModel(key))
     assert isinstance(first, Analysed) and first.principal and steps  # computed, with progress
@@ -136,3 +137,32 @@ def test_directions_are_cached_and_a_damaged_cache_is_recomputed(store, monkeypa
     cached.write_bytes(b"garbage")
     steps, third = run(store, AnalyseModel(key))
     assert steps and third.principal
+
+
+def test_a_replaced_checkpoint_keys_no_cache_until_it_is_loaded_again(store, tmp_path):
+    """What the loaded weights compute is cached under the file's digest only while the file is the one they came
+    from: a training run may replace it meanwhile (the latent map used to be keyed on the new file then)."""
+    import os
+
+    store, keys = store
+    entry = store.get(keys["vae"])
+    assert entry.file_digest() is not None
+    path = entry.checkpoint.path
+    stat = os.stat(path)
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))  # as a newer checkpoint landing there
+    try:
+        assert entry.file_digest() is None
+        _, cached = inference_jobs.analysis_paths(entry)
+        assert cached is None
+    finally:
+        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert entry.file_digest() is not None
+
+
+def test_a_step_carries_no_tensors_to_the_gui_thread():
+    from models.progress import Progress
+
+    Step(1, "Render", progress=Progress(1, 2, "half way"))  # numbers and words
+    for field_name in ("state", "image", "result"):
+        with pytest.raises(ValueError, match="numbers and words only"):
+            Step(1, "Render", progress=Progress(1, 2, **{field_name: torch.zeros(1)}))

@@ -96,7 +96,7 @@ def test_stop_keeps_the_faces_encoded_so_far_and_is_not_cached(store):
     assert encoded == [25, 50, 60], "a stopped map must not be cached as a whole one"
 
 
-def test_a_second_map_of_the_same_weights_comes_from_the_cache(store):
+def test_a_second_map_of_the_same_checkpoint_file_comes_from_the_cache(store):
     store, keys = store
     _, first = run(store, MapLatents(keys["vae"], faces=FACES))
     steps, second = run(store, MapLatents(keys["vae"], faces=FACES))
