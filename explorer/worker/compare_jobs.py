@@ -29,7 +29,6 @@ from models.cache import (
     cached_path,
     feature_net_digest,
     feature_net_tag,
-    file_digest,
     read_cached,
     write_cached,
 )
@@ -128,8 +127,8 @@ def measure(store: ModelStore, req: Measure, control: Control) -> Iterator[Resul
     start = time.perf_counter()
     entry = store.get(req.model)
     path = Path(entry.checkpoint.path)
-    digest = file_digest(path)
-    if not req.recompute:
+    digest = entry.file_digest()  # None: the file is not the one loaded any more, and nothing is read or kept
+    if not req.recompute and digest is not None:
         figures, words = stored_figures(path, digest)
         if figures is not None:
             yield Measured(req.id, req.slot, created=req.created, model=req.model, figures=figures, source=words)
@@ -160,7 +159,8 @@ def measure(store: ModelStore, req: Measure, control: Control) -> Iterator[Resul
         yield Step(req.id, req.slot, progress=Progress(progress.done, progress.total, words))
     figures["device"] = str(store.device)
     figures["seconds_to_measure"] = round(time.perf_counter() - start, 1)
-    save_figures(digest, figures)
+    if digest is not None:
+        save_figures(digest, figures)
     yield Measured(req.id, req.slot, seconds=time.perf_counter() - start, created=req.created, model=req.model,
                    figures=figures, source=f"measured just now on {req.samples:,} samples")
 
@@ -168,7 +168,8 @@ def measure(store: ModelStore, req: Measure, control: Control) -> Iterator[Resul
 def stored(store: ModelStore, req: StoredFigures, control: Control) -> Iterator[Result]:
     """Measured with empty figures when nothing was stored: the caller then asks for a Measure."""
     entry = store.get(req.model)
-    figures, words = stored_figures(Path(entry.checkpoint.path), file_digest(Path(entry.checkpoint.path)))
+    digest = entry.file_digest()
+    figures, words = stored_figures(Path(entry.checkpoint.path), digest) if digest is not None else (None, "")
     yield Measured(req.id, req.slot, created=req.created, model=req.model, figures=figures or {}, source=words)
 
 

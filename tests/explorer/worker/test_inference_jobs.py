@@ -166,3 +166,26 @@ def test_a_step_carries_no_tensors_to_the_gui_thread():
     for field_name in ("state", "image", "result"):
         with pytest.raises(ValueError, match="numbers and words only"):
             Step(1, "Render", progress=Progress(1, 2, **{field_name: torch.zeros(1)}))
+
+
+def test_figures_stored_for_a_checkpoint_are_not_offered_for_the_file_that_replaced_it(store):
+    """The metrics cache follows the same rule as the analysis and the map: the loaded weights' figures belong to
+    the file they were read from, not to one a training run wrote over it since."""
+    import os
+
+    from explorer.worker import compare_jobs
+    from explorer.worker.compare_jobs import StoredFigures
+
+    store, keys = store
+    key = keys["gan"]
+    entry = store.get(key)
+    figures = dict.fromkeys(("fd", "fd_real", "precision", "recall", "density", "coverage", "ppl",
+                             "seconds_per_image"), 1.0)
+    compare_jobs.save_figures(entry.file_digest(), figures)
+    assert compare_jobs.JOBS[StoredFigures](store, StoredFigures(key), NoControl()).__next__().figures == figures
+    stat = os.stat(entry.checkpoint.path)
+    os.utime(entry.checkpoint.path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))  # a newer file landed there
+    try:
+        assert compare_jobs.JOBS[StoredFigures](store, StoredFigures(key), NoControl()).__next__().figures == {}
+    finally:
+        os.utime(entry.checkpoint.path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
