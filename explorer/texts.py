@@ -1,35 +1,8 @@
 """The app's plain-language explanations, for people who have never written code. Rich text (Qt subset)."""
 
-EXPLORE = {
-    "vae": (
-        "<b>A variational autoencoder (VAE)</b> learned two things from thousands of faces: an <i>encoder</i> "
-        "that squeezes a face into a short list of numbers, and a <i>decoder</i> that rebuilds a face from them. "
-        "The picture is the decoder's drawing of the numbers set by the sliders.<br><br>"
-        "Drag a slider and the face follows: every place in this space is a face, because training pulled all "
-        "the numbers towards the same smooth bell curve. That is also why VAE faces look a little blurry: "
-        "the model hedges between the faces it could have been.<br><br>"
-        "Drop a photo of a face on the window: the encoder turns it into numbers — not one point but a "
-        "cloud (a mean μ and a spread σ for each number) — and the decoder redraws it."),
-    "gan": (
-        "<b>A generative adversarial network (GAN)</b> is two networks that played a game: the "
-        "<i>generator</i> turns random numbers into a face, and the <i>discriminator</i> tries to tell its "
-        "faces from real ones. Each got better by beating the other.<br><br>"
-        "The picture is what the generator draws from the numbers set by the sliders. GAN faces are sharp, "
-        "but the space is less smooth than a VAE's: some paths pass odd faces, and numbers far from the "
-        "middle give strange results. The <i>truncation</i> slider ψ pulls the numbers towards the middle: "
-        "cleaner, more typical faces, less variety."),
-    "diffusion": (
-        "<b>A diffusion model</b> learned to remove a little noise from a noisy picture. To make a face it "
-        "starts from pure noise and cleans it step by step.<br><br>"
-        "Here the starting noise itself is the set of numbers you explore: one number per pixel and colour "
-        "(thousands of them). Cleaning the same noise the same way (DDIM) always gives the same face, so "
-        "nudging the noise along a direction nudges the face. Directions that change the overall colours "
-        "of the noise change skin, hair and background; single pixels barely matter. "
-        "See the <b>Diffusion</b> tab to watch the cleaning happen."),
-    "none": (
+NO_MODEL = (  # the Explore tab before any model is loaded (a family's own text is in explorer/family_views/)
         "No model is loaded yet. Use <b>File → Open checkpoint…</b> to open one, or train one in the "
-        "<b>Train</b> tab (or with <code>python main.py train</code>)."),
-}
+        "<b>Train</b> tab (or with <code>python main.py train</code>).")
 
 BANKS = {
     "attributes": ("Named directions: moving along one changes one property of the face (smile, glasses, "
@@ -191,41 +164,13 @@ WHAT_AM_I = (
     "<h3>Words you will meet</h3>"
     + "".join(f"<p><b>{term}</b> — {meaning}</p>" for term, meaning in GLOSSARY))
 
-TRAIN = {
-    "vae": (
-        "<b>Watching a VAE learn.</b> At every step it squeezes a batch of faces into a few numbers each and "
-        "redraws them. The <i>reconstruction error</i> (top curve) is how far the redrawn faces are from the "
-        "real ones: it should fall quickly, then slowly. The <i>KL</i> (lower curve) measures how far the "
-        "numbers stray from a simple bell curve: it usually rises at first, as the model starts to use its "
-        "numbers, then settles. β weighs the two: a larger β keeps the numbers tidier but the faces blurrier."
-        "<br><br>The faint lines are the raw values, the bold ones smoothed. The grid shows faces drawn from "
-        "the same random numbers every time, so you see the same faces come into focus. <i>Latent numbers in "
-        "use</i> counts the numbers that carry information (more than 0.05 nats of KL); the rest are ignored."),
-    "gan": (
-        "<b>Watching a GAN learn.</b> Two networks play a game. The <i>discriminator</i> learns to tell real "
-        "faces from the generator's; the <i>generator</i> learns to fool it. Their losses (top) do not fall "
-        "together as in other models: they push against each other, and a steady tug-of-war is healthy.<br><br>"
-        "The lower plot is the discriminator's verdict: D(real) is its score for real faces, D(fake) for "
-        "made-up ones. If D(real) goes to 1 and D(fake) to 0 for long, the discriminator has won and the "
-        "generator stops learning.<br><br>The grid is drawn from the same random numbers every time. If its "
-        "faces all become alike, the generator has found one face that fools the judge and stopped exploring "
-        "(<i>mode collapse</i>): the tab warns you, using how different the grid's faces are from each other "
-        "compared with real faces."),
-    "diffusion": (
-        "<b>Watching a diffusion model learn.</b> At every step the model sees faces with a random amount of "
-        "noise added and guesses which noise was added. The curve is the <i>noise-prediction error</i>: it "
-        "drops fast at first and then slowly for a long time; it stays noisy because some noise levels are "
-        "much harder than others. The faint line is raw, the bold one smoothed.<br><br>The grid is made by "
-        "starting from the same noise every time and cleaning it with the model as it is now: blobs first, "
-        "then face shapes, then details."),
-    "idle": (
+TRAIN_IDLE = (  # the Train tab before a run (a family's own text, while it trains, is in explorer/family_views/)
         "<b>Train your own model.</b> Choose a family, data and settings on the left, then <b>Start</b>. "
         "The run is an ordinary command (shown under the plots) that you could also type in a terminal; "
         "the app starts it in the background and shows what it reports.<br><br>"
         "<b>Pause</b> keeps everything in memory; <b>Stop</b> saves a checkpoint first. A checkpoint appears "
         "in the model chooser at the top, and with <i>Explore follows this run</i> the Explore tab shows the "
-        "new weights as they arrive. <b>Resume from folder…</b> continues a past run where it stopped."),
-}
+        "new weights as they arrive. <b>Resume from folder…</b> continues a past run where it stopped.")
 
 LATENT_MAP = {
     "explain": (

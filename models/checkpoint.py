@@ -23,7 +23,7 @@ import torch
 from models.atomic_file import atomic_write_bytes, describe_os_error
 from models.config_check import ConfigError, config_from_dict, is_whole
 from models.distributed import memory_exhausted
-from models.families import FAMILIES, FAMILY_NAMES, build_model, build_skeleton, inference_state_dict
+from models.family import build_model, build_skeleton, family_names, find_family, get_family, inference_state_dict
 from models.generative import GenerativeModel
 from models.printable import printable, shown_value
 from models.safetensors_file import (
@@ -51,7 +51,8 @@ MAX_WEIGHTS = 500_000_000
 
 def model_label(family: str, image_size: int, step: int) -> str:
     """A model's short name for people: 'VAE · 64 px · step 12,000' (the chooser, the exports, the status bar)."""
-    return f"{FAMILY_NAMES.get(family, family)} · {image_size} px · step {step:,}"
+    known = find_family(family)
+    return f"{known.title if known else family} · {image_size} px · step {step:,}"
 
 
 class CheckpointError(Exception):
@@ -79,7 +80,7 @@ class Checkpoint:
     def describe(self) -> str:
         """One line for people: 'VAE, 64 px, step 12,000, trained on Synthetic Faces (...)'."""
         data = self.metadata.get("dataset", {}).get("name", "unknown data")
-        return f"{FAMILY_NAMES[self.family]}, {self.model.image_size} px, step {self.step:,}, trained on {data}"
+        return f"{get_family(self.family).title}, {self.model.image_size} px, step {self.step:,}, trained on {data}"
 
 
 # --------------------------------------------------------------------------------------------- writing
@@ -334,11 +335,12 @@ def _validated_metadata(header: SafetensorsHeader) -> dict[str, Any]:
         raise CheckpointError(f"'{name}' has damaged metadata: 'format_version' should be from 1 to "
                               f"{FORMAT_VERSION}, not {version}.")
     family = _check_field(meta, "family", str, "text", name)
-    if family not in FAMILIES:
+    known = find_family(family)
+    if known is None:
         raise CheckpointError(f"'{name}' holds an unknown kind of model, {shown_value(family)} "
-                              f"(this version knows {', '.join(FAMILIES)}).")
+                              f"(this version knows {', '.join(family_names())}).")
     _check_field(meta, "config", dict, "a dictionary of settings", name)
-    config = config_from_dict(FAMILIES[family][1], meta["config"])  # every setting's type and range: ConfigError
+    config = config_from_dict(known.config_class, meta["config"])  # every setting's type and range: ConfigError
     step = _check_field(meta, "step", int, "a whole number", name)
     if not 0 <= step <= MAX_STEP:
         raise CheckpointError(f"'{name}' has damaged metadata: 'step' should be from 0 to {MAX_STEP:,}, not {step}.")

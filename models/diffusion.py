@@ -18,7 +18,7 @@ from torch import nn
 
 from models.config_check import Choice, Whole
 from models.diffusion_unet import UNet, UNetConfig
-from models.generative import GenerativeModel
+from models.generative import DEFAULT_DECODING, DEFAULT_ENCODING, Decoding, Encoding, GenerativeModel
 from models.progress import Progress
 
 SCHEDULES = ("linear", "cosine")
@@ -209,15 +209,17 @@ class Diffusion(GenerativeModel):
         """Noise-prediction loss of a batch x0 (N, 3, H, W) in [-1, 1]; see diffusion_loss."""
         return diffusion_loss(self.eps, self.schedule, x0, generator)
 
-    def decode_steps(self, latents: torch.Tensor, sampler: str = "ddim", steps: int | None = None,
-                     eta: float = 0.0, seed: int = 0, **options) -> Iterator[Progress]:
+    def decode_steps(self, latents: torch.Tensor, decoding: Decoding = DEFAULT_DECODING) -> Iterator[Progress]:
         """Sampling from x_T = latents; steps defaults to 50 for DDIM and all T for DDPM."""
-        if sampler == "ddpm":
-            return ddpm_sample(self.eps, self.schedule, latents, steps, seed=seed)
-        if sampler == "ddim":
-            return ddim_sample(self.eps, self.schedule, latents, steps or 50, eta=eta, seed=seed)
-        raise ValueError(f"unknown sampler {sampler!r}; choose ddpm or ddim")
+        d = decoding
+        if d.sampler == "ddpm":
+            return ddpm_sample(self.eps, self.schedule, latents, d.steps, seed=d.seed)
+        if d.sampler == "ddim":
+            return ddim_sample(self.eps, self.schedule, latents, d.steps or 50, eta=d.eta, seed=d.seed)
+        raise ValueError(f"unknown sampler {d.sampler!r}; choose ddpm or ddim")
 
-    def encode_steps(self, images: torch.Tensor, steps: int = 50, refine: int = 4, **options) -> Iterator[Progress]:
-        """DDIM inversion with `steps` steps; decode with the same number of DDIM steps to get the image back."""
-        return ddim_invert(self.eps, self.schedule, images, steps, refine)
+    def encode_steps(self, images: torch.Tensor, encoding: Encoding = DEFAULT_ENCODING,
+                     refine: int = 4) -> Iterator[Progress]:
+        """DDIM inversion with encoding.decoding's steps (50 by default); decode with the same Decoding to get the
+        image back."""
+        return ddim_invert(self.eps, self.schedule, images, encoding.decoding.steps or 50, refine)

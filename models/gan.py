@@ -20,7 +20,16 @@ import torch.nn.functional as F
 from torch import nn
 
 from models.config_check import IMAGE_SIZE, LATENT_DIM, Choice, Flag, Number, Whole, check_ranges
-from models.generative import GenerativeModel, building_shapes_only, conv_levels
+from models.generative import (
+    DEFAULT_DECODING,
+    DEFAULT_ENCODING,
+    Decoding,
+    Encoding,
+    GenerativeModel,
+    building_shapes_only,
+    conv_levels,
+)
+from models.latent import truncate
 from models.progress import Progress
 
 LOSSES = ("minimax", "non-saturating", "wgan-gp", "hinge")
@@ -202,18 +211,23 @@ class GAN(GenerativeModel):
     def latent_shape(self) -> tuple[int, ...]:
         return (self.config.latent_dim,)
 
-    def decode_steps(self, latents: torch.Tensor, **options) -> Iterator[Progress]:
+    def decode_steps(self, latents: torch.Tensor, decoding: Decoding = DEFAULT_DECODING) -> Iterator[Progress]:
+        """The generator's drawing of the latents, truncated by decoding.truncation (ψ) first; the last `state` is
+        the latents it drew."""
+        if decoding.truncation != 1.0:
+            latents = truncate(latents, decoding.truncation)
         with torch.no_grad():
             image = self.generator(latents)
         yield Progress(1, 1, state=latents, image=image)
 
-    def encode_steps(self, images: torch.Tensor, steps: int = 200, lr: float = 0.05, restarts: int = 4,
-                     seed: int = 0, prior_weight: float = 1e-3, **options) -> Iterator[Progress]:
-        """Inversion: find z with G(z) close to the image, by Adam on z for a fixed number of steps.
+    def encode_steps(self, images: torch.Tensor, encoding: Encoding = DEFAULT_ENCODING, lr: float = 0.05,
+                     prior_weight: float = 1e-3) -> Iterator[Progress]:
+        """Inversion: find z with G(z) close to the image, by Adam on z for encoding.search_steps steps.
 
-        Several random starts are optimised together and the best one per image is kept, since the
-        loss surface of a GAN is far from convex. The prior term keeps z where the generator was trained.
+        Several random starts (encoding.restarts) are optimised together and the best one per image is kept, since
+        the loss surface of a GAN is far from convex. The prior term keeps z where the generator was trained.
         """
+        steps, restarts, seed = encoding.search_steps, encoding.restarts, encoding.seed
         n = images.shape[0]
         starts = self.latents_for_seeds(range(seed, seed + n * restarts))
         z = starts.clone().requires_grad_(True)

@@ -4,7 +4,8 @@ Shapes and ranges, for every family:
 - images: float (N, 3, H, W) in [-1, 1], on the model's device.
 - latents: float (N, *latent_shape), drawn from a standard normal prior:
   VAE and GAN (N, latent_dim); diffusion (N, 3, H, W), the noise x_T that sampling starts from.
-- decode(latents) -> images; encode(images) -> latents.
+- decode(latents, Decoding) -> images; encode(images, Encoding) -> latents. The options are typed and mean the same
+  in every family; a family reads those that apply to it (its models.family.Family says which) and ignores the rest.
   VAE: decoder / posterior mean. GAN: generator / inversion by optimising z under a fixed budget.
   Diffusion: deterministic DDIM (eta = 0) sampling / DDIM inversion, so encode then decode is a round trip.
 - decode_steps / encode_steps are generators of `Progress` (models/progress.py), one per step, so a caller can show a
@@ -18,6 +19,7 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import torch
@@ -25,6 +27,41 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 
 from models.progress import Progress
+
+
+@dataclass(frozen=True)
+class Decoding:
+    """How latents become images.
+
+    sampler, steps, eta and seed concern a family whose decoder works in steps (Family.iterative); a one-pass decoder
+    ignores them, so callers pass the same Decoding to every family. truncation (ψ) pulls latents towards the prior's
+    centre before decoding, in a family that offers it (Family.truncation).
+    """
+
+    sampler: str = "ddim"  # "ddim" (deterministic when eta is 0) or "ddpm"
+    steps: int | None = None  # sampling steps; None: the sampler's own (DDIM 50, DDPM all)
+    eta: float = 0.0  # DDIM: 0 deterministic ... 1 as noisy as DDPM
+    seed: int = 0  # the noise a stochastic sampler adds
+    truncation: float = 1.0  # ψ: 1 leaves latents alone, 0 draws the average face
+
+
+@dataclass(frozen=True)
+class Encoding:
+    """How images become latents.
+
+    decoding: the sampling an inversion must mirror (DDIM inversion runs the same steps backwards, so decoding the
+    result with the same Decoding gives the image back). search_steps, restarts and seed concern a family that
+    finds latents by search (optimiser steps on z, several random starts); an encoder network ignores all of it.
+    """
+
+    decoding: Decoding = Decoding()
+    search_steps: int = 200
+    restarts: int = 4
+    seed: int = 0
+
+
+DEFAULT_DECODING = Decoding()
+DEFAULT_ENCODING = Encoding()
 
 
 def seed_latents(seeds: Sequence[int], shape: Sequence[int]) -> torch.Tensor:
@@ -83,25 +120,25 @@ class GenerativeModel(nn.Module, ABC):
         return seed_latents(seeds, self.latent_shape).to(self.device)
 
     @abstractmethod
-    def decode_steps(self, latents: torch.Tensor, **options: Any) -> Iterator[Progress]:
+    def decode_steps(self, latents: torch.Tensor, decoding: Decoding = DEFAULT_DECODING) -> Iterator[Progress]:
         """Latents (N, *latent_shape) -> steps whose last `image` is the result, (N, 3, H, W) in [-1, 1]."""
 
     @abstractmethod
-    def encode_steps(self, images: torch.Tensor, **options: Any) -> Iterator[Progress]:
+    def encode_steps(self, images: torch.Tensor, encoding: Encoding = DEFAULT_ENCODING) -> Iterator[Progress]:
         """Images (N, 3, H, W) in [-1, 1] -> steps whose last `state` is the latents (N, *latent_shape)."""
 
     @torch.no_grad()
-    def decode(self, latents: torch.Tensor, **options: Any) -> torch.Tensor:
+    def decode(self, latents: torch.Tensor, decoding: Decoding = DEFAULT_DECODING) -> torch.Tensor:
         """Latents -> images (N, 3, H, W) in [-1, 1]."""
-        return last(self.decode_steps(latents, **options)).image
+        return last(self.decode_steps(latents, decoding)).image
 
-    def encode(self, images: torch.Tensor, **options: Any) -> torch.Tensor:
+    def encode(self, images: torch.Tensor, encoding: Encoding = DEFAULT_ENCODING) -> torch.Tensor:
         """Images (N, 3, H, W) in [-1, 1] -> latents (N, *latent_shape)."""
-        return last(self.encode_steps(images, **options)).state
+        return last(self.encode_steps(images, encoding)).state
 
-    def sample(self, n: int = 1, seed: int = 0, **options: Any) -> torch.Tensor:
+    def sample(self, n: int = 1, seed: int = 0, decoding: Decoding = DEFAULT_DECODING) -> torch.Tensor:
         """n images from seeds seed..seed+n-1: (n, 3, H, W) in [-1, 1]."""
-        return self.decode(self.sample_latents(n, seed), **options)
+        return self.decode(self.sample_latents(n, seed), decoding)
 
 
 def conv_levels(image_size: int, min_size: int = 4) -> int:

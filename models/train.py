@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Generator, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,10 +27,10 @@ from models.checkpoint import (
 from models.config_check import ConfigError, config_from_dict
 from models.data import DataError, ImageSet, load_dataset
 from models.distributed import DistributedContext, memory_exhausted, out_of_memory_words
-from models.families import FAMILIES, build_model
-from models.family_trainers import FamilyTrainer, make_trainer
+from models.family import build_model, family_names, find_family
+from models.generative import Decoding
 from models.image_io import make_grid, save_png, to_uint8
-from models.printable import printable
+from models.printable import printable, shown_value
 from models.remaining_time import RemainingTime
 from models.run_lock import FolderInUse, LocksUnsupported, RunLock
 from models.setting_ranges import check_train_ranges
@@ -47,6 +47,8 @@ from models.train_events import (
     TrainEvent,
     WarningEvent,
 )
+from models.train_settings import TrainSettings
+from models.trainer import FamilyTrainer, make_trainer
 
 MODEL_FILE = "model.safetensors"
 STATE_FILE = "training_state.pt"
@@ -58,54 +60,15 @@ class TrainError(Exception):
     """A run that cannot start or go on, for a reason the user can fix; one plain sentence."""
 
 
-@dataclass
-class TrainSettings:
-    family: str
-    out: str
-    data: str = "synthetic-faces"  # or a folder of images
-    steps: int = 2000
-    batch_size: int = 64  # in all: under torchrun each process takes its share
-    lr: float | None = None  # None: the family's default
-    image_size: int = 64
-    seed: int = 0
-    device: str = "auto"
-    resume: bool = False
-    channels: int | None = None  # network width; None: the family's default
-    model_options: dict[str, Any] = field(default_factory=dict)  # e.g. {"beta": 4.0}, {"loss": "hinge"}
-    ema: float | None = None  # None: the family's default
-    data_count: int = 20000  # Synthetic Faces only
-    data_seed: int = 0
-    log_every: int = 10
-    sample_every: int = 250
-    sample_count: int = 16
-    sample_steps: int = 25  # respaced DDPM steps for diffusion sample grids
-    checkpoint_every: int = 500
-
-
-def model_config(settings: TrainSettings) -> dict[str, Any]:
-    """The architecture config for a run, as a plain dictionary (the family's defaults filled in)."""
-    size, ch, opts = settings.image_size, settings.channels, dict(settings.model_options)
-    config: dict[str, Any] = {"image_size": size}
-    if settings.family == "vae":
-        config.update({"base_channels": ch} if ch else {})
-    elif settings.family == "gan":
-        config.update({"generator_channels": ch, "discriminator_channels": ch} if ch else {})
-    elif settings.family == "diffusion":
-        levels = max(2, min(4, int(math.log2(size)) - 2))  # 16 px: 2 levels ... 64 px and up: 4
-        config.update({"channel_mults": (1,) + (2,) * (levels - 1),
-                       "attention_resolutions": (16,) if size >= 64 else (8,)})
-        config.update({"base_channels": ch} if ch else {})
-    config.update(opts)
-    return config
-
-
 def check_settings(settings: TrainSettings) -> None:
     """ConfigError naming the first setting outside its range (models/setting_ranges.py, and the family's own
     config ranges), before anything is allocated or written: scripts call train() without the CLI's checks."""
     check_train_ranges(settings)
-    if settings.family not in FAMILIES:
-        raise ConfigError(f"setting 'family' should be one of {', '.join(FAMILIES)}, not {settings.family!r}")
-    config_from_dict(FAMILIES[settings.family][1], model_config(settings))
+    family = find_family(settings.family)
+    if family is None:
+        raise ConfigError(f"setting 'family' should be one of {', '.join(family_names())}, "
+                          f"not {shown_value(settings.family)}")
+    config_from_dict(family.config_class, settings.model_config())
 
 
 class BatchSource:
@@ -291,11 +254,11 @@ class Run:
     def save_samples(self, trainer: FamilyTrainer, latents: torch.Tensor) -> tuple[Path, float | None]:
         """The grid's path, and the samples' diversity relative to the data's (see SamplesEvent)."""
         model = trainer.export()
-        # Diffusion grids use DDPM's sampler on a few respaced steps: from the same noise and noise seed
+        # Grids of a family that decodes in steps use DDPM's sampler on a few respaced steps: from the same noise and noise seed
         # every time, and unlike deterministic DDIM it shows a young network's progress faithfully.
-        options = {"sampler": "ddpm", "steps": self.settings.sample_steps} if model.family == "diffusion" else {}
+        decoding = Decoding(sampler="ddpm", steps=self.settings.sample_steps)  # one-pass decoders ignore it
         with torch.no_grad():
-            images = model.decode(latents, **options)
+            images = model.decode(latents, decoding)
         path = self.out / SAMPLES_DIR / f"step_{self.step:06d}.png"
         path = save_png(path, make_grid(to_uint8(images)), scale=2 if model.image_size <= 32 else 1)
         real = self.reference_spread
@@ -500,7 +463,7 @@ def _set_up(run: Run) -> Generator[TrainEvent, None, _Training]:
         yield WarningEvent(message)
     torch.manual_seed(s.seed)  # the same initial weights on every rank (DDP also broadcasts rank 0's)
     data = load_dataset(s.data, size=s.image_size, count=s.data_count, seed=s.data_seed)
-    model = build_model(s.family, model_config(s)).to(ctx.device)
+    model = build_model(s.family, s.model_config()).to(ctx.device)
     per_rank = max(1, s.batch_size // ctx.world_size)
     data_gen = torch.Generator().manual_seed(s.seed * 1000 + ctx.rank)
     noise_gen = torch.Generator().manual_seed(s.seed * 1000 + 500 + ctx.rank)

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from models.config_check import IMAGE_SIZE, LATENT_DIM, Number, Whole, check_ranges, group_norm_friendly
-from models.generative import GenerativeModel, conv_levels
+from models.generative import DEFAULT_DECODING, DEFAULT_ENCODING, Decoding, Encoding, GenerativeModel, conv_levels
 from models.progress import Progress
 
 # GroupNorm(min(8, c), c) splits c channels into groups: every level's count (base doubled, capped) must divide.
@@ -142,12 +142,12 @@ class VAE(GenerativeModel):
         mu, logvar = self.encoder(images)
         return mu, (0.5 * logvar).exp()
 
-    def decode_steps(self, latents: torch.Tensor, **options) -> Iterator[Progress]:
+    def decode_steps(self, latents: torch.Tensor, decoding: Decoding = DEFAULT_DECODING) -> Iterator[Progress]:
         with torch.no_grad():
             image = self.decoder(latents).clamp(-1.0, 1.0)
         yield Progress(1, 1, state=latents, image=image)
 
-    def encode_steps(self, images: torch.Tensor, **options) -> Iterator[Progress]:
+    def encode_steps(self, images: torch.Tensor, encoding: Encoding = DEFAULT_ENCODING) -> Iterator[Progress]:
         with torch.no_grad():
             mu, _ = self.encoder(images)
             image = self.decoder(mu).clamp(-1.0, 1.0)

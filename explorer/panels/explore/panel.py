@@ -120,7 +120,7 @@ class ExplorePanel(QWidget):
         self.attribute_bank, self.principal_bank, self.raw_bank = self.banks.banks()
         self.banks.direction_moved.connect(self._direction_moved)
         self.banks.raw_moved.connect(self._raw_moved)
-        self.explain = ExplainBox(texts.EXPLORE["none"])
+        self.explain = ExplainBox(texts.NO_MODEL)
         right = self._right = QWidget()
         right_layout = self._right_layout = QVBoxLayout(right)
         right_layout.addWidget(self.banks, 3)
@@ -166,7 +166,7 @@ class ExplorePanel(QWidget):
         self.message.setText("")
         if info is None:
             self.state = None
-            self.explain.set_text(texts.EXPLORE["none"])
+            self.explain.set_text(texts.NO_MODEL)
             self.map_view.set_latent("", None)
             return
         self.psi.setVisible(info.family == "gan")

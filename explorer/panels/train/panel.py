@@ -91,7 +91,7 @@ class TrainPanel(QWidget):
         left.setContentsMargins(0, 0, 0, 0)
         left.addWidget(scroll, 1)
         left.addWidget(buttons)
-        self.explain = ExplainBox(texts.TRAIN["idle"])
+        self.explain = ExplainBox(texts.TRAIN_IDLE)
         self.explain.setMaximumWidth(EXPLAIN_WIDTH)
         body = self._body = QHBoxLayout(self)
         body.addWidget(left_column)

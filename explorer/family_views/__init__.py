@@ -1,0 +1,97 @@
+"""How each model family looks in the app: its colour, its loss plots, its plain-words texts (one module per family
+here, registered on first use). A family without a view of its own gets one made from its models.family description,
+so that a new family shows up everywhere before anyone has written a word about it. No Qt here."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from models.family import Family, find_family
+
+Figures = dict[str, Any]
+# (this family's figures, every other measured family's figures) -> a sentence comparing it with the usual story
+Story = Callable[[Figures, dict[str, Figures]], str | None]
+
+
+@dataclass(frozen=True)
+class LossPlot:
+    title: str
+    keys: tuple[str, ...]  # the losses drawn in it
+    axis: str  # the y-axis's label
+    tip: str  # what the plot shows, in a sentence
+
+
+@dataclass(frozen=True)
+class FamilyView:
+    family: str  # models.family.Family.name
+    title: str  # "VAE": on tabs, bars and labels
+    colour: str  # its bars' colour in Compare
+    chooser_label: str  # the Train tab's family chooser: "VAE (autoencoder)"
+    compare_name: str  # in Compare's sentences, after "the": "diffusion model"
+    explore_text: str  # the Explore tab's explanation (rich text)
+    train_text: str  # the Train tab's explanation while it trains (rich text)
+    loss_plots: tuple[LossPlot, ...]  # losses not listed are drawn in the first plot
+    hidden_losses: tuple[str, ...] = ()  # reported but not drawn (a total that is the sum of the curves shown)
+    loss_names: Mapping[str, str] = field(default_factory=dict)  # a curve's legend, by loss key
+    morph_how: str = "faces found by encoding each picture"  # where a morph's end points came from, for pictures
+    encode_verb: str = "Encoding"  # "Inverting the face…"
+    story: Story | None = None  # Compare: how this family's figures compare with the usual story
+    warns_mode_collapse: bool = False  # the Train tab warns when the sample grid's faces become alike
+
+
+_VIEWS: dict[str, FamilyView] = {}
+_BUILT_IN_LOADED = False
+# Colours for families without a view of their own, apart from the built-in ones' (Tableau 10).
+SPARE_COLOURS = ("#f58518", "#b279a2", "#72b7b2", "#eeca3b", "#9d755d", "#bab0ac")
+
+
+def register_view(view: FamilyView) -> FamilyView:
+    _VIEWS[view.family] = view
+    return view
+
+
+def unregister_view(family: str) -> None:
+    _VIEWS.pop(family, None)
+
+
+def _load_built_in() -> None:
+    global _BUILT_IN_LOADED
+    if _BUILT_IN_LOADED:
+        return
+    _BUILT_IN_LOADED = True
+    for module in sorted(m.name for m in pkgutil.iter_modules(__path__)):
+        importlib.import_module(f"{__name__}.{module}")
+
+
+def view_of(family: str | Family) -> FamilyView:
+    """The view of a family by its name (or its description); a default one for a family without its own."""
+    _load_built_in()
+    name = family.name if isinstance(family, Family) else family
+    if name in _VIEWS:
+        return _VIEWS[name]
+    described = family if isinstance(family, Family) else find_family(name)
+    return default_view(described, name)
+
+
+def default_view(family: Family | None, name: str) -> FamilyView:
+    """A plain view made from what the family's description says."""
+    title = family.title if family is not None else name
+    noun = family.noun if family is not None else f"a {name} model"
+    colour = SPARE_COLOURS[sum(map(ord, name)) % len(SPARE_COLOURS)]
+    losses = family.losses if family is not None else ("loss",)
+    how = {"encoder": ("faces found by encoding each picture", "Encoding"),
+           "search": ("faces found by searching for the numbers that draw them", "Searching for"),
+           "inversion": ("faces found by running the model backwards", "Running the model backwards on")}
+    morph_how, verb = how.get(family.encoding if family is not None else "encoder")
+    return FamilyView(
+        family=name, title=title, colour=colour, chooser_label=title, compare_name=f"{title} model",
+        explore_text=(f"<b>{noun[0].upper() + noun[1:]}</b> draws the face from the numbers set by the sliders. "
+                      "Drag a slider and the face follows."),
+        train_text=(f"<b>Watching {noun} learn.</b> The curves are the losses it reports at every step (faint: raw, "
+                    "bold: smoothed); the grid shows faces drawn from the same random numbers every time."),
+        loss_plots=(LossPlot("Losses", tuple(losses), "loss", "What the model reports at every step."),),
+        morph_how=morph_how, encode_verb=verb)

@@ -1,0 +1,192 @@
+"""What the app knows about a model family, and the registry: the only list of families.
+
+A family is one `Family` description (models/families/NAME.py holds the built-in ones, beside their trainers): its
+model and config classes, the config a run of a given image size gets, its trainer and default optimiser settings,
+how it decodes and encodes, how its slider directions are found, which weights it needs only for training, its own
+training options and the loss curves it reports. Everything else — the CLI's choices and flags, the Train tab's form,
+the model chooser, Compare's bars, checkpoints — asks the registry, so adding a family is adding its files (and
+`register_family` from anywhere, a test included).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import pkgutil
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from models.config_check import Choice, ConfigError, Flag, Number, Whole, check_ranges, config_from_dict
+
+if TYPE_CHECKING:
+    from models.generative import GenerativeModel
+    from models.trainer import FamilyTrainer
+
+OptionKind = Literal["whole", "number", "choice", "switch"]
+
+
+@dataclass(frozen=True)
+class Option:
+    """One of a family's own training settings: a field of its config that a person may set (`train --FLAG`, a
+    field of the Train tab's form, a key of TrainSettings.model_options). Its range and default are the config's."""
+
+    key: str  # the config field, e.g. "beta"
+    label: str  # the form's label: "β (KL weight)"
+    help: str  # one phrase for --help and the form's tooltip
+    flag: str = ""  # "--gan-loss"; default "--" + key with dashes
+    step: float = 1  # the form's spin-box step
+    special: str = ""  # the form's words for the lowest value (e.g. 0 = "the loss's own")
+    choices: tuple[str, ...] = ()  # the order a choice is offered in (default: the config range's order)
+
+    @property
+    def flag_name(self) -> str:
+        return self.flag or "--" + self.key.replace("_", "-")
+
+    @property
+    def dest(self) -> str:
+        """The attribute argparse stores the flag's value under."""
+        return self.flag_name[2:].replace("-", "_")
+
+
+@dataclass(frozen=True)
+class Family:
+    """Everything the app needs to know about one model family (see the module's docstring)."""
+
+    name: str  # "vae": in checkpoints, `--model`, run folder names
+    title: str  # "VAE": on buttons, bars, labels
+    noun: str  # "a VAE", "a diffusion model": in sentences
+    model_class: type[GenerativeModel]
+    config_class: type
+    trainer_class: type[FamilyTrainer]
+    # The config of a new run: (image size, network width or None for the family's own) -> config fields, before the
+    # run's own options are laid over them. The family's presets per image size live here.
+    presets: Callable[[int, int | None], dict[str, Any]]
+    default_ema: float = 0.0  # moving-average decay of the weights when a run does not say (0: none)
+    options: tuple[Option, ...] = ()
+    losses: tuple[str, ...] = ("loss",)  # what its trainer reports each step, the headline first
+    iterative: bool = False  # decoding runs in steps (Decoding's sampler and steps apply; a Diffusion tab subject)
+    truncation: bool = False  # Decoding.truncation (ψ) applies
+    # How images become latents: "encoder" (one pass through an encoder network, with a posterior), "search"
+    # (optimising latents until the decoder draws the image), "inversion" (running the sampler backwards).
+    encoding: Literal["encoder", "search", "inversion"] = "encoder"
+    # How the Explore tab's directions are found: "encoder" (from the posterior means of real faces, whose labels
+    # are known) or "samples" (from the model's own samples, labelled by the feature network).
+    directions: Literal["encoder", "samples"] = "samples"
+    training_only: tuple[str, ...] = ()  # prefixes of weights that generating does not need ("discriminator.")
+    order: int = 100  # where it stands in lists: lower first
+    # Measured quality a model must reach to be shipped in resources/ (models/ship_model.py): metric -> least value.
+    ship_bars: Mapping[str, float] = field(default_factory=dict)
+
+    def option(self, key: str) -> Option | None:
+        return next((o for o in self.options if o.key == key), None)
+
+    def option_range(self, option: Option) -> Whole | Number | Choice | Flag:
+        return self.config_class.RANGES[option.key]
+
+    def option_kind(self, option: Option) -> OptionKind:
+        allowed = self.option_range(option)
+        return {Whole: "whole", Number: "number", Choice: "choice", Flag: "switch"}[type(allowed)]
+
+    def option_choices(self, option: Option) -> tuple[str, ...]:
+        return option.choices or tuple(self.option_range(option).options)
+
+    def option_default(self, option: Option) -> Any:
+        return next(f.default for f in dataclasses.fields(self.config_class) if f.name == option.key)
+
+    def model_config(self, image_size: int, channels: int | None, options: Mapping[str, Any]) -> dict[str, Any]:
+        """The config of a new run as a plain dictionary: the family's preset for the size, then the run's options."""
+        return {"image_size": image_size, **self.presets(image_size, channels), **dict(options)}
+
+    def default_lr(self, config: Any) -> float:
+        """The learning rate a run gets when it does not say (the trainer's, which may follow the config)."""
+        return self.trainer_class.default_lr(config)
+
+    def inference_weights(self, state: Mapping[str, Any]) -> dict[str, Any]:
+        """The weights the app needs to generate: all but those only training uses."""
+        return {k: v for k, v in state.items() if not any(k.startswith(p) for p in self.training_only)}
+
+    def build(self, config: Mapping[str, Any] | Any) -> GenerativeModel:
+        """A freshly initialised model from its config (a dataclass or a dictionary, every value checked)."""
+        if isinstance(config, self.config_class):
+            check_ranges(config)  # a dataclass's fields may have changed since it was made
+        else:
+            config = config_from_dict(self.config_class, config)
+        return self.model_class(config)
+
+
+_REGISTRY: dict[str, Family] = {}
+_BUILT_IN_LOADED = False
+
+
+def register_family(family: Family) -> Family:
+    """Add a family (or replace one of the same name); it then appears everywhere families are listed."""
+    if not family.name.isidentifier() or family.name != family.name.lower():
+        raise ValueError(f"a family's name is a lower-case identifier, not {family.name!r}")
+    _REGISTRY[family.name] = family
+    return family
+
+
+def unregister_family(name: str) -> None:
+    """Take a family out of the registry (a test's own family, when the test ends)."""
+    _REGISTRY.pop(name, None)
+
+
+def _load_built_in() -> None:
+    """Import every module of models/families/: each registers its family. Done once, on first use, so that
+    importing this module stays cheap and free of circles (the family modules import it)."""
+    global _BUILT_IN_LOADED
+    if _BUILT_IN_LOADED:
+        return
+    _BUILT_IN_LOADED = True
+    import models.families as package
+
+    for module in sorted(m.name for m in pkgutil.iter_modules(package.__path__)):
+        importlib.import_module(f"{package.__name__}.{module}")
+
+
+def families() -> tuple[Family, ...]:
+    """Every registered family, in the order the app shows them."""
+    _load_built_in()
+    return tuple(sorted(_REGISTRY.values(), key=lambda f: (f.order, f.name)))
+
+
+def family_names() -> tuple[str, ...]:
+    return tuple(f.name for f in families())
+
+
+def find_family(name: str) -> Family | None:
+    _load_built_in()
+    return _REGISTRY.get(name) if isinstance(name, str) else None
+
+
+def get_family(name: str) -> Family:
+    """The family of this name, or ConfigError naming the known ones (a checkpoint or a command line may say any)."""
+    found = find_family(name)
+    if found is None:
+        from models.printable import shown_value
+        raise ConfigError(f"unknown model family {shown_value(name)} (this version knows {', '.join(family_names())})")
+    return found
+
+
+def family_of(model: GenerativeModel) -> Family:
+    return get_family(model.family)
+
+
+def build_model(family: str, config: Mapping[str, Any] | Any) -> GenerativeModel:
+    """A freshly initialised model of a family from its config (a dataclass or a dictionary)."""
+    return get_family(family).build(config)
+
+
+def build_skeleton(family: str, config: Mapping[str, Any] | Any) -> GenerativeModel:
+    """The model a config describes with the shapes of its weights but no memory (the meta device), to check a
+    checkpoint's weights against before the real one is allocated."""
+    from models.generative import shapes_only
+
+    with shapes_only():
+        return build_model(family, config)
+
+
+def inference_state_dict(model: GenerativeModel) -> dict[str, Any]:
+    """The weights the app needs to generate a model's images."""
+    return family_of(model).inference_weights(model.state_dict())

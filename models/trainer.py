@@ -1,0 +1,91 @@
+"""What every family's trainer shares: one optimisation step per call, its optimisers and moving averages (the
+trainers are in models/families/, the loop in train.py).
+
+A trainer works on plain modules or on their DistributedDataParallel wrappers (`wrap`), so one code path
+serves a single process and `torchrun`.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from models.family import get_family
+from models.generative import GenerativeModel
+
+Wrap = Callable[[nn.Module], nn.Module]
+NextBatch = Callable[[], torch.Tensor]
+
+
+@dataclass
+class StepResult:
+    losses: dict[str, float]  # scalars, all must be finite
+    extra: dict[str, Any] = field(default_factory=dict)  # JSON-able details (e.g. KL per dimension)
+
+
+class EMA:
+    """An exponential moving average of a module's weights: smoother, better samples than the raw weights."""
+
+    def __init__(self, module: nn.Module, decay: float):
+        self.decay = decay
+        self.module = copy.deepcopy(module).eval().requires_grad_(False)
+
+    @torch.no_grad()
+    def update(self, module: nn.Module, step: int) -> None:
+        # A short warm-up so early samples are not dominated by the random initial weights.
+        decay = min(self.decay, (1 + step) / (10 + step))
+        for ema_p, p in zip(self.module.parameters(), module.parameters()):
+            ema_p.lerp_(p.detach(), 1 - decay)
+        for ema_b, b in zip(self.module.buffers(), module.buffers()):
+            ema_b.copy_(b)
+
+
+def adam(params, lr: float, betas=(0.9, 0.999)) -> torch.optim.Adam:
+    return torch.optim.Adam(params, lr=lr, betas=betas)
+
+
+class FamilyTrainer:
+    """Base: subclasses implement step(); the model they export is what checkpoints and samples use."""
+
+    images_per_step = 1  # real images consumed per step, in units of the batch size
+
+    def __init__(self, model: GenerativeModel, lr: float | None, ema: float | None, wrap: Wrap,
+                 generator: torch.Generator):
+        self.model = model
+        self.lr = self.default_lr(model.config) if lr is None else lr
+        self.ema_decay = get_family(model.family).default_ema if ema is None else ema
+        self.wrap = wrap
+        self.noise = generator  # CPU generator for every random draw the step makes
+
+    @classmethod
+    def default_lr(cls, config: Any) -> float:
+        """The learning rate of a run that does not choose one."""
+        raise NotImplementedError
+
+    def step(self, next_batch: NextBatch) -> StepResult:
+        raise NotImplementedError
+
+    def export(self) -> GenerativeModel:
+        """The model to save and sample from (moving-average weights where the family keeps them)."""
+        return self.model
+
+    def state_dict(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def _randn(self, *shape: int) -> torch.Tensor:
+        return torch.randn(shape, generator=self.noise).to(self.model.device)
+
+
+
+
+def make_trainer(model: GenerativeModel, lr: float | None, ema: float | None, wrap: Wrap,
+                 generator: torch.Generator) -> FamilyTrainer:
+    return get_family(model.family).trainer_class(model, lr, ema, wrap, generator)
