@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import QObject, Signal
 
 from explorer.worker.inference_worker import InferenceWorker
@@ -15,6 +17,7 @@ from explorer.worker.requests import (
     Result,
     Step,
 )
+from models.family import Family, find_family
 
 
 class AppContext(QObject):
@@ -61,10 +64,22 @@ class AppContext(QObject):
 
     def of_family(self, family: str) -> ModelInfo | None:
         """The current model if it is of this family, else the first loaded one of it."""
+        return self._first(lambda info: info.family == family)
+
+    def first_model(self, where: Callable[[Family], bool]) -> ModelInfo | None:
+        """The current model if its family is one `where` accepts, else the first loaded one whose family is (a
+        panel that needs a capability, an encoder or stepwise decoding, asks for that rather than for a name)."""
+        def fits(info: ModelInfo) -> bool:
+            family = find_family(info.family)
+            return family is not None and where(family)
+
+        return self._first(fits)
+
+    def _first(self, fits: Callable[[ModelInfo], bool]) -> ModelInfo | None:
         current = self.info()
-        if current is not None and current.family == family:
+        if current is not None and fits(current):
             return current
-        return next((m for m in self.models.values() if m.family == family), None)
+        return next((m for m in self.models.values() if fits(m)), None)
 
     def _on_result(self, result: Result) -> None:
         if result.request_id in self._loads:

@@ -50,6 +50,7 @@ from explorer.worker.model_catalog import in_runs_folder, skipped_note, skipped_
 from explorer.worker.requests import Endpoint
 from models.paths import look
 from models.printable import printable, shows_as_is
+from models.train_events import CheckpointEvent, TrainEvent
 
 CHECKPOINT_FILTER = "Checkpoints (*.safetensors);;All files (*)"
 CHECKPOINT_SUFFIXES = (".safetensors", ".pt", ".pth", ".ckpt")
@@ -302,9 +303,9 @@ class MainWindow(QMainWindow):
             self._user_chose = True
             self.context.set_current(key)
 
-    def _run_event(self, event: dict) -> None:
+    def _run_event(self, event: TrainEvent) -> None:
         """A training run's checkpoint joins the chooser now (and the recent list too if it is not in a runs folder)."""
-        path = event.get("path") if event.get("event") == "checkpoint" else None
+        path = event.path if isinstance(event, CheckpointEvent) else None
         if path and not self.model_box.has_entry(path):
             if not in_runs_folder(path):
                 self._opening.add(path)

@@ -181,10 +181,11 @@ LATENT_MAP = {
         "Where one colour gathers in one region, the VAE has learned that property without being told about it. "
         "The red target is the face Explore shows: it moves with the sliders, and you can drag it."),
     "hint": "Point at a dot to see its face; click it to bring that face into Explore.",
-    "not_vae": (
-        "The map shows the VAE's latent space; choose the VAE (Model, at the top) to see where this face sits. "
-        "Clicking a dot still brings that face in."),
-    "no_vae": (
-        "No VAE is loaded. The map needs one, because the VAE's encoder is what places each face on the map: "
-        "open a VAE checkpoint (File → Open checkpoint…) or train one in the Train tab."),
+    # {model}: the families whose encoder can place a face ("VAE", or "VAE or Toy").
+    "not_encoder": (
+        "The map shows the {model}'s latent space; choose the {model} (Model, at the top) to see where this face "
+        "sits. Clicking a dot still brings that face in."),
+    "no_encoder": (
+        "No {model} is loaded. The map needs one, because its encoder is what places each face on the map: "
+        "open a {model} checkpoint (File → Open checkpoint…) or train one in the Train tab."),
 }

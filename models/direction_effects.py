@@ -25,6 +25,7 @@ from models.data import ImageSet, synthetic_faces
 from models.face_regions import REGIONS, region_colours, region_weights
 from models.face_renderer import ATTRIBUTES
 from models.feature_net import FeatureNet
+from models.generative import DEFAULT_DECODING, Decoding
 
 EFFECT_FACES = 16  # faces moved along each direction: the same faces at both ends, so few are enough
 EFFECT_AMOUNT = 2.0  # slider units either side of each face
@@ -122,15 +123,14 @@ def _device(feature_net: FeatureNet | None) -> torch.device:
 
 def measure_effects(model, directions: Sequence, feature_net: FeatureNet | None, spread: torch.Tensor, *,
                     seeds: Sequence[int], amount: float = EFFECT_AMOUNT, batch: int = 64,
-                    options: dict[str, Any] | None = None, regions: bool = True) -> Iterator[tuple[str, int]]:
+                    decoding: Decoding = DEFAULT_DECODING, regions: bool = True) -> Iterator[tuple[str, int]]:
     """Decode the faces of `seeds` at -amount, 0 and +amount along each direction (.vector, .scale) and measure them.
 
     A generator of (message, work units: one per decoding step of a batch); it returns one list of Effects per
     direction, largest first. Faces are decoded `batch` at a time whatever direction they belong to (a CPU draws
-    64 faces in half the time per face that it draws 16). `options` go to model.decode_steps (diffusion: the
-    analysis's DDIM steps).
+    64 faces in half the time per face that it draws 16). `decoding` goes to model.decode_steps (a family that
+    decodes in steps: the analysis's DDIM steps).
     """
-    options = options or {}
     weights = region_weights(model.image_size) if regions else None
     z = model.latents_for_seeds(seeds)
     moved = [z] + [z + sign * (d.vector * (d.scale * amount)).to(z) for d in directions for sign in (-1, 1)]
@@ -140,7 +140,7 @@ def measure_effects(model, directions: Sequence, feature_net: FeatureNet | None,
         stop = min(start + batch, len(latents))
         what = f"Checking the directions on {len(seeds)} faces: {stop:,} of {len(latents):,} drawn"
         images = None
-        for progress in model.decode_steps(latents[start:stop], **options):
+        for progress in model.decode_steps(latents[start:stop], decoding):
             images = progress.image
             yield what + (f" (step {progress.done} of {progress.total})" if progress.total > 1 else ""), 1
         parts.append(_measure(images, feature_net, weights))

@@ -2,9 +2,11 @@
 
 Every family is reduced to the same question: given latents z (N, *latent_shape) and what they look like
 (image features, attribute labels), which straight lines through latent space change what? Regressions run
-on "codes" L = T(z), a linear view of the latents: the VAE's posterior means, the GAN's z itself, and for
-diffusion the sums of the start noise x_T over 8x8 blocks per channel (a low-pass view: coarse noise decides a
-diffusion sample's colours and layout, and 192 numbers are well-posed for ~1,000 samples where 3*H*W are not).
+on "codes" L = T(z), a linear view of the latents. A family whose Family.directions is "encoder" (the VAE) gives
+the posterior means of real faces, whose labels are known; one whose directions come from "samples" gives the
+latents it drew from: a flat latent (the GAN's z) as it is, and a latent shaped like an image (diffusion's start
+noise x_T) summed over 8x8 blocks per channel (a low-pass view: coarse noise decides a diffusion sample's colours
+and layout, and 192 numbers are well-posed for ~1,000 samples where 3*H*W are not).
 A coefficient vector w on the codes is lifted back by T's transpose (identity, or nearest-neighbour upsampling),
 so z . lift(w) = L . w: sliding z along lift(w) moves exactly the quantity the regression saw.
 An attribute's w is the way the codes move as the attribute grows (direction_fitting.pattern), which is
@@ -47,8 +49,9 @@ from models.direction_effects import (
 )
 from models.direction_fitting import attribute_fit, block_sums, lift_blocks, pca
 from models.face_renderer import ATTRIBUTE_NAMES, ATTRIBUTES
+from models.family import family_of
 from models.feature_net import FeatureNet
-from models.generative import GenerativeModel
+from models.generative import Decoding, GenerativeModel
 from models.progress import Progress
 from models.safetensors_file import (
     SafetensorsFileError,
@@ -61,14 +64,16 @@ from models.safetensors_file import (
 )
 
 MAX_PRINCIPAL = 10
-BLOCK_GRID = 8  # diffusion: x_T is summed over a BLOCK_GRID x BLOCK_GRID grid of blocks per channel
-DIFFUSION_STEPS = 10  # DDIM steps: enough for a sample's layout and colours, which is all the regressions use
+BLOCK_GRID = 8  # a latent shaped like an image is summed over a BLOCK_GRID x BLOCK_GRID grid of blocks per channel
+# DDIM steps of a family that decodes in steps: enough for a sample's layout and colours, all the regressions use
+DIFFUSION_STEPS = 10
 BATCH = 64
 MIN_R2 = 0.05  # an attribute direction predicting less than this on held-out latents is not even measured
 ANALYSIS_FORMAT = 2  # 2: measured effects of every direction, and the attributes that have no slider
 ANALYSIS_KIND = "latent_analysis"
-# What the app studies to find a model's directions, and ship_model for the shipped ones alike: the VAE encodes
-# ANALYSIS_FACES held-out faces (data.HELD_OUT_SEED); a GAN or a diffusion model draws ANALYSIS_SAMPLES faces.
+# What the app studies to find a model's directions, and ship_model for the shipped ones alike: a family whose
+# directions come from its encoder (the VAE) encodes ANALYSIS_FACES held-out faces (data.HELD_OUT_SEED); one whose
+# directions come from samples (GAN, diffusion) draws ANALYSIS_SAMPLES faces.
 ANALYSIS_FACES = 2000
 ANALYSIS_SAMPLES = 1024
 
@@ -112,7 +117,7 @@ class Codes:
     codes: torch.Tensor
     lift: Callable[[torch.Tensor], torch.Tensor]
     labels: torch.Tensor | None  # attributes (N, 15) in their units, or None
-    white: bool = False  # codes drawn from a white prior (GAN, diffusion) rather than an encoder's means
+    white: bool = False  # codes drawn from a white prior (directions from samples) rather than an encoder's means
 
     def direction(self, w: torch.Tensor, key: str, label: str, score: float | None,
                   words: tuple[str, str] = ("", "")) -> Direction:
@@ -166,10 +171,13 @@ def _pixel_features(images: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def _vae_batch(model: GenerativeModel, images: torch.Tensor, feature_net: FeatureNet | None) -> dict[str, torch.Tensor]:
+def _encoder_batch(model: GenerativeModel, images: torch.Tensor, feature_net: FeatureNet | None,
+                   decoding: Decoding) -> dict[str, torch.Tensor]:
+    """What the encoder makes of a batch: posterior means, KL per dimension, reconstruction errors (and labels).
+    A family whose directions come from its encoder has a Gaussian posterior: model.posterior(images) -> (mu, sigma)."""
     images = images.to(model.device)
     mu, sigma = model.posterior(images)
-    recon = model.decode(mu)
+    recon = model.decode(mu, decoding)
     logvar = 2 * sigma.clamp_min(1e-30).log()
     out = {"mu": mu, "kl": 0.5 * (mu.pow(2) + sigma.pow(2) - 1.0 - logvar),
            "err": (recon - images).pow(2).flatten(1).mean(1)}
@@ -182,7 +190,7 @@ def _has_truth(faces: ImageSet | None) -> bool:
     return faces is not None and tuple(faces.attribute_names) == ATTRIBUTE_NAMES
 
 
-def _vae_gather(model, faces, feature_net, samples, seed, parts):
+def _encoder_gather(model, faces, feature_net, samples, seed, decoding, parts):
     """Posterior means (and KL, errors, labels) of the faces, or of images sampled from the prior."""
     n = len(faces) if faces is not None else samples
     labeller = None if _has_truth(faces) else feature_net
@@ -191,8 +199,8 @@ def _vae_gather(model, faces, feature_net, samples, seed, parts):
         if faces is not None:
             images = _fit_size(faces.batch(range(start, stop)), model.image_size)
         else:
-            images = model.decode(model.latents_for_seeds(range(seed + start, seed + stop)))
-        parts.append(_vae_batch(model, images, labeller))
+            images = model.decode(model.latents_for_seeds(range(seed + start, seed + stop)), decoding)
+        parts.append(_encoder_batch(model, images, labeller, decoding))
         yield f"Encoding {stop:,} of {n:,} {'faces' if faces is not None else 'samples'}", stop - start
 
 
@@ -203,21 +211,25 @@ def _describe_images(images: torch.Tensor, feature_net: FeatureNet | None) -> di
     return {"features": feature_net.features(images).cpu(), "labels": feature_net.predict(images).double().cpu()}
 
 
-def _generated_gather(model, feature_net, samples, seed, steps, parts):
-    """Sample latents from the prior, generate, and describe what was generated."""
-    diffusion = model.family == "diffusion"
+def _spatial(model: GenerativeModel) -> bool:
+    """Whether the latents are shaped like an image (C, H, W), so that their codes are block sums. This follows from
+    the shape rather than from how the family decodes: a flat latent cannot be summed over blocks, whatever the
+    decoder, and an image-shaped one is too big to regress on as it is, whatever the decoder."""
+    return len(model.latent_shape) > 1
+
+
+def _generated_gather(model, feature_net, samples, seed, decoding, parts):
+    """Sample latents from the prior, generate, and describe what was generated; one work unit per decoding step."""
+    spatial = _spatial(model)
     for start in range(0, samples, BATCH):
         stop = min(start + BATCH, samples)
         z = model.latents_for_seeds(range(seed + start, seed + stop))
-        if diffusion:
-            images = None
-            for progress in model.decode_steps(z, sampler="ddim", steps=steps):
-                images = progress.image
-                yield f"Generating {stop:,} of {samples:,} samples (step {progress.done} of {progress.total})", 1
-        else:
-            images = model.decode(z)
-            yield f"Generating {stop:,} of {samples:,} samples", 1
-        parts.append({"codes": block_sums(z.cpu(), BLOCK_GRID) if diffusion else z.double().cpu(),
+        images = None
+        for progress in model.decode_steps(z, decoding):
+            images = progress.image
+            steps = f" (step {progress.done} of {progress.total})" if progress.total > 1 else ""
+            yield f"Generating {stop:,} of {samples:,} samples{steps}", 1
+        parts.append({"codes": block_sums(z.cpu(), BLOCK_GRID) if spatial else z.double().cpu(),
                       **_describe_images(images, feature_net)})
 
 
@@ -227,7 +239,7 @@ def _cat(parts: list[dict[str, torch.Tensor]], key: str) -> torch.Tensor | None:
 
 # --------------------------------------------------------------------------------------------- analysis
 
-def _vae_space(model, faces, parts, notes) -> tuple[Codes, list[Direction], dict[str, Any]]:
+def _encoder_space(model, faces, parts, notes) -> tuple[Codes, list[Direction], dict[str, Any]]:
     mu = _cat(parts, "mu")
     labels = faces.attributes.double() if _has_truth(faces) else _cat(parts, "labels")
     space = Codes(mu, lambda w: w, labels)
@@ -241,23 +253,23 @@ def _vae_space(model, faces, parts, notes) -> tuple[Codes, list[Direction], dict
 
 
 def _generated_space(model, parts, notes) -> tuple[Codes, list[Direction], dict[str, Any]]:
-    diffusion = model.family == "diffusion"
-    shape = tuple(model.latent_shape)
-    lift = (lambda w: lift_blocks(w, shape, BLOCK_GRID)) if diffusion else (lambda w: w)
+    spatial, shape = _spatial(model), tuple(model.latent_shape)
+    lift = (lambda w: lift_blocks(w, shape, BLOCK_GRID)) if spatial else (lambda w: w)
     space = Codes(_cat(parts, "codes"), lift, _cat(parts, "labels"), white=True)
-    if diffusion:
-        notes.append(f"Directions change the coarse pattern of the starting noise ({BLOCK_GRID}x{BLOCK_GRID} blocks "
+    if spatial:
+        what = "starting noise" if family_of(model).iterative else "latents"
+        notes.append(f"Directions change the coarse pattern of the {what} ({BLOCK_GRID}x{BLOCK_GRID} blocks "
                      "per colour), which decides a sample's colours and layout; fine details have no single direction.")
     if space.labels is None:
         notes.append("The principal directions were found from the pixels, since no feature network was available.")
     return space, principal_from_features(space, _cat(parts, "features")), {
-        "dim_order": [] if diffusion else list(range(shape[0])), "dim_kl": [], "recon_errors": []}
+        "dim_order": [] if spatial else list(range(shape[0])), "dim_kl": [], "recon_errors": []}
 
 
 def _candidates(model, space: Codes, seed: int, notes: list[str]) -> tuple[list[Direction], list[str]]:
     """Attribute directions worth measuring, and the labels of the attributes no straight line predicts."""
     if space.labels is None:
-        how = ("it has no encoder to read the faces' own labels from, and " if model.family != "vae"
+        how = ("it has no encoder to read the faces' own labels from, and " if family_of(model).encoding != "encoder"
                else "no labelled Synthetic Faces were given, and ")
         notes.append(f"No attribute sliders: {how}the feature network that could label its images is not available.")
         return [], []
@@ -292,13 +304,13 @@ def keep_measured(attributes: list[Direction], faces: int, notes: list[str],
 
 
 def _measure_directions(model, principal: list[Direction], candidates: list[Direction], feature_net: FeatureNet | None,
-                        seeds: range, options: dict[str, Any], regions: bool) -> Iterator[tuple[str, int]]:
+                        seeds: range, decoding: Decoding, regions: bool) -> Iterator[tuple[str, int]]:
     """Measure what every direction does (direction_effects) and keep it on the direction; (message, units) steps."""
     yield "Drawing real faces to measure against", 0
     spread = real_spread(reference_faces(model.image_size), feature_net, model.image_size, regions)
     directions = principal + candidates
     measured = yield from measure_effects(model, directions, feature_net, spread, seeds=seeds, batch=BATCH,
-                                          options=options, regions=regions)
+                                          decoding=decoding, regions=regions)
     for i, (d, found) in enumerate(zip(directions, measured, strict=True)):
         own = d.key.split(":", 1)[1] if i >= len(principal) else None  # an attribute's own effect goes first
         d.effects, d.effect_faces, d.effect_amount = telling(found, own), len(seeds), EFFECT_AMOUNT
@@ -309,48 +321,50 @@ def analyse_latent_space(model: GenerativeModel, *, faces: ImageSet | None, feat
                          effect_faces: int = EFFECT_FACES, regions: bool = True) -> Iterator[Progress]:
     """Find the Explore tab's directions, one step per batch; the last step's `result` is the LatentAnalysis.
 
-    faces: held-out Synthetic Faces for a VAE (ground-truth labels), any size; feature_net labels
+    faces: held-out Synthetic Faces for a family whose directions come from its encoder (ground-truth labels), any
+    size; diffusion_steps: the DDIM steps of a family that decodes in steps; feature_net labels
     generated images and measures what each direction does to effect_faces faces (seeds seed, seed+1, ...).
     regions: the model draws Synthetic Faces, so the colours of their background, skin, hair and shirt are
     measured too (a model of other pictures has none of those places).
     Stop early by not asking for the next step (or closing the generator).
     """
     start_time = time.perf_counter()
-    family, parts, notes = model.family, [], []
-    per_batch = diffusion_steps if family == "diffusion" else 1  # decoding steps per batch of faces
-    if family == "vae":
+    family, parts, notes = family_of(model), [], []
+    by_encoder = family.directions == "encoder"
+    decoding = Decoding(sampler="ddim", steps=diffusion_steps)  # a one-pass decoder ignores it
+    per_batch = diffusion_steps if family.iterative else 1  # decoding steps per batch of faces
+    if by_encoder:
         n = len(faces) if faces is not None else samples
-        total, work = n, _vae_gather(model, faces, feature_net, samples, seed, parts)
-    elif family in ("gan", "diffusion"):
-        total = -(-samples // BATCH) * per_batch
-        work = _generated_gather(model, feature_net, samples, seed, diffusion_steps, parts)
+        total, work = n, _encoder_gather(model, faces, feature_net, samples, seed, decoding, parts)
     else:
-        raise ValueError(f"unknown model family {family!r}")
+        total = -(-samples // BATCH) * per_batch
+        work = _generated_gather(model, feature_net, samples, seed, decoding, parts)
     most = effect_batches(MAX_PRINCIPAL + len(ATTRIBUTES), effect_faces, BATCH) * per_batch  # checking, at most
     done = 0
     for message, units in work:
         done += units
         yield Progress(done, total + most + 1, message)
     yield Progress(done, total + most + 1, "Finding directions")
-    space, principal, dims = (_vae_space(model, faces, parts, notes) if family == "vae"
+    space, principal, dims = (_encoder_space(model, faces, parts, notes) if by_encoder
                               else _generated_space(model, parts, notes))
     candidates, missing = _candidates(model, space, seed, notes)
 
     checked = time.perf_counter()
     total = done + effect_batches(len(principal) + len(candidates), effect_faces, BATCH) * per_batch + 1
-    options = {"sampler": "ddim", "steps": diffusion_steps} if family == "diffusion" else {}
     seeds = range(seed, seed + effect_faces)
-    for message, units in _measure_directions(model, principal, candidates, feature_net, seeds, options, regions):
+    for message, units in _measure_directions(model, principal, candidates, feature_net, seeds, decoding, regions):
         done += units
         yield Progress(done, total, message)
     name_principal(principal)
     attributes, failed = keep_measured(candidates, effect_faces, notes, measurable=feature_net is not None)
 
-    result = LatentAnalysis(family, principal, attributes, notes=notes, missing_attributes=missing + failed, **dims)
-    result.info = {"samples": len(faces) if family == "vae" and faces is not None else samples, "seed": seed,
-                   "labels": "ground truth" if family == "vae" and _has_truth(faces)
+    result = LatentAnalysis(family.name, principal, attributes, notes=notes, missing_attributes=missing + failed,
+                            **dims)
+    # "diffusion_steps" keeps its name, so that analyses saved before read the same
+    result.info = {"samples": len(faces) if by_encoder and faces is not None else samples, "seed": seed,
+                   "labels": "ground truth" if by_encoder and _has_truth(faces)
                    else "feature network" if feature_net is not None else "none",
-                   "diffusion_steps": diffusion_steps if family == "diffusion" else None,
+                   "diffusion_steps": diffusion_steps if family.iterative else None,
                    "effect_faces": effect_faces, "effect_amount": EFFECT_AMOUNT,
                    "min_attribute_change": MIN_ATTRIBUTE_CHANGE,
                    "effect_seconds": round(time.perf_counter() - checked, 2),

@@ -10,10 +10,11 @@ import torch
 
 from models.data import HELD_OUT_SEED, synthetic_faces
 from models.face_renderer import ATTRIBUTES
+from models.family import family_of
 from models.feature_net import FeatureNet
-from models.generative import GenerativeModel
+from models.generative import Decoding, GenerativeModel
 from models.metrics import (
-    decode_options,
+    METRIC_DECODING,
     density_coverage,
     features_of,
     frechet_distance,
@@ -46,12 +47,12 @@ def evaluate_steps(model: GenerativeModel, net: FeatureNet, samples: int = 2000,
                    ppl_samples: int | None = None) -> Generator[Progress, None, dict]:
     """`evaluate` as a generator: yields progress between batches (so the app can show it and stop), and
     returns the figures."""
-    options = decode_options(model)
-    diffusion = model.family == "diffusion"
-    batch = 25 if diffusion else 100  # diffusion batches are slow: smaller ones report more often
-    n_ppl = ppl_samples or (min(samples, 128) if diffusion else min(samples, 1000))
+    decoding = METRIC_DECODING
+    iterative = family_of(model).iterative
+    batch = 25 if iterative else 100  # batches decoded in steps are slow: smaller ones report more often
+    n_ppl = ppl_samples or (min(samples, 128) if iterative else min(samples, 1000))
     gen_steps, ppl_steps = -(-samples // batch), -(-n_ppl // 64)
-    total = 1 + gen_steps + 1 + ppl_steps + (2 if diffusion else 1)
+    total = 1 + gen_steps + 1 + ppl_steps + (2 if iterative else 1)
     done = 0
 
     def step(message: str) -> Progress:
@@ -72,7 +73,7 @@ def evaluate_steps(model: GenerativeModel, net: FeatureNet, samples: int = 2000,
             yield step(words(count))
 
     yield step(f"generating {samples:,} images")
-    fake = yield from relay(generate_steps(model, samples, seed, batch, **options),
+    fake = yield from relay(generate_steps(model, samples, seed, batch, decoding),
                             lambda made: f"generated {made:,} of {samples:,} images")
     features = net.features
     f_a, f_b, f_fake = (features_of(x, features) for x in (real_a, real_b, fake))
@@ -83,7 +84,7 @@ def evaluate_steps(model: GenerativeModel, net: FeatureNet, samples: int = 2000,
     with torch.no_grad():
         predicted = torch.cat([net.predict(fake[i:i + 250]).cpu() for i in range(0, samples, 250)]).numpy()
     yield step(f"path length over {n_ppl:,} pairs")
-    ppl = yield from relay(path_length_steps(model, features, n=n_ppl, seed=seed, **options),
+    ppl = yield from relay(path_length_steps(model, features, n=n_ppl, seed=seed, decoding=decoding),
                            lambda pairs: f"path length: {pairs:,} of {n_ppl:,} pairs")
     result = {
         "family": model.family, "samples": samples, "image_size": model.image_size,
@@ -92,11 +93,11 @@ def evaluate_steps(model: GenerativeModel, net: FeatureNet, samples: int = 2000,
         "density": density, "coverage": coverage, "density_real": density_real, "coverage_real": coverage_real,
         "ppl": ppl, "attributes": attribute_statistics(predicted, real.attributes[:samples].numpy()),
     }
-    result["seconds_per_image"] = seconds_per_image(model, **options)
-    if diffusion:
+    result["seconds_per_image"] = seconds_per_image(model, decoding=decoding)
+    if iterative:  # the keys keep their names, so that results saved before read the same
         yield step("timing DDPM-1000")
-        result["sampler"] = "ddim-50"
-        result["seconds_per_image_ddpm"] = seconds_per_image(model, n=1, sampler="ddpm")
+        result["sampler"] = f"{decoding.sampler}-{decoding.steps}"
+        result["seconds_per_image_ddpm"] = seconds_per_image(model, n=1, decoding=Decoding(sampler="ddpm"))
     yield step("done")
     return result
 
@@ -104,7 +105,8 @@ def evaluate_steps(model: GenerativeModel, net: FeatureNet, samples: int = 2000,
 def evaluate(model: GenerativeModel, net: FeatureNet, samples: int = 2000, seed: int = 0,
              ppl_samples: int | None = None, report: Report = lambda _: None) -> dict:
     """All figures for `model`: fd, fd_real, precision, recall, density, coverage and their _real floors,
-    ppl, seconds_per_image (and for diffusion seconds_per_image_ddpm), attribute statistics."""
+    ppl, seconds_per_image (and for a family that decodes in steps seconds_per_image_ddpm: DDPM's every step),
+    attribute statistics."""
     steps = evaluate_steps(model, net, samples, seed, ppl_samples)
     while True:
         try:

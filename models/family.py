@@ -6,24 +6,28 @@ how it decodes and encodes, how its slider directions are found, which weights i
 training options and the loss curves it reports. Everything else — the CLI's choices and flags, the Train tab's form,
 the model chooser, Compare's bars, checkpoints — asks the registry, so adding a family is adding its files (and
 `register_family` from anywhere, a test included).
+
+A family from outside the app is a plug-in: a module that registers its family (and, if it likes, its view in
+explorer/family_views) when imported, named in LATENT_EXPLORER_FAMILIES (module names separated by commas). Every
+process of the app imports them, a training run started from the Train tab included.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import importlib
+import os
 import pkgutil
+import sys
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from models.config_check import Choice, ConfigError, Flag, Number, Whole, check_ranges, config_from_dict
 
-if TYPE_CHECKING:
-    from models.generative import GenerativeModel
-    from models.trainer import FamilyTrainer
-
 OptionKind = Literal["whole", "number", "choice", "switch"]
+_KINDS: dict[type, OptionKind] = {Whole: "whole", Number: "number", Choice: "choice", Flag: "switch"}
 
 
 @dataclass(frozen=True)
@@ -56,19 +60,23 @@ class Family:
     name: str  # "vae": in checkpoints, `--model`, run folder names
     title: str  # "VAE": on buttons, bars, labels
     noun: str  # "a VAE", "a diffusion model": in sentences
-    model_class: type[GenerativeModel]
-    config_class: type
-    trainer_class: type[FamilyTrainer]
+    # Classes named by their roles only, so that this module imports neither (the trainer base imports this one).
+    model_class: type  # a models.generative.GenerativeModel subclass
+    config_class: type  # a config dataclass with RANGES (models/config_check.py)
+    trainer_class: type  # a models.trainer.FamilyTrainer subclass
     # The config of a new run: (image size, network width or None for the family's own) -> config fields, before the
     # run's own options are laid over them. The family's presets per image size live here.
     presets: Callable[[int, int | None], dict[str, Any]]
     default_ema: float = 0.0  # moving-average decay of the weights when a run does not say (0: none)
     options: tuple[Option, ...] = ()
     losses: tuple[str, ...] = ("loss",)  # what its trainer reports each step, the headline first
-    iterative: bool = False  # decoding runs in steps (Decoding's sampler and steps apply; a Diffusion tab subject)
+    # Decoding runs in steps (Decoding's sampler and steps apply). Such a family is also the Diffusion tab's subject,
+    # which draws its forward process from `model.schedule` (models/diffusion.py NoiseSchedule) and the steps' `t`.
+    iterative: bool = False
     truncation: bool = False  # Decoding.truncation (ψ) applies
-    # How images become latents: "encoder" (one pass through an encoder network, with a posterior), "search"
-    # (optimising latents until the decoder draws the image), "inversion" (running the sampler backwards).
+    # How images become latents: "encoder" (one pass through an encoder network; the model then also has
+    # `posterior(images) -> (mean, spread)`), "search" (optimising latents until the decoder draws the image),
+    # "inversion" (running the sampler backwards).
     encoding: Literal["encoder", "search", "inversion"] = "encoder"
     # How the Explore tab's directions are found: "encoder" (from the posterior means of real faces, whose labels
     # are known) or "samples" (from the model's own samples, labelled by the feature network).
@@ -78,6 +86,11 @@ class Family:
     # Measured quality a model must reach to be shipped in resources/ (models/ship_model.py): metric -> least value.
     ship_bars: Mapping[str, float] = field(default_factory=dict)
 
+    @property
+    def has_encoder(self) -> bool:
+        """Images become latents in one pass, and the model has `posterior` (a latent map, an encoder report)."""
+        return self.encoding == "encoder"
+
     def option(self, key: str) -> Option | None:
         return next((o for o in self.options if o.key == key), None)
 
@@ -85,8 +98,7 @@ class Family:
         return self.config_class.RANGES[option.key]
 
     def option_kind(self, option: Option) -> OptionKind:
-        allowed = self.option_range(option)
-        return {Whole: "whole", Number: "number", Choice: "choice", Flag: "switch"}[type(allowed)]
+        return _KINDS[type(self.option_range(option))]
 
     def option_choices(self, option: Option) -> tuple[str, ...]:
         return option.choices or tuple(self.option_range(option).options)
@@ -106,7 +118,7 @@ class Family:
         """The weights the app needs to generate: all but those only training uses."""
         return {k: v for k, v in state.items() if not any(k.startswith(p) for p in self.training_only)}
 
-    def build(self, config: Mapping[str, Any] | Any) -> GenerativeModel:
+    def build(self, config: Mapping[str, Any] | Any) -> Any:
         """A freshly initialised model from its config (a dataclass or a dictionary, every value checked)."""
         if isinstance(config, self.config_class):
             check_ranges(config)  # a dataclass's fields may have changed since it was made
@@ -116,33 +128,91 @@ class Family:
 
 
 _REGISTRY: dict[str, Family] = {}
-_BUILT_IN_LOADED = False
+_LOCK = threading.RLock()  # the worker thread and the GUI thread may be the first to ask
+_LOADED = False
+PLUG_INS = "LATENT_EXPLORER_FAMILIES"
+ENCODINGS = ("encoder", "search", "inversion")
+DIRECTIONS = ("encoder", "samples")
+# Flags every family shares (models/train_settings.py SETTINGS, and the CLI's own): no family's option may take one.
+RESERVED_DESTS = frozenset({
+    "model", "data", "out", "steps", "batch_size", "lr", "image_size", "seed", "device", "resume", "channels", "ema",
+    "data_count", "data_seed", "log_every", "sample_every", "sample_count", "sample_steps", "checkpoint_every",
+    "events", "help"})
+
+
+def family_problem(family: Family, others: Mapping[str, Family]) -> str | None:
+    """Why a family cannot join these others, in words; None when it can. A plug-in is someone else's code: what
+    would break the command line or the Train tab for every family is refused here, once."""
+    if not family.name.isidentifier() or family.name != family.name.lower():
+        return f"its name should be a lower-case identifier, not {family.name!r}"
+    if family.name in others:
+        return f"a family called {family.name!r} is already registered"
+    if family.encoding not in ENCODINGS or family.directions not in DIRECTIONS:
+        return f"its encoding should be one of {ENCODINGS} and its directions one of {DIRECTIONS}"
+    if family.directions == "encoder" and not family.has_encoder:
+        return "its directions come from an encoder, so its encoding should be 'encoder'"
+    ranges = getattr(family.config_class, "RANGES", None)
+    if not isinstance(ranges, Mapping):
+        return "its config class has no RANGES"
+    shared = {o.dest: (o, f) for f in others.values() for o in f.options}
+    for option in family.options:
+        allowed = ranges.get(option.key)
+        if type(allowed) not in _KINDS:
+            return f"its option {option.key!r} should have a whole-number, number, choice or switch range in RANGES"
+        if option.dest in RESERVED_DESTS:
+            return f"its option {option.flag_name} is a flag every family shares"
+        if _KINDS[type(allowed)] == "switch" and family.option_default(option) is not False:
+            return f"its switch {option.flag_name} should be off unless given"
+        if option.dest in shared:
+            other, owner = shared[option.dest]
+            if other.key != option.key or owner.option_kind(other) != _KINDS[type(allowed)]:
+                return f"its option {option.flag_name} means something else for {owner.noun}"
+    return None
 
 
 def register_family(family: Family) -> Family:
-    """Add a family (or replace one of the same name); it then appears everywhere families are listed."""
-    if not family.name.isidentifier() or family.name != family.name.lower():
-        raise ValueError(f"a family's name is a lower-case identifier, not {family.name!r}")
-    _REGISTRY[family.name] = family
+    """Add a family; it then appears everywhere families are listed. ValueError saying why if it cannot join."""
+    with _LOCK:
+        _load_built_in()
+        problem = family_problem(family, _REGISTRY)
+        if problem:
+            raise ValueError(f"The model family {family.name!r} cannot be added: {problem}.")
+        _REGISTRY[family.name] = family
     return family
 
 
 def unregister_family(name: str) -> None:
     """Take a family out of the registry (a test's own family, when the test ends)."""
-    _REGISTRY.pop(name, None)
+    with _LOCK:
+        _REGISTRY.pop(name, None)
 
 
 def _load_built_in() -> None:
-    """Import every module of models/families/: each registers its family. Done once, on first use, so that
-    importing this module stays cheap and free of circles (the family modules import it)."""
-    global _BUILT_IN_LOADED
-    if _BUILT_IN_LOADED:
-        return
-    _BUILT_IN_LOADED = True
-    import models.families as package
+    """Import every module of models/families/ (each registers its family), then the plug-ins. Once, on first use,
+    so that importing this module stays cheap and free of circles (the family modules import it)."""
+    global _LOADED
+    with _LOCK:  # re-entrant: a family module registering itself comes back here while the flag is already set
+        if _LOADED:
+            return
+        _LOADED = True
+        import models.families as package
 
-    for module in sorted(m.name for m in pkgutil.iter_modules(package.__path__)):
-        importlib.import_module(f"{package.__name__}.{module}")
+        for module in sorted(m.name for m in pkgutil.iter_modules(package.__path__)):
+            importlib.import_module(f"{package.__name__}.{module}")
+        for name in filter(None, (n.strip() for n in os.environ.get(PLUG_INS, "").split(","))):
+            _load_plug_in(name)
+
+
+def _load_plug_in(name: str) -> None:
+    before = set(_REGISTRY)
+    try:
+        importlib.import_module(name)
+    except Exception as exc:  # noqa: BLE001 - someone else's module: the app goes on with the families it has
+        for added in set(_REGISTRY) - before:  # nothing half-made stays behind
+            _REGISTRY.pop(added)
+        from models.printable import printable
+        print(f"latent-explorer: the model family plug-in '{printable(name, 200)}' named in {PLUG_INS} could not be "
+              f"loaded ({type(exc).__name__}: {printable(exc, 300)}); going on without it.", file=sys.stderr)
 
 
 def families() -> tuple[Family, ...]:
@@ -169,16 +239,25 @@ def get_family(name: str) -> Family:
     return found
 
 
-def family_of(model: GenerativeModel) -> Family:
+def family_of(model: Any) -> Family:
     return get_family(model.family)
 
 
-def build_model(family: str, config: Mapping[str, Any] | Any) -> GenerativeModel:
+def noun_of(name: str) -> str:
+    """'a VAE' for a family's name in a sentence; a plain phrase for one this version does not know."""
+    known = find_family(name)
+    if known is not None:
+        return known.noun
+    from models.printable import printable
+    return f"a {printable(name, 40)} model"  # a name from a file or another version: shown, never obeyed
+
+
+def build_model(family: str, config: Mapping[str, Any] | Any) -> Any:
     """A freshly initialised model of a family from its config (a dataclass or a dictionary)."""
     return get_family(family).build(config)
 
 
-def build_skeleton(family: str, config: Mapping[str, Any] | Any) -> GenerativeModel:
+def build_skeleton(family: str, config: Mapping[str, Any] | Any) -> Any:
     """The model a config describes with the shapes of its weights but no memory (the meta device), to check a
     checkpoint's weights against before the real one is allocated."""
     from models.generative import shapes_only
@@ -187,6 +266,6 @@ def build_skeleton(family: str, config: Mapping[str, Any] | Any) -> GenerativeMo
         return build_model(family, config)
 
 
-def inference_state_dict(model: GenerativeModel) -> dict[str, Any]:
+def inference_state_dict(model: Any) -> dict[str, Any]:
     """The weights the app needs to generate a model's images."""
     return family_of(model).inference_weights(model.state_dict())

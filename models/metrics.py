@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import numpy as np
 import torch
 
-from models.generative import GenerativeModel
+from models.generative import DEFAULT_DECODING, Decoding, GenerativeModel
 
 Features = Callable[[torch.Tensor], torch.Tensor]  # images (N, 3, H, W) in [-1, 1] -> (N, D)
 T = TypeVar("T")
@@ -73,19 +73,19 @@ def features_of(images: torch.Tensor, features: Features, batch: int = 250) -> n
     return torch.cat([features(images[i:i + batch]).double().cpu() for i in range(0, len(images), batch)]).numpy()
 
 
-def decode_options(model: GenerativeModel, diffusion_steps: int = 50) -> dict:
-    """How every metric samples: deterministic DDIM for diffusion, the model's one pass otherwise."""
-    return {"sampler": "ddim", "steps": diffusion_steps} if model.family == "diffusion" else {}
+# How every metric samples: deterministic DDIM in 50 steps for a family that decodes in steps; a one-pass decoder
+# ignores it (models/generative.py), so every family is measured with the same one.
+METRIC_DECODING = Decoding(sampler="ddim", steps=50)
 
 
 def generate_steps(model: GenerativeModel, n: int, seed: int = 0, batch: int = 100,
-                   **options) -> Generator[int, None, torch.Tensor]:
+                   decoding: Decoding = DEFAULT_DECODING) -> Generator[int, None, torch.Tensor]:
     """Like `generate`, yielding the number of images made after every batch (progress, and a place to stop)."""
     out = []
     for start in range(0, n, batch):
         z = model.sample_latents(min(batch, n - start), seed + start)
         with torch.no_grad():
-            out.append(model.decode(z, **options).cpu())
+            out.append(model.decode(z, decoding).cpu())
         yield start + len(out[-1])
     return torch.cat(out)
 
@@ -99,13 +99,15 @@ def drain(steps: Generator[Any, None, T]) -> T:
             return stop.value
 
 
-def generate(model: GenerativeModel, n: int, seed: int = 0, batch: int = 100, **options) -> torch.Tensor:
+def generate(model: GenerativeModel, n: int, seed: int = 0, batch: int = 100,
+             decoding: Decoding = DEFAULT_DECODING) -> torch.Tensor:
     """n images from seeds seed..seed+n-1, on the CPU: (n, 3, H, W) in [-1, 1]."""
-    return drain(generate_steps(model, n, seed, batch, **options))
+    return drain(generate_steps(model, n, seed, batch, decoding))
 
 
 def path_length_steps(model: GenerativeModel, features: Features, n: int = 256, epsilon: float = 1e-4,
-                      seed: int = 0, batch: int = 64, **options) -> Generator[int, None, float]:
+                      seed: int = 0, batch: int = 64,
+                      decoding: Decoding = DEFAULT_DECODING) -> Generator[int, None, float]:
     """Perceptual path length: E[|f(G(slerp(z1, z2, t))) - f(G(slerp(z1, z2, t + eps)))|^2] / eps^2.
 
     Feature distance stands in for LPIPS (nothing can be downloaded here); the 1st and 99th percentiles
@@ -122,8 +124,8 @@ def path_length_steps(model: GenerativeModel, features: Features, n: int = 256, 
         a = torch.stack([_slerp_at(z1[i], z2[i], float(t[i])) for i in range(m)])
         b = torch.stack([_slerp_at(z1[i], z2[i], float(t[i]) + epsilon) for i in range(m)])
         with torch.no_grad():
-            fa = features(model.decode(a, **options)).double()
-            fb = features(model.decode(b, **options)).double()
+            fa = features(model.decode(a, decoding)).double()
+            fb = features(model.decode(b, decoding)).double()
         values.append(((fa - fb) ** 2).sum(1).cpu() / epsilon**2)
         yield start + m
     v = torch.cat(values).numpy()
@@ -133,8 +135,8 @@ def path_length_steps(model: GenerativeModel, features: Features, n: int = 256, 
 
 
 def path_length(model: GenerativeModel, features: Features, n: int = 256, epsilon: float = 1e-4, seed: int = 0,
-                batch: int = 64, **options) -> float:
-    return drain(path_length_steps(model, features, n, epsilon, seed, batch, **options))
+                batch: int = 64, decoding: Decoding = DEFAULT_DECODING) -> float:
+    return drain(path_length_steps(model, features, n, epsilon, seed, batch, decoding))
 
 
 def _slerp_at(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
@@ -150,12 +152,12 @@ def _slerp_at(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
     return point.to(a.dtype).view(a.shape)
 
 
-def seconds_per_image(model: GenerativeModel, n: int = 8, **options) -> float:
+def seconds_per_image(model: GenerativeModel, n: int = 8, decoding: Decoding = DEFAULT_DECODING) -> float:
     """Wall-clock seconds to generate one image, one image at a time, after a warm-up."""
     z = model.sample_latents(n + 1, 10_000)
     with torch.no_grad():
-        model.decode(z[:1], **options)
+        model.decode(z[:1], decoding)
         start = time.perf_counter()
         for i in range(1, n + 1):
-            model.decode(z[i:i + 1], **options)
+            model.decode(z[i:i + 1], decoding)
     return (time.perf_counter() - start) / n

@@ -31,23 +31,23 @@ from models.directions import (
     save_analysis,
 )
 from models.evaluate import evaluate
-from models.families import inference_state_dict
+from models.family import families, family_names, family_of, find_family, inference_state_dict
 from models.feature_net import DEFAULT_FEATURE_NET, load_feature_net
 from models.image_io import make_grid, save_png, to_uint8
-from models.metrics import decode_options, generate
+from models.metrics import METRIC_DECODING, generate
 from models.printable import printable
 from models.shipped import resources_dir
 
 RESOURCES = resources_dir()
-# Issue 5's quality bars: each figure as a fraction of the same figure for real faces against real faces.
-QUALITY_BARS = {"diffusion": {"precision": 0.8, "recall": 0.8}, "gan": {"precision": 0.8, "recall": 0.5},
-                "vae": {"recall": 0.5}}
 
 
 def quality_bars(family: str, figures: dict) -> dict:
-    """Per barred figure: its ratio to real-vs-real, the ratio needed, and whether it is met."""
+    """Per barred figure: its ratio to real-vs-real, the ratio needed, and whether it is met. The bars are the
+    family's own (Family.ship_bars, issue 5's): each figure as a fraction of the same figure for real faces against
+    real faces; a family without any has none to meet."""
+    known = find_family(family)
     out = {}
-    for key, needed in QUALITY_BARS.get(family, {}).items():
+    for key, needed in (known.ship_bars if known else {}).items():
         ratio = figures[key] / figures[f"{key}_real"]
         out[key] = {"ratio_to_real": round(ratio, 3), "needed": needed, "met": bool(ratio >= needed)}
     return out
@@ -75,7 +75,8 @@ def training_log(log: Path) -> dict:
 def write_analysis(model, net, path: Path):
     """The Explore sliders' directions, computed as the app computes them (same faces, samples and seed)."""
     print("finding the slider directions…", file=sys.stderr, flush=True)
-    faces = synthetic_faces(ANALYSIS_FACES, model.image_size, HELD_OUT_SEED) if model.family == "vae" else None
+    by_encoder = family_of(model).directions == "encoder"  # it encodes labelled faces; the others draw their own
+    faces = synthetic_faces(ANALYSIS_FACES, model.image_size, HELD_OUT_SEED) if by_encoder else None
     analysis = None
     for step in analyse_latent_space(model, faces=faces, feature_net=net, samples=ANALYSIS_SAMPLES):
         analysis = step.result or analysis
@@ -98,7 +99,7 @@ def ship(run: Path, name: str, command: str, samples: int = 2000, notes: str = "
 
     write_analysis(model, net, out / f"{name}.analysis.safetensors")
 
-    grid = to_uint8(generate(model, 64, 0, **decode_options(model)))
+    grid = to_uint8(generate(model, 64, 0, decoding=METRIC_DECODING))
     # Small faces are saved at twice the size, as the training runs' own grids are, so a person can judge them.
     save_png(out / f"{name}.samples.png", make_grid(grid, columns=8, padding=2), scale=2 if model.image_size <= 32 else 1)
 
@@ -113,7 +114,8 @@ def ship(run: Path, name: str, command: str, samples: int = 2000, notes: str = "
         "dataset": meta.get("dataset", {}).get("name"),
         **(training_log(log) if log.exists() else {}),
         "evaluate_command": f"python main.py evaluate --checkpoint resources/{name}.safetensors --samples {samples}",
-        "evaluate": figures, "quality_bars": quality_bars(model.family, figures), "samples_png": f"{name}.samples.png", "notes": notes,
+        "evaluate": figures, "quality_bars": quality_bars(model.family, figures), "samples_png": f"{name}.samples.png",
+        "notes": notes,
     }
     path = out / f"{name}.card.json"
     path.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
@@ -134,14 +136,15 @@ faces, and issue 5's quality bars), its slider directions `NAME.analysis.safeten
 def summary_markdown(out: Path = RESOURCES) -> str:
     """resources/README.md: the cards as tables a person reads."""
     parts = [HEADER]
-    for family in ("vae", "gan", "diffusion"):
-        path = out / f"{family}.card.json"
+    sampling = f" ({METRIC_DECODING.sampler.upper()}-{METRIC_DECODING.steps} sampling)"
+    for family in families():  # a shipped model is named after its family
+        path = out / f"{family.name}.card.json"
         if not path.exists():
             continue
         card = json.loads(path.read_text(encoding="utf-8"))
         e = card["evaluate"]
         hours = card.get("training_seconds", 0) / 3600
-        parts.append(f"## {family}.safetensors\n")
+        parts.append(f"## {family.name}.safetensors\n")
         parts.append(f"- {card['parameters']:,} weights, {card['file_bytes'] / 1e6:.1f} MB, {card['image_size']} px; "
                      f"{card['steps']:,} steps on {printable(card.get('dataset'))}.")
         parts.append(f"- Trained with `{card['command']}`")
@@ -150,7 +153,7 @@ def summary_markdown(out: Path = RESOURCES) -> str:
         if card.get("notes"):
             parts.append(f"- {card['notes']}")
         parts.append(f"- Measured with `{card['evaluate_command']}`"
-                     + (" (DDIM-50 sampling)" if family == "diffusion" else "") + ":\n")
+                     + (sampling if family.iterative else "") + ":\n")
         parts.append("| figure | model | real vs real |\n|---|---|---|")
         for label, key in (("Fréchet distance", "fd"), ("precision", "precision"), ("recall", "recall"),
                            ("density", "density"), ("coverage", "coverage")):
@@ -171,7 +174,7 @@ def summary_markdown(out: Path = RESOURCES) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("run", type=Path, nargs="?", help="the training run's folder (its log is RUN.log beside it)")
-    parser.add_argument("--name", required=True, choices=("vae", "gan", "diffusion"))
+    parser.add_argument("--name", required=True, choices=family_names())
     parser.add_argument("--command", help="the exact `python main.py train ...` command")
     parser.add_argument("--analysis-only", action="store_true",
                         help="only compute the shipped model's slider directions again (NAME.analysis.safetensors)")

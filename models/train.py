@@ -27,7 +27,7 @@ from models.checkpoint import (
 from models.config_check import ConfigError, config_from_dict
 from models.data import DataError, ImageSet, load_dataset
 from models.distributed import DistributedContext, memory_exhausted, out_of_memory_words
-from models.family import build_model, family_names, find_family
+from models.family import build_model, family_names, find_family, noun_of
 from models.generative import Decoding
 from models.image_io import make_grid, save_png, to_uint8
 from models.printable import printable, shown_value
@@ -119,7 +119,7 @@ class Run:
             saved = self.saved_state["settings"]
             if saved.get("family") != s.family:
                 raise TrainError(f"The run in '{out}' trains a {printable(saved.get('family'), 40)} model, "
-                                 f"not a {s.family}.")
+                                 f"not {noun_of(s.family)}.")
             for key in ARCHITECTURE_KEYS:
                 if key in saved and saved[key] != getattr(s, key):
                     self.warnings.append(f"Resuming keeps the run's own {key.replace('_', ' ')} "
@@ -254,8 +254,8 @@ class Run:
     def save_samples(self, trainer: FamilyTrainer, latents: torch.Tensor) -> tuple[Path, float | None]:
         """The grid's path, and the samples' diversity relative to the data's (see SamplesEvent)."""
         model = trainer.export()
-        # Grids of a family that decodes in steps use DDPM's sampler on a few respaced steps: from the same noise and noise seed
-        # every time, and unlike deterministic DDIM it shows a young network's progress faithfully.
+        # Grids of a family that decodes in steps use DDPM's sampler on a few respaced steps: from the same noise and
+        # noise seed every time, and unlike deterministic DDIM it shows a young network's progress faithfully.
         decoding = Decoding(sampler="ddpm", steps=self.settings.sample_steps)  # one-pass decoders ignore it
         with torch.no_grad():
             images = model.decode(latents, decoding)

@@ -42,10 +42,6 @@ class TrainSettings:
     sample_steps: int = 25  # sampling steps for the sample grids of a family that decodes in steps
     checkpoint_every: int = 500
 
-    @property
-    def family_description(self) -> Family:
-        return get_family(self.family)
-
     def model_config(self) -> dict[str, Any]:
         """The architecture config of the run, as a plain dictionary (the family's presets filled in)."""
         return get_family(self.family).model_config(self.image_size, self.channels, self.model_options)
@@ -73,6 +69,11 @@ class Setting:
     def allowed(self):
         """Its range (models/setting_ranges.py), or None for a path, a choice or a switch."""
         return TRAIN_RANGES.get(self.name)
+
+    @property
+    def required(self) -> bool:
+        """A setting without a default must be given (the family, the run's folder)."""
+        return self.name not in _DEFAULTS
 
     @property
     def default(self) -> Any:
@@ -125,19 +126,20 @@ def settings_from_values(values: Mapping[str, Any]) -> TrainSettings:
     ConfigError naming it; the values' ranges are checked by check_settings, not here."""
     family = get_family(values["model"])
     chosen = {s.name: values[s.dest] for s in SETTINGS if s.dest in values}
+    own = {option.dest: option for option in family.options}
     options = {}
-    for dest, (option, owners) in family_options().items():
+    for dest, (option, _) in family_options().items():
         value = values.get(dest)
         if not option_given(value):
             continue
-        if family not in owners:
+        if dest not in own:
             raise ConfigError(f"{option.flag_name} does not apply to {family.noun}")
-        options[option.key] = value
+        options[own[dest].key] = value
     return TrainSettings(**chosen, model_options=options)
 
 
 def _text(value: Any) -> str:
-    return f"{value:g}" if isinstance(value, float) else str(value)
+    return str(value)  # a float's str() reads back as the same float (":g" would round 0.9999999 to 1)
 
 
 def settings_arguments(settings: TrainSettings) -> list[str]:

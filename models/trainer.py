@@ -84,6 +84,22 @@ class FamilyTrainer:
         return torch.randn(shape, generator=self.noise).to(self.model.device)
 
 
+class OneOptimiserTrainer(FamilyTrainer):
+    """The common case: one network (`net`, the model wrapped for torchrun) and one Adam over all its weights, saved
+    and resumed with the model. A family's trainer then says only what one step is and its default learning rate."""
+
+    def __init__(self, model: GenerativeModel, lr: float | None, ema: float | None, wrap: Wrap,
+                 generator: torch.Generator):
+        super().__init__(model, lr, ema, wrap, generator)
+        self.net = wrap(model)
+        self.opt = adam(model.parameters(), self.lr)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"model": self.model.state_dict(), "opt": self.opt.state_dict()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.model.load_state_dict(state["model"])
+        self.opt.load_state_dict(state["opt"])
 
 
 def make_trainer(model: GenerativeModel, lr: float | None, ema: float | None, wrap: Wrap,

@@ -39,3 +39,20 @@ def _private_log(tmp_path_factory):
         os.environ.pop("LATENT_EXPLORER_STATE", None)
     else:
         os.environ["LATENT_EXPLORER_STATE"] = old
+
+
+# A developer's own model-family plug-ins would change what every test sees: the tests name their own.
+os.environ.pop("LATENT_EXPLORER_FAMILIES", None)
+
+
+@pytest.fixture(autouse=True)
+def _families_as_they_were():
+    """A test that registers a model family takes it out again: the next test sees the built-in families only."""
+    from models.family import family_names, unregister_family
+
+    before = family_names()
+    yield
+    after = family_names()
+    for left in set(after) - set(before):
+        unregister_family(left)
+    assert after == before, f"the test left the model families {after} registered (before it: {before})"

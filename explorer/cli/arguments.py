@@ -109,21 +109,23 @@ def output_file(*suffixes: str) -> Callable[[str], str]:
 def check_train_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """What one flag's type cannot see: the family's own ranges (its config's) and faces at this image size; then
     every setting as models.train checks it. Any problem is parser.error (one line, exit 2)."""
-    from explorer.cli.train import settings_from_args
-    from models.families import FAMILIES, FAMILY_NAMES
+    from models.family import get_family
     from models.train import check_settings
+    from models.train_settings import settings_from_values
 
     try:
-        settings = settings_from_args(args)
+        settings = settings_from_values(vars(args))
     except ValueError as exc:  # a flag of another family
         parser.error(str(exc))
-    ranges = FAMILIES[args.model][1].RANGES
+    family = get_family(settings.family)
     for key, value in settings.model_options.items():
+        option = family.option(key)
+        allowed = family.option_range(option)
         try:
-            ranges[key].check(key, value)
+            allowed.check(key, value)
         except ConfigError:
-            parser.error(f"argument --{key.replace('_', '-')}: should be {ranges[key].words()} for a "
-                         f"{FAMILY_NAMES[args.model]}, not {shown_value(value)}")
+            parser.error(f"argument {option.flag_name}: should be {allowed.words()} for {family.noun}, "
+                         f"not {shown_value(value)}")
     problem = data_count_problem(args.data_count, args.image_size, args.data)
     if problem:
         parser.error(f"argument --data-count: {problem}")

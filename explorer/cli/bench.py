@@ -1,12 +1,13 @@
 """`python main.py bench [--json] [--quick]`: the app's speed, measured in one run on this device, with targets.
 
 Figures (each beside its target):
-- slider latency (VAE and GAN): from a slider value change to the new face painted, over 300 moves, median and
+- slider latency (each family that decodes in one pass: VAE and GAN): from a slider value change to the new face painted, over 300 moves, median and
   99th percentile, beside the bare decoder's forward time for the same latent measured in the same run;
 - GUI responsiveness: stalls of a 5 ms timer while sliders are dragged, while a DDIM-50 run previews every
   step, and while a training run is going (p99 and longest);
-- diffusion: seconds per DDIM-50 and DDPM-1000 image, and the cost of the live preview;
-- training: images/s through `python main.py train` beside a bare loop of the same model, batch and device;
+- diffusion (each family that decodes in steps): seconds per DDIM-50 and DDPM-1000 image, and the cost of the live preview;
+- training (every family): images/s through `python main.py train` beside a bare loop of the same model, batch and
+  device;
 - start-up: seconds from launching `python main.py` to the first face on screen.
 """
 
@@ -30,6 +31,9 @@ TRAIN_BATCH = 16
 TRAIN_STEPS = 30  # the first two are warm-up and not counted
 TRAIN_REPEATS = 2  # each throughput is the best of this many runs, bare and `train` taking turns
 TRAIN_DATA = 512
+# The family of the run the Train tab starts while GUI stalls are measured: the GAN, as the figure has always been
+# measured (its steps report the most losses, so its run sends the window the most to draw).
+STALL_FAMILY = "gan"
 
 
 @dataclass
@@ -135,28 +139,30 @@ def startup_seconds() -> float:
 def app_figures(window, app, quick: bool) -> list[Figure]:
     figures: list[Figure] = []
     _wait(app, lambda: not window.starting_up, 120, "the models to load")
+    from models.family import families
+
     models = {info.family: key for key, info in window.context.models.items()}
+    loaded = [family for family in families() if family.name in models]
     moves = 60 if quick else 300
     drag_stalls: list[float] = []
-    for family in ("vae", "gan"):
-        if family not in models:
-            continue
-        key = models[family]
+    # Sliders move a face that comes back in one pass; a family that decodes in steps has the Diffusion tab.
+    for family in (f for f in loaded if not f.iterative):
+        key = models[family.name]
         latencies = slider_latencies(window, app, key, moves)
         bare = bare_decoder_ms(window.context.models[key].path)
         median, p99 = statistics.median(latencies), _percentile(latencies, 99)
-        name = window.context.models[key].family_name
+        name = family.title
         figures += [
             Figure(f"{name} slider latency, median", median, "ms", f"≤ 1.5 × bare decoder ({1.5 * bare:.1f} ms)",
                    median <= 1.5 * bare),
             Figure(f"{name} slider latency, 99th percentile", p99, "ms", f"< {FRAME_MS:.1f} ms", p99 < FRAME_MS),
             Figure(f"{name} bare decoder forward", bare, "ms", "", None),
         ]
-        if family == "vae" or not drag_stalls:
+        if not drag_stalls:  # dragging the first family's sliders (the VAE's when it is loaded) is enough
             drag_stalls = drag_stall_ms(window, app, key, 2.0 if quick else 5.0)
     figures += stall_figures("while sliders are dragged", drag_stalls)
-    if "diffusion" in models:
-        figures += diffusion_figures(window, app, models["diffusion"], quick)
+    for family in (f for f in loaded if f.iterative):
+        figures += diffusion_figures(window, app, models[family.name], quick, family.title)
     figures += stall_figures("while a training run is going", training_stall_ms(window, app, 3.0 if quick else 8.0))
     return figures
 
@@ -236,12 +242,14 @@ def drag_stall_ms(window, app, key: str, seconds: float) -> list[float]:
     return stalls
 
 
-def diffusion_figures(window, app, key: str, quick: bool) -> list[Figure]:
-    """DDIM-50 in the Diffusion tab (previewing every step) against the bare sampler, same seed; DDPM-1000 bare."""
+def diffusion_figures(window, app, key: str, quick: bool, title: str) -> list[Figure]:
+    """DDIM-50 in the Diffusion tab (previewing every step) against the bare sampler, same seed; DDPM with all its
+    steps bare. For a family that decodes in steps; `title` leads the figures' names."""
     import torch
 
     from explorer.worker.inference_worker import inference_threads
     from models.checkpoint import load_checkpoint
+    from models.generative import Decoding
     panel = window.diffusion
     window.context.set_current(key)
     window.tabs.setCurrentWidget(panel)
@@ -268,7 +276,7 @@ def diffusion_figures(window, app, key: str, quick: bool) -> list[Figure]:
     def bare_ddim() -> float:
         start = time.perf_counter()
         with torch.no_grad():
-            model.decode(z, sampler="ddim", steps=50)
+            model.decode(z, Decoding(sampler="ddim", steps=50))
         return time.perf_counter() - start
 
     # A first run of each, not counted (one-time costs), then the two take turns, so that a slow spell of a
@@ -283,26 +291,28 @@ def diffusion_figures(window, app, key: str, quick: bool) -> list[Figure]:
     window.tabs.setCurrentWidget(window.explore)
     with torch.no_grad():
         start = time.perf_counter()
-        model.decode(z, sampler="ddpm", steps=model.config.timesteps)
+        model.decode(z, Decoding(sampler="ddpm"))  # steps None: every step of its schedule
         ddpm = time.perf_counter() - start
     with_preview, without = statistics.median(previewed), statistics.median(bare)
     overhead = (with_preview - without) / without * 100
-    return [Figure("Diffusion DDIM-50, seconds per image", without, "s", "", None),
-            Figure("Diffusion DDPM-1000, seconds per image", ddpm, "s", "", None),
-            Figure("Diffusion DDIM-50 in the app, with the live preview", with_preview, "s", "", None),
-            Figure("Diffusion live preview overhead", overhead, "%", "≤ 10 %", overhead <= 10),
+    return [Figure(f"{title} DDIM-50, seconds per image", without, "s", "", None),
+            Figure(f"{title} DDPM-1000, seconds per image", ddpm, "s", "", None),
+            Figure(f"{title} DDIM-50 in the app, with the live preview", with_preview, "s", "", None),
+            Figure(f"{title} live preview overhead", overhead, "%", "≤ 10 %", overhead <= 10),
             *stall_figures("while a DDIM-50 run previews every step", stalls)]
 
 
 def training_stall_ms(window, app, seconds: float) -> list[float]:
     """Stalls while a GAN training run (started from the Train tab) sends its events to the window."""
+    from models.train_settings import TrainSettings, settings_arguments
+
     panel = window.train
     with tempfile.TemporaryDirectory() as folder:
-        options = ["--model", "gan", "--data", "synthetic-faces", "--data-count", str(TRAIN_DATA), "--image-size",
-                   "32", "--batch-size", "16", "--steps", "100000", "--log-every", "1", "--sample-every", "20",
-                   "--checkpoint-every", "0", "--out", str(Path(folder) / "run")]
+        settings = TrainSettings(family=STALL_FAMILY, out=str(Path(folder) / "run"), data="synthetic-faces",
+                                 data_count=TRAIN_DATA, image_size=32, batch_size=16, steps=100000, log_every=1,
+                                 sample_every=20, checkpoint_every=0)
         window.tabs.setCurrentWidget(panel)
-        panel._launch(options, "gan")
+        panel._launch(settings_arguments(settings), settings.family)
         _wait(app, lambda: panel.step > 2, 300, "the training run to start")
         meter = StallMeter()
         meter.start()
@@ -315,9 +325,13 @@ def training_stall_ms(window, app, seconds: float) -> list[float]:
 
 
 # ------------------------------------------------------------------------------------------------ training
-def _train_settings(family: str, out: str):
-    from models.train import TrainSettings
-    size = 32 if family == "diffusion" else 64  # as the shipped models
+def bench_settings(family: str, out: str):
+    from models.family import get_family
+    from models.train_settings import TrainSettings
+
+    # The size of the shipped models: 32 px for a family that decodes in steps (the diffusion model, whose every
+    # image costs many network passes), 64 px for the others.
+    size = 32 if get_family(family).iterative else 64
     return TrainSettings(family=family, out=out, data="synthetic-faces", steps=TRAIN_STEPS, batch_size=TRAIN_BATCH,
                          image_size=size, device="auto", data_count=TRAIN_DATA, log_every=1, sample_every=0,
                          checkpoint_every=0)
@@ -329,14 +343,14 @@ def bare_training_ips(family: str) -> float:
 
     from models.data import load_dataset
     from models.distributed import resolve_device
-    from models.families import build_model
-    from models.family_trainers import make_trainer
-    from models.train import BatchSource, model_config
-    s = _train_settings(family, "")
+    from models.family import build_model
+    from models.train import BatchSource
+    from models.trainer import make_trainer
+    s = bench_settings(family, "")
     device = resolve_device(s.device)
     torch.manual_seed(0)
     data = load_dataset(s.data, size=s.image_size, count=s.data_count, seed=0)
-    model = build_model(family, model_config(s)).to(device)
+    model = build_model(family, s.model_config()).to(device)
     trainer = make_trainer(model, None, None, lambda m: m, torch.Generator().manual_seed(1))
     batches = BatchSource(data, s.batch_size, device, torch.Generator().manual_seed(2))
     for _ in range(2):
@@ -352,13 +366,11 @@ def bare_training_ips(family: str) -> float:
 def command_training_ips(family: str) -> float:
     """Images/s through `python main.py train`, from its own events: steps 3.. over their elapsed time."""
     from explorer.panels.train.training_process import app_command
+    from models.train_settings import settings_arguments
 
-    size = "32" if family == "diffusion" else "64"
     with tempfile.TemporaryDirectory() as folder:
-        cmd = [*app_command("train"), "--model", family, "--data", "synthetic-faces",
-               "--data-count", str(TRAIN_DATA), "--image-size", size, "--batch-size", str(TRAIN_BATCH),
-               "--steps", str(TRAIN_STEPS), "--log-every", "1", "--sample-every", "0", "--checkpoint-every", "0",
-               "--events", "--out", str(Path(folder) / "run")]
+        settings = bench_settings(family, str(Path(folder) / "run"))
+        cmd = [*app_command("train"), *settings_arguments(settings), "--events"]
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=ROOT, check=False)
     steps = [json.loads(line) for line in out.stdout.splitlines() if line.startswith('{"event": "step"')]
     if len(steps) < TRAIN_STEPS:
@@ -378,20 +390,22 @@ def _in_subprocess(function: str, family: str) -> float:
     return float(out.stdout.strip().splitlines()[-1])
 
 
-def training_figures(families=("vae", "gan", "diffusion")) -> list[Figure]:
+def training_figures(names: tuple[str, ...] | None = None) -> list[Figure]:
+    """Training throughput of the families named (default: every registered one), in the app's order."""
+    from models.family import families
+
     figures = []
-    for family in families:
+    for family in (f for f in families() if names is None or f.name in names):
         # Best of several, taking turns: on a shared CPU, noise only ever slows a run down, and a lone short run
         # of each was seen to differ by 10 % either way between two bench runs.
         bare, through = 0.0, 0.0
         for _ in range(TRAIN_REPEATS):
-            bare = max(bare, _in_subprocess("bare_training_ips", family))
-            through = max(through, _in_subprocess("command_training_ips", family))
+            bare = max(bare, _in_subprocess("bare_training_ips", family.name))
+            through = max(through, _in_subprocess("command_training_ips", family.name))
         ratio = through / bare
-        figures += [Figure(f"{family.upper() if family != 'diffusion' else 'Diffusion'} training, bare loop", bare,
-                           "images/s", "", None),
-                    Figure(f"{family.upper() if family != 'diffusion' else 'Diffusion'} training through `train`",
-                           through, "images/s", "≥ 0.95 × bare loop", ratio >= 0.95)]
+        figures += [Figure(f"{family.title} training, bare loop", bare, "images/s", "", None),
+                    Figure(f"{family.title} training through `train`", through, "images/s", "≥ 0.95 × bare loop",
+                           ratio >= 0.95)]
     return figures
 
 

@@ -10,6 +10,7 @@ from explorer.cli.arguments import UsageError
 from models.checkpoint import load_checkpoint
 from models.distributed import resolve_device
 from models.evaluate import evaluate
+from models.family import get_family
 from models.feature_net import DEFAULT_FEATURE_NET, FeatureNetError, load_feature_net
 from models.printable import printable
 
@@ -38,14 +39,15 @@ def run_evaluate(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result))
         return 0
-    print(f"{printable(args.checkpoint)}: {result['family']}, {result['samples']:,} samples against as many "
+    family = get_family(result["family"])
+    print(f"{printable(args.checkpoint)}: {family.title}, {result['samples']:,} samples against as many "
           "held-out faces")
     print(f"{'':40} {'model':>10} {'real vs real':>14}")
     for label, key, floor, fmt in ROWS:
         print(f"{label:40} {fmt.format(result[key]):>10} {fmt.format(result[floor]):>14}")
     print(f"{'path length (smoothness; lower is smoother)':40} {result['ppl']:>10.1f}")
     print(f"{'seconds per image':40} {result['seconds_per_image']:>10.4f}"
-          + (" (DDIM-50)" if result["family"] == "diffusion" else ""))
+          + (f" ({result.get('sampler', 'ddim-50').upper()})" if family.iterative else ""))
     if "seconds_per_image_ddpm" in result:
         print(f"{'seconds per image, DDPM-1000':40} {result['seconds_per_image_ddpm']:>10.4f}")
     worst = sorted(result["attributes"].items(), key=lambda kv: -kv[1]["w1"])[:3]

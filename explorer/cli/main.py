@@ -11,11 +11,8 @@ from typing import NoReturn
 
 from explorer.cli.arguments import (
     UsageError,
-    data_source,
     number,
-    one_of,
     output_file,
-    run_folder,
     whole,
 )
 from explorer.panels import TABS
@@ -26,12 +23,10 @@ from models.setting_ranges import (
     FACE_SIZE,
     FRAMES,
     GRID_IMAGES,
-    IMAGE_SIZES,
     SAMPLING_STEPS,
     SEED,
     path_problem,
 )
-from models.setting_ranges import TRAIN_RANGES as TRAIN
 
 COMMANDS = {
     "train": "train a VAE, GAN or diffusion model on Synthetic Faces or a folder of images",
@@ -83,46 +78,15 @@ def app_file(text: str) -> str:
 
 
 def build_parser() -> Parser:
+    # Here, not at the top: listing the families imports their models (torch), which opening the window by way of
+    # this module need not wait for.
+    from explorer.cli.train import add_train_arguments
+
     parser = Parser(prog="python main.py", description="Latent Explorer: VAEs, GANs and diffusion models, side by side.")
     sub = parser.add_subparsers(dest="command", parser_class=Parser, metavar="command")
 
     t = sub.add_parser("train", help=COMMANDS["train"], description=COMMANDS["train"])
-    t.add_argument("--model", required=True, choices=["vae", "gan", "diffusion"])
-    t.add_argument("--data", default="synthetic-faces", type=data_source, help="'synthetic-faces' or a folder of images")
-    t.add_argument("--out", required=True, type=run_folder, help="the run's folder (checkpoint, training state, samples)")
-    t.add_argument("--steps", type=whole(TRAIN["steps"]), default=2000,
-                   help="optimisation steps in all (a resumed run goes up to this)")
-    t.add_argument("--batch-size", type=whole(TRAIN["batch_size"]), default=64,
-                   help="images per step (shared out among torchrun processes)")
-    t.add_argument("--lr", type=number(TRAIN["lr"]), default=None, help="learning rate (default: the family's own)")
-    t.add_argument("--image-size", type=one_of(IMAGE_SIZES), default=64, choices=IMAGE_SIZES, help="pixels per side")
-    t.add_argument("--seed", type=whole(SEED), default=0, help="seed of the initial weights and of the batches")
-    t.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
-    t.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
-    t.add_argument("--events", action="store_true", help="print one JSON object per line instead of a progress bar")
-    t.add_argument("--channels", type=whole(TRAIN["channels"]), default=None,
-                   help="network width (default: the family's own)")
-    # The family's own flags: their ranges are the family's (checked with the family, in check_train_arguments).
-    t.add_argument("--latent-dim", type=whole(), default=None, help="VAE and GAN: size of the latent vector")
-    t.add_argument("--beta", type=number(), default=None, help="VAE: weight of the KL term (beta-VAE)")
-    t.add_argument("--gan-loss", choices=["minimax", "non-saturating", "wgan-gp", "hinge"], default=None)
-    t.add_argument("--critic-steps", type=whole(), default=None,
-                   help="GAN: discriminator steps per generator step (0: the loss's own)")
-    t.add_argument("--spectral-norm", action="store_true", help="GAN: spectral normalisation in the discriminator")
-    t.add_argument("--minibatch-std", action="store_true",
-                   help="GAN: the discriminator also sees how varied a group of images is (against mode dropping)")
-    t.add_argument("--schedule", choices=["linear", "cosine"], default=None, help="diffusion: noise schedule")
-    t.add_argument("--ema", type=number(TRAIN["ema"]), default=None, help="moving-average decay of the weights (0 = off)")
-    t.add_argument("--data-count", type=whole(TRAIN["data_count"]), default=20000,
-                   help="Synthetic Faces: how many faces (at most 2 GiB of them at the image size)")
-    t.add_argument("--data-seed", type=whole(SEED), default=0, help="Synthetic Faces: which faces")
-    t.add_argument("--log-every", type=whole(TRAIN["log_every"]), default=10, help="steps between progress reports")
-    t.add_argument("--sample-every", type=whole(TRAIN["sample_every"]), default=250,
-                   help="steps between sample grids (0 = never)")
-    t.add_argument("--sample-steps", type=whole(TRAIN["sample_steps"]), default=25,
-                   help="diffusion: sampling steps for sample grids")
-    t.add_argument("--checkpoint-every", type=whole(TRAIN["checkpoint_every"]), default=500,
-                   help="steps between checkpoints (0 = only at the end)")
+    add_train_arguments(t)  # from the settings' schema and the registered families (explorer/cli/train.py)
 
     s = sub.add_parser("sample", help=COMMANDS["sample"], description=COMMANDS["sample"])
     s.add_argument("--checkpoint", required=True, type=checkpoint_argument, help=CHECKPOINT_HELP)

@@ -5,10 +5,14 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import Any
 
+from explorer.cli.arguments import data_source, number, one_of, run_folder, whole
 from explorer.cli.train_child import emit_json, install_stop_signals, watch_stdin_commands
+from models.config_check import Number, Whole
+from models.family import Family, Option, families, family_names, noun_of
 from models.printable import printable
-from models.train import TrainControl, TrainSettings, train
+from models.train import TrainControl, train
 from models.train_events import (
     CheckpointEvent,
     DoneEvent,
@@ -20,29 +24,75 @@ from models.train_events import (
     TrainEvent,
     WarningEvent,
 )
+from models.train_settings import SETTINGS, Setting, family_options, settings_from_values
 
 
-def settings_from_args(args: argparse.Namespace) -> TrainSettings:
-    options = {"latent_dim": args.latent_dim, "beta": args.beta, "loss": args.gan_loss,
-               "critic_steps": args.critic_steps, "schedule": args.schedule,
-               "spectral_norm": True if args.spectral_norm else None,
-               "minibatch_std": True if getattr(args, "minibatch_std", False) else None}
-    known = {"vae": {"latent_dim", "beta"}, "gan": {"latent_dim", "loss", "critic_steps", "spectral_norm", "minibatch_std"},
-             "diffusion": {"schedule"}}[args.model]
-    for key, value in options.items():
-        if value is not None and key not in known:
-            flag = {"loss": "gan-loss"}.get(key, key).replace("_", "-")
-            raise ValueError(f"--{flag} does not apply to a {args.model} model")
-    return TrainSettings(
-        family=args.model, out=args.out, data=args.data, steps=args.steps, batch_size=args.batch_size, lr=args.lr,
-        image_size=args.image_size, seed=args.seed, device=args.device, resume=args.resume, channels=args.channels,
-        model_options={k: v for k, v in options.items() if v is not None}, ema=args.ema,
-        data_count=args.data_count, data_seed=args.data_seed, log_every=args.log_every,
-        sample_every=args.sample_every, sample_steps=args.sample_steps, checkpoint_every=args.checkpoint_every)
+def add_train_arguments(parser: argparse.ArgumentParser) -> None:
+    """`train`'s flags, made from the one schema (models/train_settings.py) so that the command line, the Train
+    tab's form and the command line that resumes a run cannot drift apart: the settings every family shares, then
+    --events (the command line's alone), then every registered family's own options."""
+    for setting in SETTINGS:
+        parser.add_argument(setting.flag_name, **_setting_argument(setting))
+    parser.add_argument("--events", action="store_true", help="print one JSON object per line instead of a progress bar")
+    # Their ranges are each family's own (two families may share a flag), so they are checked once the family is
+    # known, in check_train_arguments; here only that a value is a number, or one of the choices, at all.
+    for option, owners in family_options().values():
+        parser.add_argument(option.flag_name, **_option_argument(option, owners))
+
+
+def _setting_argument(setting: Setting) -> dict[str, Any]:
+    """argparse's keywords for one shared setting: its type from its range or choices, its default TrainSettings'
+    (a setting without one is a required flag)."""
+    concerned = [f for f in families() if setting.applies is None or setting.applies(f)]
+    keywords: dict[str, Any] = {"help": _help(setting.help, concerned, every=setting.applies is None)}
+    if setting.name == "family":
+        return keywords | {"required": True, "choices": family_names()}
+    if setting.required:
+        keywords["required"] = True
+    elif isinstance(setting.default, bool):
+        return keywords | {"action": "store_true"}
+    else:
+        keywords["default"] = setting.default
+    if setting.name in _PATH_TYPES:
+        return keywords | {"type": _PATH_TYPES[setting.name]}
+    if setting.choices:  # whole numbers through one_of: argparse's own message for 'abc' would not list them
+        kind = one_of(setting.choices) if all(isinstance(c, int) for c in setting.choices) else str
+        return keywords | {"type": kind, "choices": setting.choices}
+    if isinstance(setting.allowed, Whole):
+        return keywords | {"type": whole(setting.allowed)}
+    if isinstance(setting.allowed, Number):
+        return keywords | {"type": number(setting.allowed)}
+    return keywords
+
+
+_PATH_TYPES = {"data": data_source, "out": run_folder}
+
+
+def _option_argument(option: Option, owners: list[Family]) -> dict[str, Any]:
+    """argparse's keywords for one family option: a number of any size, a choice offered by any of its families,
+    or a switch; unused, it is None (False for a switch), which settings_from_values reads as not given."""
+    words = _help(option.help, owners)
+    kind = owners[0].option_kind(option)
+    if kind == "switch":
+        return {"action": "store_true", "help": words}
+    if kind == "choice":
+        offered = dict.fromkeys(c for family in owners for c in family.option_choices(option))
+        return {"choices": tuple(offered), "default": None, "help": words}
+    return {"type": whole() if kind == "whole" else number(), "default": None, "help": words}
+
+
+def _help(text: str, owners: list[Family], every: bool = False) -> str:
+    """A flag's help, led by the families it concerns unless it concerns them all ('VAE and GAN: ...'); a '%'
+    stays a '%' (argparse would read it as a format)."""
+    text = text.replace("%", "%%")
+    if every or not owners:
+        return text
+    titles = [f.title for f in owners]
+    return f"{', '.join(titles[:-1])} and {titles[-1]}: {text}" if len(titles) > 1 else f"{titles[0]}: {text}"
 
 
 def run_train(args: argparse.Namespace) -> int:
-    settings = settings_from_args(args)  # every value within its range: explorer.cli.main.parse_command checked them
+    settings = settings_from_values(vars(args))  # every value within its range: explorer.cli.main.parse_command checked them
     control = TrainControl()
     install_stop_signals(control)
     is_main = int(os.environ.get("RANK", "0")) == 0
@@ -109,7 +159,7 @@ class ProgressDisplay:
     def show(self, event: TrainEvent) -> None:
         if isinstance(event, StartEvent):
             verb = "Resuming" if event.resumed else "Training"
-            what = {"vae": "a VAE", "gan": "a GAN", "diffusion": "a diffusion model"}[event.family]
+            what = noun_of(event.family)
             self.saved_step = event.checkpoint_step
             self._line(f"{verb} {what} ({event.parameters:,} parameters) on {printable(event.dataset)}: "
                        f"{event.images:,} images, {event.device}, step {event.step} of {event.total_steps}")

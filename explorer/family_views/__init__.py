@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from models.family import Family, find_family
+from models.family import Family, families, find_family, noun_of
 
 Figures = dict[str, Any]
 # (this family's figures, every other measured family's figures) -> a sentence comparing it with the usual story
@@ -28,7 +28,6 @@ class LossPlot:
 @dataclass(frozen=True)
 class FamilyView:
     family: str  # models.family.Family.name
-    title: str  # "VAE": on tabs, bars and labels
     colour: str  # its bars' colour in Compare
     chooser_label: str  # the Train tab's family chooser: "VAE (autoencoder)"
     compare_name: str  # in Compare's sentences, after "the": "diffusion model"
@@ -42,20 +41,25 @@ class FamilyView:
     story: Story | None = None  # Compare: how this family's figures compare with the usual story
     warns_mode_collapse: bool = False  # the Train tab warns when the sample grid's faces become alike
 
+    @property
+    def title(self) -> str:
+        """The family's own title ("VAE"), from its description; the name of a family this version does not know."""
+        known = find_family(self.family)
+        return known.title if known is not None else self.family
+
 
 _VIEWS: dict[str, FamilyView] = {}
 _BUILT_IN_LOADED = False
-# Colours for families without a view of their own, apart from the built-in ones' (Tableau 10).
-SPARE_COLOURS = ("#f58518", "#b279a2", "#72b7b2", "#eeca3b", "#9d755d", "#bab0ac")
+# Colours for families without a view of their own, apart from the built-in ones' (Tableau 10), handed out by
+# their place among such families, so that two of them differ; a grey for an unknown family once they run out.
+SPARE_COLOURS = ("#f58518", "#b279a2", "#72b7b2", "#eeca3b", "#9d755d", "#ff9da6")
+UNKNOWN_COLOUR = "#bab0ac"
 
 
 def register_view(view: FamilyView) -> FamilyView:
+    """Give a family its own look (a plug-in may; without one, the family gets default_view's)."""
     _VIEWS[view.family] = view
     return view
-
-
-def unregister_view(family: str) -> None:
-    _VIEWS.pop(family, None)
 
 
 def _load_built_in() -> None:
@@ -80,15 +84,17 @@ def view_of(family: str | Family) -> FamilyView:
 def default_view(family: Family | None, name: str) -> FamilyView:
     """A plain view made from what the family's description says."""
     title = family.title if family is not None else name
-    noun = family.noun if family is not None else f"a {name} model"
-    colour = SPARE_COLOURS[sum(map(ord, name)) % len(SPARE_COLOURS)]
+    noun = noun_of(name)
+    unviewed = [f.name for f in families() if f.name not in _VIEWS]
+    place = unviewed.index(name) if name in unviewed else len(SPARE_COLOURS)
+    colour = SPARE_COLOURS[place] if place < len(SPARE_COLOURS) else UNKNOWN_COLOUR
     losses = family.losses if family is not None else ("loss",)
     how = {"encoder": ("faces found by encoding each picture", "Encoding"),
            "search": ("faces found by searching for the numbers that draw them", "Searching for"),
            "inversion": ("faces found by running the model backwards", "Running the model backwards on")}
-    morph_how, verb = how.get(family.encoding if family is not None else "encoder")
+    morph_how, verb = how.get(family.encoding if family is not None else "", how["encoder"])
     return FamilyView(
-        family=name, title=title, colour=colour, chooser_label=title, compare_name=f"{title} model",
+        family=name, colour=colour, chooser_label=title, compare_name=f"{title} model",
         explore_text=(f"<b>{noun[0].upper() + noun[1:]}</b> draws the face from the numbers set by the sliders. "
                       "Drag a slider and the face follows."),
         train_text=(f"<b>Watching {noun} learn.</b> The curves are the losses it reports at every step (faint: raw, "

@@ -36,7 +36,7 @@ def story(d: Figures, rest: dict[str, Figures]) -> str:
 
 
 VIEW = register_view(FamilyView(
-    family="diffusion", title="Diffusion", colour="#54a24b", chooser_label="Diffusion (denoiser)",
+    family="diffusion", colour="#54a24b", chooser_label="Diffusion (denoiser)",
     compare_name="diffusion model", explore_text=EXPLORE_TEXT, train_text=TRAIN_TEXT,
     loss_plots=(LossPlot("Noise-prediction error", ("loss",), "error", "How well the model guesses the added noise."),),
     loss_names={"loss": "noise error"},

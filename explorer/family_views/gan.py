@@ -39,13 +39,12 @@ def story(g: Figures, rest: dict[str, Figures]) -> str:
 
 
 VIEW = register_view(FamilyView(
-    family="gan", title="GAN", colour="#e45756", chooser_label="GAN (generator vs. judge)", compare_name="GAN",
+    family="gan", colour="#e45756", chooser_label="GAN (generator vs. judge)", compare_name="GAN",
     explore_text=EXPLORE_TEXT, train_text=TRAIN_TEXT,
     loss_plots=(LossPlot("Losses", ("d_loss", "g_loss"), "loss",
                          "Discriminator against generator: a steady tug-of-war is healthy."),
                 LossPlot("D(real) and D(fake)", ("d_real", "d_fake"), "score",
                          "The discriminator's verdict on real and made-up faces.")),
-    hidden_losses=("loss",),
     loss_names={"d_loss": "discriminator", "g_loss": "generator", "d_real": "D(real)", "d_fake": "D(fake)"},
     morph_how="faces found by inverting the generator", encode_verb="Inverting", story=story,
     warns_mode_collapse=True))

@@ -39,7 +39,7 @@ def story(v: Figures, rest: dict[str, Figures]) -> str:
 
 
 VIEW = register_view(FamilyView(
-    family="vae", title="VAE", colour="#4c78a8", chooser_label="VAE (autoencoder)", compare_name="VAE",
+    family="vae", colour="#4c78a8", chooser_label="VAE (autoencoder)", compare_name="VAE",
     explore_text=EXPLORE_TEXT, train_text=TRAIN_TEXT,
     loss_plots=(LossPlot("Reconstruction error", ("reconstruction",), "error",
                          "How far the redrawn faces are from the real ones: should fall."),

@@ -1,4 +1,5 @@
-"""Live loss curves with pyqtgraph: each loss raw (faint) and smoothed (bold), grouped per family."""
+"""Live loss curves with pyqtgraph: each loss raw (faint) and smoothed (bold), in the plots of the family's view
+(explorer/family_views: which losses share a plot, their names, which are not drawn)."""
 
 from __future__ import annotations
 
@@ -6,21 +7,11 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QGraphicsItem, QVBoxLayout, QWidget
 
-# (plot title, loss keys, y-axis label, tooltip) per family; keys a family reports that are not listed go to its first plot
-GROUPS = {
-    "vae": (("Reconstruction error", ("reconstruction",), "error",
-             "How far the redrawn faces are from the real ones: should fall."),
-            ("KL divergence", ("kl",), "nats", "How far the codes stray from the bell curve: rises, then settles.")),
-    "gan": (("Losses", ("d_loss", "g_loss"), "loss",
-             "Discriminator against generator: a steady tug-of-war is healthy."),
-            ("D(real) and D(fake)", ("d_real", "d_fake"), "score",
-             "The discriminator's verdict on real and made-up faces.")),
-    "diffusion": (("Noise-prediction error", ("loss",), "error", "How well the model guesses the added noise."),),
-}
-NAMES = {"reconstruction": "reconstruction", "kl": "KL", "d_loss": "discriminator", "g_loss": "generator",
-         "d_real": "D(real)", "d_fake": "D(fake)", "loss": "noise error"}
+from explorer.family_views import FamilyView, LossPlot, view_of
+from models.family import families
+
+ALL_LOSSES = LossPlot("Losses", (), "loss", "What the model reports at every step.")  # a view that groups none
 COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b")
-SKIP = {"loss"}  # the VAE's and GAN's total is the sum of what is shown
 # Thick antialiased lines are what Qt draws slowest: 2,000 points of a 2.5 px smoothed curve took 37 ms to paint
 # (370 ms for 20,000), long enough to freeze the window during a training run. The smoothed curve is therefore
 # averaged down to at most this many points (it is smooth, so nothing visible is lost) and drawn without
@@ -55,6 +46,7 @@ class LossPlots(QWidget):
         self.layout_ = QVBoxLayout(self)
         self.layout_.setContentsMargins(0, 0, 0, 0)
         self.family = ""
+        self.view: FamilyView | None = None
         self.plots: list[pg.PlotWidget] = []
         self.curves: dict[str, tuple[pg.PlotDataItem, pg.PlotDataItem]] = {}
         self.steps: dict[str, list[int]] = {}
@@ -63,20 +55,21 @@ class LossPlots(QWidget):
         self.smoothing = 0.8
         self._ranges: dict[tuple[int, int], tuple[float, float]] = {}  # (plot, axis) -> the range last set here
         self._plot_keys: dict[int, list[str]] = {}  # plot -> the losses drawn in it
-        self.setup("vae")
+        self.setup(families()[0].name)  # the chooser's first family: the plots the tab opens with
 
     def setup(self, family: str) -> None:
-        """Empty plots for a family's losses."""
+        """Empty plots for a family's losses, as its view groups them (a family without a view: one plot)."""
         for plot in self.plots:
             self.layout_.removeWidget(plot)
             plot.deleteLater()
         self.family, self.plots, self.curves, self._ranges, self._plot_keys = family, [], {}, {}, {}
+        self.view = view_of(family)
         self.steps, self.values, self.smoothed = {}, {}, {}
-        for title, keys, unit, tip in GROUPS[family]:
-            plot = pg.PlotWidget(title=title)
-            plot.setToolTip(tip)
+        for group in self.view.loss_plots or (ALL_LOSSES,):
+            plot = pg.PlotWidget(title=group.title)
+            plot.setToolTip(group.tip)
             plot.setLabel("bottom", "step")
-            plot.setLabel("left", unit)
+            plot.setLabel("left", group.axis)
             plot.getAxis("left").enableAutoSIPrefix(False)  # "score (x0.001)" puzzles more than it helps
             for side in ("left", "bottom"):
                 plot.getAxis(side).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
@@ -85,7 +78,7 @@ class LossPlots(QWidget):
             plot.setMinimumSize(220, 140)
             self.layout_.addWidget(plot, 1)
             self.plots.append(plot)
-            for key in keys:
+            for key in group.keys:
                 self._add_curve(plot, key)
 
     def _add_curve(self, plot: pg.PlotWidget, key: str) -> None:
@@ -93,7 +86,7 @@ class LossPlots(QWidget):
         raw = plot.plot([], [], pen=pg.mkPen(pg.mkColor(colour).lighter(170), width=1))
         raw.setDownsampling(auto=True, method="peak")
         raw.setClipToView(True)
-        smoothed = plot.plot([], [], pen=pg.mkPen(colour, width=2.5), name=NAMES.get(key, key), antialias=False)
+        smoothed = plot.plot([], [], pen=pg.mkPen(colour, width=2.5), name=self.view.loss_names.get(key, key), antialias=False)
         self.curves[key] = (raw, smoothed)
         self._plot_keys.setdefault(id(plot), []).append(key)
         self.steps[key], self.values[key], self.smoothed[key] = [], [], []
@@ -101,7 +94,7 @@ class LossPlots(QWidget):
     def add(self, step: int, losses: dict[str, float], redraw: bool = True) -> None:
         for key, value in losses.items():
             if key not in self.curves:
-                if key in SKIP and self.family != "diffusion":
+                if key in self.view.hidden_losses:
                     continue
                 self._add_curve(self.plots[0], key)
             self.steps[key].append(step)

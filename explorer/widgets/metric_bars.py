@@ -1,4 +1,4 @@
-"""One small pyqtgraph bar chart per metric: the three families side by side, real faces' figure as a line.
+"""One small pyqtgraph bar chart per metric: every family side by side, real faces' figure as a line.
 
 Each chart sits in a card: the metric's name (with a plain-words tooltip) over it, one line saying what the
 figure means under it. Where the texts go inside the plot is worked out by `chart_labels`, in pixels, every
@@ -14,13 +14,23 @@ import pyqtgraph as pg
 from PySide6.QtCore import QEvent, Qt
 from PySide6.QtWidgets import QGridLayout, QLabel, QWidget
 
+from explorer.family_views import view_of
 from explorer.widgets.chart_labels import Frame, lay_out
+from models.family import family_names
 
-FAMILIES = ("vae", "gan", "diffusion")
-LABELS = {"vae": "VAE", "gan": "GAN", "diffusion": "Diffusion"}
-COLOURS = {"vae": "#4c78a8", "gan": "#e45756", "diffusion": "#54a24b"}
-X_RANGE = (-0.6, len(FAMILIES) - 0.4)
 LINE_TEXT = "real faces"
+
+
+def bar_families(figures: dict[str, dict] | None = None) -> tuple[str, ...]:
+    """The families a chart has a place for, in the app's order: every registered one, then any measured family
+    the registry no longer knows (its figures still get a bar)."""
+    names = family_names()
+    return names + tuple(f for f in (figures or {}) if f not in names)
+
+
+def x_range(count: int) -> tuple[float, float]:
+    """The x range that shows `count` bars at 0, 1, … with the same margins at both ends."""
+    return -0.6, count - 0.4
 
 
 @dataclass(frozen=True)
@@ -93,7 +103,8 @@ class MetricChart(pg.PlotWidget):
         self.setMouseEnabled(x=False, y=False)
         self.hideButtons()
         self.setMinimumSize(150, 130)
-        self.getAxis("bottom").setTicks([[(i, LABELS[f]) for i, f in enumerate(FAMILIES)]])
+        self.families: tuple[str, ...] = ()  # where each family's bar stands: see _place_families
+        self._place_families(bar_families())
         self.getAxis("left").enableAutoSIPrefix(False)
         if metric.log:
             # Bars are drawn on log10 of the value (diffusion is hundreds of times slower than the others);
@@ -119,6 +130,12 @@ class MetricChart(pg.PlotWidget):
                 item.setFont(self.font())
             self._lay_out()
 
+    def _place_families(self, names: tuple[str, ...]) -> None:
+        """A place on the x axis for each family, its title under it."""
+        self.families = names
+        self.x_range = x_range(len(names))
+        self.getAxis("bottom").setTicks([[(i, view_of(f).title) for i, f in enumerate(names)]])
+
     def _shown(self, value: float) -> float:
         return math.log10(max(value, 1e-6)) if self.spec.log else value
 
@@ -127,18 +144,19 @@ class MetricChart(pg.PlotWidget):
         for item in self._items:
             self.removeItem(item)
         self._items, self.value_labels, self.line_label = [], {}, None
+        self._place_families(bar_families(figures))  # a family registered since the chart was made gets a place
         self.values = {f: float(figures[f][self.spec.key]) * self.spec.scale
-                       for f in FAMILIES if f in figures and self.spec.key in figures[f]}
+                       for f in self.families if f in figures and self.spec.key in figures[f]}
         # Log bars stand on a baseline a third below the smallest value, so every bar has some height.
         self._bottom = math.log10(min(self.values.values()) / 3) if self.spec.log and self.values else 0.0
-        for i, family in enumerate(FAMILIES):
+        for i, family in enumerate(self.families):
             if family in self.values:
                 bar = pg.BarGraphItem(x=[i], height=[self._shown(self.values[family]) - self._bottom],
-                                      y0=[self._bottom], width=0.6, brush=COLOURS[family], pen=pg.mkPen(None))
+                                      y0=[self._bottom], width=0.6, brush=view_of(family).colour, pen=pg.mkPen(None))
                 shown = format_metric(self.values[family], self.spec.unit)
                 self.value_labels[family] = _text(shown, "k", self.font())
                 self._items += [bar, self.value_labels[family]]
-        refs = [float(figures[f][self.spec.reference]) for f in FAMILIES
+        refs = [float(figures[f][self.spec.reference]) for f in self.families
                 if self.spec.reference and f in figures and self.spec.reference in figures[f]]
         self.reference_value = sum(refs) / len(refs) if refs else None
         tip = self.spec.tip
@@ -158,22 +176,22 @@ class MetricChart(pg.PlotWidget):
     def _lay_out(self) -> None:
         """The y range and every text's place, for the plot's present size in pixels."""
         if not self.values:
-            self.setXRange(*X_RANGE, padding=0)
+            self.setXRange(*self.x_range, padding=0)
             return
         view = self.getViewBox()
         width, height = view.width(), view.height()
         if width < 1 or height < 1:
             return
-        present = [(i, f) for i, f in enumerate(FAMILIES) if f in self.values]
+        present = [(i, f) for i, f in enumerate(self.families) if f in self.values]
         bars = [(float(i), self._shown(self.values[f])) for i, f in present]
         sizes = [self._size(self.value_labels[f]) for _, f in present]
         line = self._shown(self.reference_value) if self.reference_value is not None else None
         line_size = self._size(self.line_label) if self.line_label is not None else None
-        layout = lay_out(width, height, X_RANGE, self._bottom, bars, sizes, line, line_size,
+        layout = lay_out(width, height, self.x_range, self._bottom, bars, sizes, line, line_size,
                          headroom=0.15 if self.spec.log else 0.08)
-        self.setXRange(*X_RANGE, padding=0)
+        self.setXRange(*self.x_range, padding=0)
         self.setYRange(*layout.y_range, padding=0)
-        frame = Frame(width, height, X_RANGE, layout.y_range)
+        frame = Frame(width, height, self.x_range, layout.y_range)
         for (_, family), box in zip(present, layout.values):
             self.value_labels[family].setPos(frame.data_x(box.left), frame.data_y(box.top))
         if self.line_label is not None and layout.line_label is not None:

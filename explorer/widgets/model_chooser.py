@@ -16,9 +16,8 @@ from PySide6.QtWidgets import QComboBox, QHeaderView, QTreeView
 from explorer.app_context import AppContext
 from explorer.recent_files import RecentFiles
 from explorer.widgets.shown_text import rich_text, shown_html
-from explorer.worker.model_catalog import RECENT, RUN, SHIPPED, CatalogEntry, Skipped
+from explorer.worker.model_catalog import RECENT, RUN, SHIPPED, CatalogEntry, Skipped, family_rank
 from explorer.worker.requests import Catalogued, ModelInfo, ScanCatalog
-from models.families import FAMILY_NAMES
 from models.printable import printable
 
 GROUPS = {SHIPPED: "Shipped with the app", RUN: "Your runs", RECENT: "Recent files"}
@@ -53,8 +52,8 @@ def _row(group: str, path: str, entry: CatalogEntry | None, info: ModelInfo | No
 def chooser_rows(entries: list[CatalogEntry], models: dict[str, ModelInfo], recent: list[str]) -> list[ChooserRow]:
     """Shipped models, runs newest first, then recent files (and models opened this session but listed nowhere)."""
     by_path = {entry.path: entry for entry in entries}
-    order = list(FAMILY_NAMES)  # the families in the order the app shows them everywhere
-    shipped = sorted((e for e in entries if e.kind == SHIPPED), key=lambda e: (order.index(e.family), e.path))
+    # The families in the order the app shows them everywhere.
+    shipped = sorted((e for e in entries if e.kind == SHIPPED), key=lambda e: (family_rank(e.family), e.path))
     rows = [_row(SHIPPED, e.path, e, models.get(e.path)) for e in shipped]
     runs = sorted((e for e in entries if e.kind == RUN), key=lambda e: e.created, reverse=True)
     rows += [_row(RUN, e.path, e, models.get(e.path)) for e in runs]

@@ -32,6 +32,7 @@ from models.cache import (
     read_cached,
     write_cached,
 )
+from models.generative import Decoding
 from models.image_io import to_uint8
 from models.progress import Progress
 
@@ -179,11 +180,10 @@ def sample_grid(store: ModelStore, req: SampleGrid, control: Control) -> Iterato
     for i, key in enumerate(req.models):
         model = store.get(key).model
         yield Step(req.id, req.slot, progress=Progress(i, len(req.models), f"Drawing {len(req.seeds)} faces…"))
-        options = {"sampler": "ddim", "steps": req.steps} if model.family == "diffusion" else {}
         # One seed at a time, exactly as Explore draws that seed, so a face here can be found again there.
         z = model.latents_for_seeds(req.seeds)
         with torch.no_grad():
-            images[key] = to_uint8(model.decode(z, **options))
+            images[key] = to_uint8(model.decode(z, Decoding(sampler="ddim", steps=req.steps)))
         if control.stop_requested():
             break
     yield Sampled(req.id, req.slot, seconds=time.perf_counter() - start, created=req.created, images=images)

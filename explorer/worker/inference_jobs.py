@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from explorer.error_log import is_sentence
+from explorer.family_views import view_of
 from explorer.pictures.heat_map import error_heat_map
 from explorer.worker.requests import (
     Analysed,
@@ -52,10 +53,10 @@ from models.checkpoint import Checkpoint, load_checkpoint
 from models.data import HELD_OUT_SEED, load_image, synthetic_face, synthetic_faces
 from models.directions import ANALYSIS_FACES, ANALYSIS_SAMPLES
 from models.distributed import memory_exhausted, out_of_memory_words
-from models.families import FAMILY_NAMES
-from models.generative import GenerativeModel
+from models.family import family_of
+from models.generative import Decoding, Encoding, GenerativeModel
 from models.image_io import to_uint8
-from models.latent import interpolate, truncate
+from models.latent import interpolate
 from models.printable import printable
 from models.progress import Progress
 
@@ -131,14 +132,21 @@ def endpoint_pixels(source: Endpoint, size: int) -> np.ndarray:
     raise ValueError(f"a {source.kind} endpoint has no pixels")
 
 
+def _signal_and_noise(model: GenerativeModel) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """A model with a noise schedule (the Diffusion tab's forward process draws it): how much of the picture and
+    of the noise each timestep keeps; (None, None) for a model without one."""
+    schedule = getattr(model, "schedule", None)
+    if schedule is None:
+        return None, None
+    s, n = schedule.signal_and_noise()
+    return s.detach().cpu().numpy().astype(np.float32), n.detach().cpu().numpy().astype(np.float32)
+
+
 def model_info(checkpoint: Checkpoint, key: str) -> ModelInfo:
     model, meta = checkpoint.model, checkpoint.metadata
     data = meta.get("dataset", {}) or {}
-    signal = noise = None
-    if model.family == "diffusion":
-        s, n = model.schedule.signal_and_noise()
-        signal, noise = s.detach().cpu().numpy().astype(np.float32), n.detach().cpu().numpy().astype(np.float32)
-    return ModelInfo(key=key, path=str(checkpoint.path), family=model.family, family_name=FAMILY_NAMES[model.family],
+    signal, noise = _signal_and_noise(model)
+    return ModelInfo(key=key, path=str(checkpoint.path), family=model.family, family_name=family_of(model).title,
                      label=printable(checkpoint.label()), description=printable(checkpoint.describe()),
                      image_size=model.image_size,
                      latent_shape=tuple(model.latent_shape), synthetic_faces=data.get("kind") == "synthetic-faces",
@@ -200,8 +208,9 @@ def analyse_model(store: ModelStore, req: AnalyseModel, control: Control) -> Ite
     if analysis is None:
         model = entry.model
         yield Step(req.id, req.slot, progress=Progress(0, 1, "Drawing faces to study the model…"))
-        # Only the VAE reads real faces (its encoder gives their latents); the others study their own samples.
-        wants_faces = entry.info.synthetic_faces and model.family == "vae"
+        # Only a family whose directions come from an encoder reads real faces (it gives their latents, whose
+        # labels are known); the others study their own samples.
+        wants_faces = entry.info.synthetic_faces and family_of(model).directions == "encoder"
         faces = synthetic_faces(ANALYSIS_FACES, model.image_size, HELD_OUT_SEED) if wants_faces else None
         net = shared_feature_net()
         for step in analyse_latent_space(model, faces=faces, feature_net=net, samples=ANALYSIS_SAMPLES,
@@ -241,30 +250,30 @@ def shared_feature_net():
 def render(store: ModelStore, req: Render, control: Control) -> Iterator[Result]:
     start = time.perf_counter()
     model = store.get(req.model).model
+    family = family_of(model)
     z = _tensor(req.latent, model.device)[None]
-    if model.family == "gan" and req.psi != 1.0:
-        z = truncate(z, req.psi)
-    options = {"sampler": "ddim", "steps": req.steps} if model.family == "diffusion" else {}
+    # ψ only where the family offers it: a request keeps the slider's value whichever model it is for.
+    psi = req.psi if family.truncation else 1.0
     final = None
     with torch.no_grad():
-        for final in model.decode_steps(z, **options):
+        for final in model.decode_steps(z, Decoding(sampler="ddim", steps=req.steps, truncation=psi)):
             if not final.finished:
                 yield Step(req.id, req.slot, progress=Progress(final.done, final.total, "Denoising…"))
+    # The latent drawn: a one-pass decoder's state is the latent it decoded (truncated, where ψ applies); a stepwise
+    # decoder's is its picture in progress, so its latent is the one it started from.
+    drawn = z if family.iterative else final.state
     yield Rendered(req.id, req.slot, seconds=_elapsed(start), created=req.created, model=req.model,
-                   image=to_uint8(final.image[0]), latent=z[0].detach().cpu().numpy())
+                   image=to_uint8(final.image[0]), latent=drawn[0].detach().cpu().numpy())
 
 
 def _encode(model: GenerativeModel, x: torch.Tensor, diffusion_steps: int, what: str,
             req: Request) -> Iterator[Step | torch.Tensor]:
-    """Latents of images x in a model: VAE posterior mean, GAN inversion, DDIM inversion; Steps on the way."""
-    if model.family == "vae":
-        with torch.no_grad():
-            yield model.posterior(x)[0]
-        return
-    options = {"steps": diffusion_steps} if model.family == "diffusion" else {"steps": GAN_INVERSION_STEPS}
-    verb = "Inverting" if model.family == "gan" else "Running diffusion backwards on"
+    """Latents of images x in a model (an encoder's posterior mean, a search, an inversion: the family's own way),
+    with Steps on the way. diffusion_steps: the sampling an inversion mirrors; GAN_INVERSION_STEPS: a search's budget."""
+    encoding = Encoding(decoding=Decoding(steps=diffusion_steps), search_steps=GAN_INVERSION_STEPS)
+    verb = view_of(family_of(model)).encode_verb
     last, shown = None, 0.0
-    for last in model.encode_steps(x, **options):
+    for last in model.encode_steps(x, encoding):
         preview = {}
         if time.perf_counter() - shown > PREVIEW_INTERVAL or last.finished:  # every step reports; few carry a picture
             shown = time.perf_counter()
@@ -286,27 +295,28 @@ def encode_image(store: ModelStore, req: EncodeImage, control: Control) -> Itera
     entry = store.get(req.model)
     model = entry.model
     pixels = endpoint_pixels(req.source, model.image_size)
-    vae_part = None
-    if req.vae is not None:
-        vae_part = _vae_report(store.get(req.vae), req.source, req.posterior_samples)
+    report = None
+    if req.encoder is not None:
+        report = _encoder_report(store.get(req.encoder), req.source, req.posterior_samples)
     out: list[torch.Tensor] = []
     yield from _run_encode(model, _pixels_to_tensor(pixels, model.device), 20, "the face", req, out)
     yield Encoded(req.id, req.slot, seconds=_elapsed(start), created=req.created, model=req.model,
-                  original=pixels, latent=out[0][0].cpu().numpy().astype(np.float32), vae=vae_part)
+                  original=pixels, latent=out[0][0].cpu().numpy().astype(np.float32), encoder=report)
 
 
 @torch.no_grad()
-def _vae_report(entry: LoadedModel, source: Endpoint, samples: int) -> dict[str, Any]:
-    """What the VAE makes of a face: its posterior, reconstruction, error heat map, posterior samples."""
-    vae = entry.model
-    pixels = endpoint_pixels(source, vae.image_size)
-    x = _pixels_to_tensor(pixels, vae.device)
-    mu, sigma = vae.posterior(x)
-    recon = vae.decode(mu)
+def _encoder_report(entry: LoadedModel, source: Endpoint, samples: int) -> dict[str, Any]:
+    """What a model with an encoder (a VAE) makes of a face: its posterior, reconstruction, error heat map and
+    samples from the posterior."""
+    model = entry.model
+    pixels = endpoint_pixels(source, model.image_size)
+    x = _pixels_to_tensor(pixels, model.device)
+    mu, sigma = model.posterior(x)
+    recon = model.decode(mu)
     mse = float((recon - x).pow(2).mean())  # as the held-out faces' errors in the analysis were measured
     gen = torch.Generator().manual_seed(0)
-    eps = torch.randn((samples, *mu.shape[1:]), generator=gen).to(vae.device)
-    draws = vae.decode(mu + sigma * eps)
+    eps = torch.randn((samples, *mu.shape[1:]), generator=gen).to(model.device)
+    draws = model.decode(mu + sigma * eps)
     errors = entry.recon_errors
     percentile = float((errors < mse).mean() * 100) if errors.size else None
     return {"original": pixels, "mu": mu[0].cpu().numpy(), "sigma": sigma[0].cpu().numpy(),
@@ -335,10 +345,9 @@ def interpolate_models(store: ModelStore, req: Interpolate, control: Control) ->
         yield from _endpoint_latent(model, req.a, req.steps, f"face A ({name})", req, ends)
         yield from _endpoint_latent(model, req.b, req.steps, f"face B ({name})", req, ends)
         path = interpolate(ends[0][0], ends[1][0], req.frames, req.mode)
-        options = {"sampler": "ddim", "steps": req.steps} if model.family == "diffusion" else {}
         final = None
         with torch.no_grad():
-            for final in model.decode_steps(path, **options):
+            for final in model.decode_steps(path, Decoding(sampler="ddim", steps=req.steps)):
                 if not final.finished:
                     yield Step(req.id, req.slot, progress=Progress(final.done, final.total, f"{name}: denoising…"))
         strips[key] = to_uint8(final.image)
@@ -351,8 +360,7 @@ def interpolate_models(store: ModelStore, req: Interpolate, control: Control) ->
 def _how(family: str, a: Endpoint, b: Endpoint) -> str:
     if a.kind == "seed" and b.kind == "seed":
         return "each model's own random numbers for these seeds"
-    return {"vae": "the encoder's mean for each face", "gan": "faces found by inverting the generator",
-            "diffusion": "faces found by running DDIM backwards"}[family]
+    return view_of(family).morph_how
 
 
 def diffuse(store: ModelStore, req: Diffuse, control: Control) -> Iterator[Result]:
@@ -362,7 +370,7 @@ def diffuse(store: ModelStore, req: Diffuse, control: Control) -> Iterator[Resul
     x_T = model.latents_for_seeds([req.seed])
     xt, x0, times = [to_uint8(x_T[0])], [np.full_like(to_uint8(x_T[0]), 255)], [model.schedule.timesteps - 1]
     stopped, shown = False, 0.0
-    steps = model.decode_steps(x_T, sampler=req.sampler, steps=req.steps, eta=req.eta, seed=req.seed)
+    steps = model.decode_steps(x_T, Decoding(sampler=req.sampler, steps=req.steps, eta=req.eta, seed=req.seed))
     with torch.no_grad():
         for p in steps:
             xt.append(to_uint8(p.state[0]))

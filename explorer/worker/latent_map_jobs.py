@@ -22,6 +22,7 @@ from models.atomic_file import atomic_write_bytes
 from models.cache import cached_path, read_cached, write_cached
 from models.data import HELD_OUT_SEED, synthetic_faces
 from models.face_renderer import RENDERER_VERSION
+from models.family import families, family_of
 from models.progress import Progress
 
 MAP_FACES = 2000  # enough for the cloud's shape to show, few enough to encode in seconds on a CPU
@@ -56,6 +57,11 @@ class LatentMap(Result):
         flat = z.reshape(-1, self.mean.size)
         xy = (flat - self.mean) @ self.components.T
         return xy[0] if z.ndim == 1 else xy
+
+
+def mapping_families() -> str:
+    """The families whose encoder can place a face on the map, in words: "VAE", "VAE or Toy"."""
+    return " or ".join(f.title for f in families() if f.has_encoder) or "model with an encoder"
 
 
 def fit_pca(latents: np.ndarray) -> tuple[np.ndarray, np.ndarray, tuple[float, float]]:
@@ -94,8 +100,9 @@ def map_latents(store: ModelStore, req: MapLatents, control: Control) -> Iterato
     start = time.perf_counter()
     entry = store.get(req.model)
     model = entry.model
-    if model.family != "vae":
-        raise LookupError("Only a VAE has an encoder, so only a VAE's space can be mapped; choose a VAE.")
+    if not family_of(model).has_encoder:
+        raise LookupError(f"Only a model with an encoder can place faces on a map, and {family_of(model).noun} has "
+                          f"none; choose a {mapping_families()}.")
     count = int(req.faces)
     yield Step(req.id, req.slot, progress=Progress(0, count, "Drawing the data-set faces…"))
     faces = synthetic_faces(count, model.image_size, HELD_OUT_SEED)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from explorer.worker.requests import Catalogued, ReadRunRecord, Result, RunRecord, ScanCatalog, Step
 from models.checkpoint import CheckpointError, inspect_checkpoint, model_label, read_metadata
-from models.families import FAMILY_NAMES
+from models.family import family_names
 from models.paths import look
 from models.printable import printable
 from models.progress import Progress
@@ -194,6 +194,12 @@ def skipped_reasons(skipped: Sequence[Skipped]) -> list[str]:
     return lines
 
 
+def family_rank(family: str) -> int:
+    """Where a family stands in the app's lists (models.family.families()' order); one it does not know, last."""
+    names = family_names()
+    return names.index(family) if family in names else len(names)
+
+
 def startup_choice(entries: list[CatalogEntry]) -> list[str]:
     """One checkpoint per family: a shipped one if there is one, else the newest run or recent file."""
     chosen: dict[str, CatalogEntry] = {}
@@ -201,7 +207,7 @@ def startup_choice(entries: list[CatalogEntry]) -> list[str]:
         old = chosen.get(entry.family)
         if old is None or (old.kind != SHIPPED and (entry.kind == SHIPPED or entry.created > old.created)):
             chosen[entry.family] = entry
-    return [chosen[f].path for f in FAMILY_NAMES if f in chosen]
+    return [chosen[f].path for f in family_names() if f in chosen]
 
 
 def startup_checkpoints(extra: list[str] | None = None) -> list[Path]:
@@ -244,8 +250,7 @@ JOBS = {ScanCatalog: scan_catalog, ReadRunRecord: read_run_record}
 def shipped_models() -> dict[str, Path]:
     """The shipped models by name (resources/NAME.safetensors), in the families' order."""
     entries = [entry for path in _candidates(RESOURCES) if (entry := read_entry(path, SHIPPED))]
-    order = list(FAMILY_NAMES)
-    entries.sort(key=lambda e: (order.index(e.family), Path(e.path).stem))
+    entries.sort(key=lambda e: (family_rank(e.family), Path(e.path).stem))
     return {Path(entry.path).stem: Path(entry.path) for entry in entries}
 
 

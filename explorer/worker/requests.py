@@ -84,9 +84,9 @@ class Endpoint:
 
 @dataclass(frozen=True)
 class EncodeImage(Request):
-    """Bring a face into Explore: the VAE's analysis of it, and its latent in the current model."""
+    """Bring a face into Explore: an encoder model's analysis of it, and its latent in the current model."""
     model: str  # the model whose latent we want
-    vae: str | None  # the VAE that analyses the face (posterior, reconstruction, anomaly), if one is loaded
+    encoder: str | None  # the model with an encoder that analyses the face (posterior, reconstruction, anomaly)
     source: Endpoint
     posterior_samples: int = 6
 
@@ -201,7 +201,7 @@ class Encoded(Result):
     model: str = ""
     original: np.ndarray | None = None  # uint8 (H, W, 3) at the model's size
     latent: np.ndarray | None = None  # in `model`'s latent space
-    vae: dict[str, Any] | None = None  # mu, sigma (float32), reconstruction, heat map, posterior samples, anomaly
+    encoder: dict[str, Any] | None = None  # mu, sigma (float32), reconstruction, heat map, posterior samples, anomaly
 
 
 @dataclass(frozen=True)

@@ -5,21 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from models.family import Family, Option, register_family
-from models.trainer import FamilyTrainer, NextBatch, StepResult, adam
+from models.trainer import NextBatch, OneOptimiserTrainer, StepResult
 from models.vae import VAE, VAEConfig, vae_loss
 
 ACTIVE_DIM_THRESHOLD = 0.05  # nats of KL a latent dimension must carry to count as "in use"
 
 
-class VAETrainer(FamilyTrainer):
+class VAETrainer(OneOptimiserTrainer):
     @classmethod
     def default_lr(cls, config: VAEConfig) -> float:
         return 1e-3
-
-    def __init__(self, model: VAE, lr, ema, wrap, generator):
-        super().__init__(model, lr, ema, wrap, generator)
-        self.net = wrap(model)
-        self.opt = adam(model.parameters(), self.lr)
 
     def step(self, next_batch: NextBatch) -> StepResult:
         self.model.train()
@@ -30,13 +25,6 @@ class VAETrainer(FamilyTrainer):
         self.opt.step()
         kl = [round(float(v), 4) for v in kl_dims]
         return StepResult(parts, {"kl_per_dim": kl, "active_dims": sum(v > ACTIVE_DIM_THRESHOLD for v in kl)})
-
-    def state_dict(self) -> dict[str, Any]:
-        return {"model": self.model.state_dict(), "opt": self.opt.state_dict()}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.model.load_state_dict(state["model"])
-        self.opt.load_state_dict(state["opt"])
 
 
 def _presets(image_size: int, channels: int | None) -> dict[str, Any]:

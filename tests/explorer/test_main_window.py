@@ -11,13 +11,13 @@ from explorer.pictures.png_state import export_png, read_state
 from explorer.worker.requests import Rendered
 from models.checkpoint import load_checkpoint
 from models.image_io import to_uint8
+from tests.qt_wait import settle
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
 
 def wait_idle(qtbot, win, timeout=60_000):
-    qtbot.waitUntil(win.worker.is_idle, timeout=timeout)
-    qtbot.wait(50)  # let the last queued results reach the panels
+    settle(qtbot, win, timeout)
 
 
 def export(qtbot, win, path, animation=False):

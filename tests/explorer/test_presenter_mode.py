@@ -8,6 +8,7 @@ from PySide6.QtCore import QSize, Qt
 from explorer.layout_check import layout_problems
 from explorer.panels import TABS
 from tests.explorer.test_main_window import ready_explore, wait_idle
+from tests.qt_wait import delivered
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 PROJECTOR = QSize(1024, 768)
@@ -47,8 +48,7 @@ def test_every_tab_fits_a_1024x768_screen(window, qtbot, presenter):
     window.resize(PROJECTOR)
     for tab in TABS:
         window.select_tab(tab)
-        wait_idle(qtbot, window)
-        qtbot.wait(100)
+        wait_idle(qtbot, window)  # the worker's results arrived, and the layouts they asked for are done
         assert window.size() == PROJECTOR, f"{tab}: the window forced itself to {window.width()}x{window.height()}"
         assert layout_problems(window, PROJECTOR) == [], tab
     window.set_presenter_mode(False)
@@ -62,7 +62,7 @@ def test_presenter_mode_shows_four_sliders_whole_with_whole_numbers(window, qtbo
     panel = window.explore
     bank = panel.principal_bank
     panel.banks.setCurrentWidget(bank)
-    qtbot.wait(100)
+    delivered()  # the bank's layout, which the page change posted
     assert len(bank.names()) >= 4
     assert bank.visible_rows() >= 4
     slider = bank.sliders[bank.names()[0]]

@@ -11,6 +11,7 @@ from models.diffusion import (
     linear_betas,
     sample,
 )
+from models.generative import Decoding, Encoding, last
 from tests.models.tiny import tiny_diffusion
 
 DATA_STD = 0.5
@@ -139,11 +140,11 @@ def test_model_surface_and_determinism():
     model.eval()
     z = model.sample_latents(2, seed=3)
     assert z.shape == (2, 3, 16, 16) and model.latent_shape == (3, 16, 16)
-    a, b = model.decode(z, steps=5), model.decode(z, steps=5)
+    a, b = model.decode(z, Decoding(steps=5)), model.decode(z, Decoding(steps=5))
     assert torch.equal(a, b) and a.shape == (2, 3, 16, 16) and a.abs().max() <= 1
-    assert len(list(model.decode_steps(z, sampler="ddpm"))) == 100  # DDPM defaults to all T steps
+    assert len(list(model.decode_steps(z, Decoding(sampler="ddpm")))) == 100  # DDPM defaults to all T steps
     with pytest.raises(ValueError):
-        list(model.decode_steps(z, sampler="euler"))
+        list(model.decode_steps(z, Decoding(sampler="euler")))
     loss = model.loss(torch.rand(4, 3, 16, 16) * 2 - 1)
     assert loss.ndim == 0 and loss.item() > 0
 
@@ -162,11 +163,12 @@ def test_trained_tiny_model_inverts_and_regenerates_an_image():
         opt.step()
     model.eval()
     faces = data.batch(torch.arange(16))
-    latents = model.encode(faces[:2], steps=50)
+    fifty = Decoding(steps=50)
+    latents = model.encode(faces[:2], Encoding(decoding=fifty))
     assert latents.shape == (2, 3, 16, 16)
-    back = model.decode(latents, steps=50)
+    back = model.decode(latents, fifty)
     distance = (back[:, None] - faces[None]).abs().flatten(2).mean(2)  # (2 regenerated, 16 faces)
     assert distance.argmin(1).tolist() == [0, 1]  # each comes back as itself, not as another face
     assert distance[0, 0] < 0.03 and distance[1, 1] < 0.03  # and closely: under 1.5 % of the range
-    plain = model.decode(model.encode(faces[:2], steps=50, refine=0), steps=50)
+    plain = model.decode(last(model.encode_steps(faces[:2], Encoding(decoding=fifty), refine=0)).state, fifty)
     assert (plain - faces[:2]).abs().mean() > 2 * distance[[0, 1], [0, 1]].mean()  # refinement is what makes it close

@@ -48,7 +48,7 @@ def test_one_face_repeated_has_no_recall(faces):
 
 def test_evaluate_command_prints_one_json_object(tmp_path):
     from models.checkpoint import save_checkpoint
-    from models.families import build_model
+    from models.family import build_model
     from tests.models.tiny import tiny_gan
     torch.manual_seed(0)
     path = save_checkpoint(tmp_path / "gan.safetensors", build_model("gan", tiny_gan()))

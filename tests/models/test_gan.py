@@ -12,6 +12,7 @@ from models.gan import (
     gradient_penalty,
     recalibrate_batchnorm,
 )
+from models.generative import Encoding
 from tests.models.tiny import tiny_gan
 
 
@@ -92,7 +93,7 @@ def test_inversion_finds_a_latent_that_rebuilds_the_image():
     target_z = gan.sample_latents(2, seed=100)
     target = gan.decode(target_z)
     start_error = (gan.decode(gan.sample_latents(2, seed=0)) - target).pow(2).mean().item()
-    steps = list(gan.encode_steps(target, steps=60, restarts=2))
+    steps = list(gan.encode_steps(target, Encoding(search_steps=60, restarts=2)))
     assert len(steps) == 60 and steps[-1].finished
     assert steps[-1].state.shape == (2, 8)
     final_error = (gan.decode(steps[-1].state) - target).pow(2).mean().item()

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from models.generative import DEFAULT_DECODING, Decoding
 from models.metrics import (
     density_coverage,
     frechet_distance,
@@ -60,7 +61,7 @@ class Line(torch.nn.Module):
     def sample_latents(self, n, seed=0):
         return torch.randn(n, 4, generator=torch.Generator().manual_seed(seed))
 
-    def decode(self, z, **options):
+    def decode(self, z, decoding=DEFAULT_DECODING):
         return (self.gain * z).view(-1, 1, 2, 2).expand(-1, 3, 2, 2)
 
 
@@ -78,12 +79,12 @@ def test_seconds_per_image_is_the_mean_decode_time_after_the_warm_up(monkeypatch
     clock = {"now": 100.0, "calls": 0}
 
     class Timed(Line):
-        def decode(self, z, **options):
-            assert z.shape[0] == 1 and options == {"steps": 3}  # one image at a time, the options passed on
+        def decode(self, z, decoding=DEFAULT_DECODING):
+            assert z.shape[0] == 1 and decoding == Decoding(steps=3)  # one image at a time, the decoding passed on
             clock["now"] += 5.0 if clock["calls"] == 0 else 0.25
             clock["calls"] += 1
-            return super().decode(z, **options)
+            return super().decode(z, decoding)
 
     monkeypatch.setattr(metrics, "time", SimpleNamespace(perf_counter=lambda: clock["now"]))
-    assert seconds_per_image(Timed(1.0), n=4, steps=3) == pytest.approx(0.25)
+    assert seconds_per_image(Timed(1.0), n=4, decoding=Decoding(steps=3)) == pytest.approx(0.25)
     assert clock["calls"] == 5  # the warm-up and four timed images

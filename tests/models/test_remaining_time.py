@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 
 from models import remaining_time
-from models.family_trainers import VAETrainer
+from models.families.vae import VAETrainer
 from models.remaining_time import WARM_UP_STEPS, RemainingTime
-from models.train import TrainSettings, train
+from models.train import train
 from models.train_events import DoneEvent, PausedEvent, StepEvent, TrainControl
+from models.train_settings import TrainSettings
 
 
 class FakeClock:

@@ -11,7 +11,7 @@ from models.cache import file_digest
 from models.checkpoint import save_checkpoint
 from models.data import synthetic_faces
 from models.directions import load_analysis
-from models.families import build_model
+from models.family import build_model
 from models.ship_model import ship, training_log
 from tests.models.tiny import tiny_gan
 

@@ -6,8 +6,8 @@ import torch
 from PIL import Image
 
 from models.checkpoint import load_checkpoint, load_training_state
-from models.family_trainers import StepResult, VAETrainer
-from models.train import MODEL_FILE, STATE_FILE, TrainSettings, train
+from models.families.vae import VAETrainer
+from models.train import MODEL_FILE, STATE_FILE, train
 from models.train_events import (
     CheckpointEvent,
     DoneEvent,
@@ -19,6 +19,8 @@ from models.train_events import (
     StepEvent,
     TrainControl,
 )
+from models.train_settings import TrainSettings
+from models.trainer import StepResult
 
 
 def tiny(family, out, **kw) -> TrainSettings:

@@ -10,7 +10,7 @@ from torch import nn
 from models.diffusion import DiffusionConfig
 from models.face_renderer import ATTRIBUTES, render_face
 from models.gan import GANConfig
-from models.generative import GenerativeModel
+from models.generative import DEFAULT_DECODING, DEFAULT_ENCODING, Decoding, Encoding, GenerativeModel
 from models.progress import Progress
 from models.vae import VAEConfig
 
@@ -53,10 +53,10 @@ class DrawnFaces(GenerativeModel):
         binary = np.array([a.binary for a in ATTRIBUTES])
         return np.where(binary, (z > 0).astype(float), values)
 
-    def decode_steps(self, latents: torch.Tensor, **options) -> Iterator[Progress]:
+    def decode_steps(self, latents: torch.Tensor, decoding: Decoding = DEFAULT_DECODING) -> Iterator[Progress]:
         faces = [np.asarray(render_face(a, self.image_size)) for a in self.attributes(latents)]
         images = torch.from_numpy(np.stack(faces)).permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
         yield Progress(1, 1, state=latents, image=images)
 
-    def encode_steps(self, images: torch.Tensor, **options) -> Iterator[Progress]:
+    def encode_steps(self, images: torch.Tensor, encoding: Encoding = DEFAULT_ENCODING) -> Iterator[Progress]:
         raise NotImplementedError("drawn faces are only decoded")

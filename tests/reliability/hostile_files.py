@@ -137,7 +137,7 @@ def sparse_checkpoint(path: Path, family: str, config: dict[str, Any], dtype: st
     """A checkpoint of the model `config` describes, right in everything but its weights' values: its header lists
     the weights of that model (built with no memory) and its data is a hole of exactly their size (a sparse file), so
     a model of hundreds of gigabytes costs no disk and no time to write."""
-    from models.families import build_skeleton, inference_state_dict
+    from models.family import build_skeleton, inference_state_dict
     skeleton = build_skeleton(family, config)
     header: dict[str, Any] = {}
     end = 0

@@ -68,7 +68,7 @@ def start_training(window, qtbot, tmp_path, wait_for_a_step: bool = True) -> int
                   batch=4)
     assert window.train.start()
     if wait_for_a_step:
-        with qtbot.waitSignal(window.train.run_event, timeout=120_000, check_params_cb=lambda e: e["event"] == "step"):
+        with qtbot.waitSignal(window.train.run_event, timeout=120_000, check_params_cb=lambda e: e.kind == "step"):
             pass
     return window.train.process.pid()
 

@@ -128,7 +128,11 @@ def test_faces_are_bounded_by_their_memory_at_each_image_size(tmp_path, capsys):
 
 
 def test_a_flag_of_another_family_is_a_usage_mistake(tmp_path, capsys):
-    assert "--beta does not apply to a gan model" in refused([*base("train-gan", tmp_path), "--beta", "2"], capsys)
+    assert "--beta does not apply to a GAN" in refused([*base("train-gan", tmp_path), "--beta", "2"], capsys)
+    assert "--schedule does not apply to a VAE" in refused([*base("train-vae", tmp_path), "--schedule", "cosine"],
+                                                           capsys)
+    assert "--gan-loss does not apply to a diffusion model" in refused(
+        [*base("train-diffusion", tmp_path), "--gan-loss", "hinge"], capsys)  # the flag, not the setting's name
 
 
 # ------------------------------------------------------------------------------------------------ TrainSettings
@@ -150,8 +154,9 @@ def test_a_flag_of_another_family_is_a_usage_mistake(tmp_path, capsys):
 ])
 def test_train_settings_out_of_range_end_the_run_with_one_sentence_naming_them(change, name, tmp_path, monkeypatch):
     from models import train as train_module
-    from models.train import TrainSettings, train
+    from models.train import train
     from models.train_events import DoneEvent, ErrorEvent
+    from models.train_settings import TrainSettings
 
     def no_data(*args, **kwargs):
         raise AssertionError("the settings must be checked before any data is loaded")
@@ -187,8 +192,15 @@ def with_flag(argv: list[str], flag: str, value: str) -> list[str]:
 
 WHOLE_FIELDS = [("steps", "--steps"), ("batch", "--batch-size"), ("sample_every", "--sample-every"),
                 ("checkpoint_every", "--checkpoint-every"), ("sample_steps", "--sample-steps"),
-                ("latent", "--latent-dim"), ("critic", "--critic-steps"), ("faces", "--data-count")]
-FAMILY_OF = {"latent": ("vae", "gan"), "critic": ("gan",), "sample_steps": ("diffusion",)}
+                ("faces", "--data-count")]
+
+
+def applies(field: str, family) -> bool:
+    """Whether the form shows a shared field for a family (sampling steps: a family that draws in steps)."""
+    from models.train_settings import SETTINGS
+
+    setting = next((s for s in SETTINGS if s.name == field), None)
+    return setting is None or setting.applies is None or setting.applies(family)
 
 
 @pytest.fixture()
@@ -201,22 +213,73 @@ def form(qtbot, tmp_path):
     return form
 
 
+def choose(form, family: str, out: Path) -> None:
+    form.family.setCurrentIndex(form.family.findData(family))
+    form.out.setText(str(out))  # a new family proposes a new folder
+
+
 @pytest.mark.parametrize("field, flag", WHOLE_FIELDS)
 def test_each_whole_number_field_takes_exactly_what_the_command_line_takes(form, field, flag, tmp_path):
+    from models.family import families
+
     box = getattr(form, field)
-    for family in FAMILY_OF.get(field, ("vae", "gan", "diffusion")):
-        form.family.setCurrentIndex(form.family.findData(family))
-        form.out.setText(str(tmp_path / "run"))  # a new family proposes a new folder
+    for family in [f for f in families() if applies(field, f)]:
+        choose(form, family.name, tmp_path / "run")
         for size in (16, 32, 64, 128) if field == "faces" else (32,):
             form.image_size.setCurrentIndex(form.image_size.findData(size))
             for end, beyond in ((box.minimum(), box.minimum() - 1), (box.maximum(), box.maximum() + 1)):
                 box.setValue(end)
                 argv = train_args(form)
-                assert accepted(argv), (family, size, argv)
-                assert not accepted(with_flag(argv, flag, str(beyond))), (family, size, flag, beyond)
+                assert accepted(argv), (family.name, size, argv)
+                assert not accepted(with_flag(argv, flag, str(beyond))), (family.name, size, flag, beyond)
 
 
-def test_the_learning_rate_and_beta_fields_take_exactly_what_the_command_line_takes(form):
+def test_each_familys_own_number_fields_take_exactly_what_the_command_line_takes(form, tmp_path):
+    """Latent size, β, critic steps ...: each family's field has its own config's range, as its flag does."""
+    from models.family import families
+
+    seen = 0
+    for family in families():
+        choose(form, family.name, tmp_path / "run")
+        for option in family.options:
+            kind, box = family.option_kind(option), form.option_field(option.key)
+            if kind not in ("whole", "number"):
+                continue
+            step = 1 if kind == "whole" else 1e-9
+            for end, beyond in ((box.minimum(), box.minimum() - step), (box.maximum(), box.maximum() + step)):
+                box.setValue(end)
+                argv = train_args(form)
+                assert accepted(argv), (family.name, option.key, argv)
+                refused = with_flag(argv, option.flag_name, str(beyond) if kind == "whole" else repr(beyond))
+                assert not accepted(refused), (family.name, option.key, beyond)
+            seen += 1
+    assert seen >= 4  # the VAE's latent size and β, the GAN's latent size and critic steps at least
+
+
+def test_each_familys_choices_and_switches_are_the_command_lines(form, tmp_path):
+    from PySide6.QtWidgets import QCheckBox
+
+    from models.family import families
+
+    for family in families():
+        choose(form, family.name, tmp_path / "run")
+        for option in family.options:
+            box = form.option_field(option.key)
+            if family.option_kind(option) == "choice":
+                assert [box.itemData(i) for i in range(box.count())] == list(family.option_choices(option))
+                for i in range(box.count()):
+                    box.setCurrentIndex(i)
+                    assert accepted(train_args(form)), (family.name, option.key, box.currentData())
+            elif family.option_kind(option) == "switch":
+                assert isinstance(box, QCheckBox)
+                box.setChecked(True)
+                argv = train_args(form)
+                assert option.flag_name in argv and accepted(argv), (family.name, option.key)
+                box.setChecked(False)
+                assert option.flag_name not in train_args(form)
+
+
+def test_the_learning_rate_field_takes_exactly_what_the_command_line_takes(form):
     form.lr.setValue(form.lr.maximum())
     argv = train_args(form)
     assert accepted(argv) and not accepted(with_flag(argv, "--lr", repr(math.nextafter(form.lr.maximum(), 2))))
@@ -225,10 +288,6 @@ def test_the_learning_rate_and_beta_fields_take_exactly_what_the_command_line_ta
     assert accepted(argv) and not accepted(with_flag(argv, "--lr", repr(math.nextafter(10 ** -form.lr.decimals(), 0))))
     form.lr.setValue(form.lr.minimum())
     assert form.lr.specialValueText() and "--lr" not in form.options()
-    for end, beyond in ((form.beta.minimum(), -1e-9), (form.beta.maximum(), form.beta.maximum() + 1e-9)):
-        form.beta.setValue(end)
-        argv = train_args(form)
-        assert accepted(argv) and not accepted(with_flag(argv, "--beta", repr(beyond)))
 
 
 def test_the_width_field_takes_only_widths_the_command_line_takes(form, qtbot):
@@ -250,7 +309,8 @@ def test_the_width_field_takes_only_widths_the_command_line_takes(form, qtbot):
 
 RECORD = {"family": "vae", "steps": 10, "data": "synthetic-faces", "batch_size": 8, "image_size": 16, "seed": 0,
           "data_count": 32, "data_seed": 0, "log_every": 1, "sample_every": 0, "sample_steps": 3,
-          "checkpoint_every": 2, "channels": 8, "lr": None, "ema": None, "model_options": {"latent_dim": 4}}
+          "checkpoint_every": 2, "channels": 8, "lr": None, "ema": None, "model_options": {"latent_dim": 4},
+          "sample_count": 16}  # what models/train.py records: every setting but out, resume and device
 
 
 @pytest.mark.parametrize("change, name", [
@@ -264,6 +324,35 @@ def test_resuming_from_the_train_tab_refuses_a_recorded_setting_out_of_range(cha
 
     with pytest.raises(ConfigError, match=f"'{name}'"):
         resume_options(str(tmp_path / "run"), {**RECORD, **change}, 3, 100, "cpu")
+
+
+@pytest.mark.parametrize("missing", ["steps", "model_options", "sample_count"])
+def test_resuming_from_the_train_tab_refuses_a_record_missing_a_setting(missing, tmp_path):
+    from explorer.panels.train.form import resume_options
+    from models.config_check import ConfigError
+
+    record = {k: v for k, v in RECORD.items() if k != missing}
+    with pytest.raises(ConfigError, match=f"no setting '{missing}'"):
+        resume_options(str(tmp_path / "run"), record, 3, 100, "cpu")
+
+
+def test_the_resume_command_line_is_the_records_run(tmp_path):
+    """Every recorded setting comes back as the command line's (each family's own options by their own flags)."""
+    from explorer.panels.train.form import resume_options
+    from models.family import get_family
+    from models.train_settings import settings_from_values
+
+    for record in (RECORD, {**RECORD, "family": "gan", "lr": 0.0003, "ema": 0.99, "sample_every": 5,
+                            "model_options": {"latent_dim": 6, "loss": "hinge", "critic_steps": 2,
+                                              "spectral_norm": True, "gp_weight": 5.0}}):
+        options = resume_options(str(tmp_path / "run"), record, 3, 100, "cuda")
+        settings = settings_from_values(vars(parse_command(["train", *options])))
+        assert settings.resume and settings.device == "cuda" and settings.out == str(tmp_path / "run")
+        unused = set() if get_family(record["family"]).iterative else {"sample_steps"}  # no steps to draw in
+        for key in record.keys() - {"model_options"} - unused:
+            assert getattr(settings, key) == record[key], key
+        # the options without a flag (gp_weight, set by a script) come back with the run's saved state
+        assert settings.model_options == {k: v for k, v in record["model_options"].items() if k != "gp_weight"}
 
 
 def test_the_resume_command_line_stays_within_the_ranges(tmp_path):

@@ -24,6 +24,7 @@ from PIL import Image
 from PySide6.QtWidgets import QMessageBox
 
 from explorer.pictures.png_state import STATE_KEY
+from tests.qt_wait import settle
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 ROOT = Path(__file__).resolve().parents[2]
@@ -317,8 +318,7 @@ def test_a_fifo_swapped_in_for_a_picture_never_blocks_the_reader(tmp_path, monke
 
 # ---------------------------------------------------------------------------------------------------- the window
 def wait_idle(qtbot, window) -> None:
-    qtbot.waitUntil(window.worker.is_idle, timeout=60_000)
-    qtbot.wait(30)  # the last queued results reach the panels
+    settle(qtbot, window)  # the worker is idle and the last queued results have reached the panels
 
 
 def ready_explore(qtbot, window) -> None:
@@ -449,7 +449,7 @@ def test_a_state_too_small_for_the_model_it_opens_says_so_and_keeps_the_seed(win
     import torch
 
     from models.checkpoint import save_checkpoint
-    from models.families import build_model
+    from models.family import build_model
     from tests.models.tiny import tiny_vae
 
     ready_explore(qtbot, window)

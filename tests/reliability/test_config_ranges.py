@@ -13,11 +13,11 @@ import pytest
 import torch
 
 from models.config_check import Choice, Flag, Number, Whole, Wholes
-from models.families import FAMILIES, build_skeleton
+from models.family import build_skeleton, families
 from models.feature_net import FeatureNet, FeatureNetConfig
 from models.generative import shapes_only
 
-CONFIGS = {family: config_class for family, (_, config_class) in FAMILIES.items()}
+CONFIGS = {family.name: family.config_class for family in families()}
 
 
 @pytest.mark.parametrize("config_class", [*CONFIGS.values(), FeatureNetConfig], ids=[*CONFIGS, "feature_net"])

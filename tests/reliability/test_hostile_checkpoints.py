@@ -32,7 +32,7 @@ from models.checkpoint import (
 )
 from models.config_check import Choice, Flag, Number, Whole, Wholes
 from models.directions import AnalysisError, load_analysis
-from models.families import FAMILIES, build_model
+from models.family import build_model, family_names, get_family
 from models.feature_net import FeatureNet, FeatureNetConfig, FeatureNetError, load_feature_net, save_feature_net
 from models.safetensors_file import MAX_DATA
 from models.shipped import resources_dir
@@ -291,11 +291,11 @@ def bad_values(allowed) -> list:
         [True], 5]
 
 
-@pytest.mark.parametrize("family", list(FAMILIES))
+@pytest.mark.parametrize("family", family_names())
 def test_every_setting_out_of_its_range_is_refused_naming_it_before_anything_is_built(family, tmp_path):
     good = save_tiny(tmp_path / "good.safetensors", family)
     meta = read_metadata(good)
-    config_class = FAMILIES[family][1]
+    config_class = get_family(family).config_class
     for field, allowed in config_class.RANGES.items():
         for i, value in enumerate(bad_values(allowed)):
             name = f"{field}-{i}.safetensors"
@@ -315,7 +315,7 @@ def test_the_examples_of_the_issue_are_refused_naming_the_setting(tmp_path):
     examples = {"vae": {"image_size": 16384}, "gan": {"latent_dim": 2_000_000}, "diffusion": {"timesteps": 400_000_000}}
     more = {"diffusion": [{"timesteps": 0}, {"timesteps": -3}, {"timesteps": 4e8}, {"base_channels": 0}],
             "vae": [{"latent_dim": 0}, {"image_size": -64}, {"base_channels": -1}], "gan": [{"image_size": 0}]}
-    for family in FAMILIES:
+    for family in family_names():
         good = save_tiny(tmp_path / f"{family}.safetensors", family)
         meta = read_metadata(good)
         for i, change in enumerate([examples[family], *more[family]]):

@@ -17,8 +17,9 @@ from dataclasses import replace
 from pathlib import Path
 
 from models.checkpoint import load_checkpoint, load_training_state, read_metadata
-from models.train import MODEL_FILE, STATE_FILE, TrainSettings, train
+from models.train import MODEL_FILE, STATE_FILE, train
 from models.train_events import CheckpointEvent, StartEvent
+from models.train_settings import TrainSettings
 from tests.reliability.forked_runs import ROOT, ForkedRun, child_env
 
 KILLS = 10

@@ -11,11 +11,13 @@ import torch
 from explorer.cli import main as cli
 from explorer.worker.requests import Render
 from models.checkpoint import load_checkpoint
-from models.family_trainers import VAETrainer
+from models.families.vae import VAETrainer
 from models.image_io import to_uint8
-from models.train import MODEL_FILE, TrainSettings, train
+from models.train import MODEL_FILE, train
 from models.train_events import DoneEvent, ErrorEvent
+from models.train_settings import TrainSettings
 from models.vae import VAE
+from tests.qt_wait import settle
 
 CUDA_OOM = ("CUDA out of memory. Tried to allocate 2.00 GiB (GPU 0; 7.79 GiB total capacity; 6.12 GiB already "
             "allocated; 1.01 GiB free; 6.30 GiB reserved in total by PyTorch)")
@@ -60,8 +62,8 @@ def test_explore_says_so_and_the_next_face_is_drawn(window, qtbot, monkeypatch, 
     qtbot.waitUntil(lambda: len(gpu) == 1, timeout=10_000)  # the cache is handed back, once
     drawn = panel.render_count
     slider.setValue(-1.5)
-    qtbot.waitUntil(lambda: panel.render_count > drawn and window.worker.is_idle(), timeout=20_000)
-    qtbot.wait(50)
+    qtbot.waitUntil(lambda: panel.render_count > drawn, timeout=20_000)
+    settle(qtbot, window, timeout=20_000)  # the worker is idle and the last face has reached the panel
     fresh = load_checkpoint(window.context.models[key].path).model
     with torch.no_grad():
         expected = to_uint8(fresh.decode(torch.from_numpy(panel.state.latent())[None])[0])

@@ -17,7 +17,8 @@ import pytest
 
 from models.checkpoint import read_metadata
 from models.run_lock import LOCK_FILE, RunLock
-from models.train import MODEL_FILE, STATE_FILE, TrainSettings, train
+from models.train import MODEL_FILE, STATE_FILE, train
+from models.train_settings import TrainSettings
 from tests.explorer.conftest import fill_tiny_run
 from tests.reliability.forked_runs import ROOT, ForkedRun, child_env
 

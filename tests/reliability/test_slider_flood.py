@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QApplication
 
 from models.checkpoint import load_checkpoint
 from models.image_io import to_uint8
+from tests.qt_wait import settle as settled
 
 MOVES = 10_000
 WARM_UP = 1_000  # moves before memory is measured: first-use caches are not growth
@@ -29,8 +30,7 @@ def drag(slider, values) -> None:
 
 
 def settle(qtbot, window) -> None:
-    qtbot.waitUntil(window.worker.is_idle, timeout=60_000)
-    qtbot.wait(50)  # the last results reach the panel
+    settled(qtbot, window)  # the worker is idle and the last results have reached the panel
     gc.collect()
 
 

@@ -169,13 +169,13 @@ def test_a_paused_run_left_running_by_the_train_tab_goes_on(qtbot, tmp_path, mon
     qtbot.addWidget(panel)
     run = tmp_path / "run"
     fill_tiny_run(panel.form, run, steps=1_000_000, sample_every=0, checkpoint_every=1, batch=4)
-    with qtbot.waitSignal(panel.run_event, timeout=240_000, check_params_cb=lambda e: e["event"] == "step"):
+    with qtbot.waitSignal(panel.run_event, timeout=240_000, check_params_cb=lambda e: e.kind == "step"):
         assert panel.start()
     pid = panel.process.pid()
     try:
-        with qtbot.waitSignal(panel.run_event, timeout=60_000, check_params_cb=lambda e: e["event"] == "paused") as p:
+        with qtbot.waitSignal(panel.run_event, timeout=60_000, check_params_cb=lambda e: e.kind == "paused") as p:
             panel.toggle_pause()
-        paused_at = p.args[0]["step"]
+        paused_at = p.args[0].step
         panel.leave_running()  # "Leave running" as the window closes
         assert not panel.running
         assert sent == ["pause"], sent  # the run goes on by its input's end alone

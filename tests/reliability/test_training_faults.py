@@ -26,7 +26,7 @@ TINY = ["--model", "vae", "--image-size", "16", "--channels", "8", "--latent-dim
 NAN_AT_STEP_2 = """
 import math, sys
 from explorer.cli import main as cli
-from models.family_trainers import VAETrainer
+from models.families.vae import VAETrainer
 step, calls = VAETrainer.step, []
 def nan_at_step_2(self, batches):
     result = step(self, batches)
@@ -241,7 +241,7 @@ def test_the_train_tab_shows_a_failed_sample_grid_as_a_note_and_the_run_finishes
     qtbot.addWidget(panel)
     fill_tiny_run(panel.form, run, steps=4, sample_every=2, checkpoint_every=2, batch=4)
     notes: list[str] = []
-    panel.run_event.connect(lambda e: notes.append(panel.message.text()) if e["event"] == "warning" else None)
+    panel.run_event.connect(lambda e: notes.append(panel.message.text()) if e.kind == "warning" else None)
     with qtbot.waitSignal(panel.run_ended, timeout=240_000) as ended:
         assert panel.start()
     how, ok = ended.args

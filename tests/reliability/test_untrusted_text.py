@@ -19,7 +19,7 @@ from PIL import Image
 from explorer.cli import main as cli
 from explorer.cli import train as cli_train
 from models.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from models.families import build_model
+from models.family import build_model
 from models.printable import printable
 from tests.models.tiny import tiny_vae
 
@@ -116,18 +116,20 @@ def test_the_train_tab_shows_a_runs_text_escaped_and_never_as_markup(qtbot):
     from explorer.app_context import AppContext
     from explorer.panels.train.panel import TrainPanel
     from explorer.worker.inference_worker import InferenceWorker
+    from models.train_events import event_from_dict
 
     panel = TrainPanel(AppContext(InferenceWorker("cpu")))
     qtbot.addWidget(panel)
     panel.family = "vae"
     panel._set_state("starting")
     markup = EVIL + "<img src='x'><a href='y'>z</a>"
-    panel._on_event({"event": "start", "family": "vae", "device": "CPU", "dataset": markup, "images": 8,
-                     "skipped": [f"{EVIL_FILE_NAME}.png: not an image"], "skipped_count": 1, "step": 0,
-                     "total_steps": 10, "parameters": 10, "out": f"/runs/{EVIL_FILE_NAME}", "resumed": False})
+    panel._on_event(event_from_dict({"event": "start", "family": "vae", "device": "CPU", "dataset": markup, "images": 8,
+                                     "skipped": [f"{EVIL_FILE_NAME}.png: not an image"], "skipped_count": 1,
+                                     "step": 0, "total_steps": 10, "parameters": 10,
+                                     "out": f"/runs/{EVIL_FILE_NAME}", "resumed": False}))
     texts = [panel.message.text()]
     for kind in ("warning", "error"):
-        panel._on_event({"event": kind, "message": f"Could not save '{markup}'."})
+        panel._on_event(event_from_dict({"event": kind, "message": f"Could not save '{markup}'."}))
         texts.append(panel.message.text())
     panel._ended(f"The run ended with an error: {markup}", False)
     texts.append(panel.message.text())

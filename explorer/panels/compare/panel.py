@@ -1,4 +1,4 @@
-"""Compare: the three families measured on the same held-out faces, drawn from the same seeds, and morphing
+"""Compare: every family measured on the same held-out faces, drawn from the same seeds, and morphing
 between the same two faces — with the numbers read out in plain words."""
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 
 from explorer import texts
 from explorer.app_context import AppContext
+from explorer.family_views import view_of
 from explorer.panels.compare.reading import reading
 from explorer.panels.compare.sections import (
     GRID_SEEDS,
@@ -27,7 +28,7 @@ from explorer.panels.compare.sections import (
 from explorer.panels.interpolate.panel import same_size
 from explorer.panels.train.time_left import TimeLeft
 from explorer.widgets.explain_box import ExplainBox
-from explorer.widgets.metric_bars import FAMILIES, LABELS, MetricBars
+from explorer.widgets.metric_bars import MetricBars
 from explorer.worker.compare_jobs import (
     CompareMorph,
     Measure,
@@ -37,6 +38,7 @@ from explorer.worker.compare_jobs import (
     StoredFigures,
 )
 from explorer.worker.requests import Endpoint, Interpolated, Result, Step
+from models.family import family_names
 from models.image_io import make_grid
 
 MORPH_FRAMES = 8
@@ -49,6 +51,9 @@ class ComparePanel(QWidget):
     def __init__(self, context: AppContext, parent: QWidget | None = None):
         super().__init__(parent)
         self.context = context
+        # The families compared, in the app's order: those registered when the tab is built (each has its grid and
+        # its strip); the figures and everything else below are keyed by their names.
+        self.families = family_names()
         self.figures: dict[str, dict] = {}  # family -> figures of the model shown for it
         self.sources: dict[str, str] = {}  # family -> where its figures come from
         self.measuring: dict[int, str] = {}  # request id -> family
@@ -88,11 +93,11 @@ class ComparePanel(QWidget):
         numbers.addWidget(self.bars, 3)
         numbers.addWidget(reading_box, 1)
 
-        seeds_box = SeedGrids()
+        seeds_box = SeedGrids(self.families)
         self.first_seed, self.draw = seeds_box.first_seed, seeds_box.draw
         self.grids, self.grid_titles = seeds_box.grids, seeds_box.grid_titles
         seeds_box.draw_asked.connect(self.request_grids)
-        morph_box = MorphStrips()
+        morph_box = MorphStrips(self.families)
         self.face_a, self.face_b, self.morph = morph_box.face_a, morph_box.face_b, morph_box.morph
         self.strips, self.strip_titles, self.morph_message = morph_box.strips, morph_box.strip_titles, morph_box.message
         morph_box.morph_asked.connect(self.request_morph)
@@ -140,7 +145,7 @@ class ComparePanel(QWidget):
     # ------------------------------------------------------------------ models
     def models(self) -> dict[str, str]:
         """family -> key of the model compared for it (the current model of that family, else the first)."""
-        chosen = {f: self.context.of_family(f) for f in FAMILIES}
+        chosen = {f: self.context.of_family(f) for f in self.families}
         return {f: m.key for f, m in chosen.items() if m is not None}
 
     def showEvent(self, event) -> None:
@@ -204,7 +209,7 @@ class ComparePanel(QWidget):
         if family is not None:
             self.step_text[family] = step.progress.message
             # Short: the status line under it says what is being done, the label beside it how long is left.
-            self.progress.show_step(step.progress.done, step.progress.total, f"{LABELS[family]}: %p%")
+            self.progress.show_step(step.progress.done, step.progress.total, f"{view_of(family).title}: %p%")
             if step.request_id != self._eta_request:  # the next model: its own rate
                 self._eta_request = step.request_id
                 self.eta.reset()
@@ -272,7 +277,7 @@ class ComparePanel(QWidget):
         sizes = {int(f.get("image_size", 0)) for f in self.figures.values()}
         if len(sizes) > 1:
             said.append("The models do not draw faces of the same size (" + ", ".join(
-                f"{LABELS[k]} {int(v.get('image_size', 0))} px" for k, v in self.figures.items())
+                f"{view_of(k).title} {int(v.get('image_size', 0))} px" for k, v in self.figures.items())
                 + "): each is measured against real faces of its own size, and a smaller face is quicker to draw.")
         self.reading.setText("<br><br>".join(said) if said else
                              "The reading appears here once the models are measured.")
@@ -283,10 +288,10 @@ class ComparePanel(QWidget):
         self.stop.setEnabled(bool(self.measuring))
         self.recompute.setEnabled(bool(models))
         lines = []
-        for family in FAMILIES:
+        for family in self.families:
             info = self.context.info(models[family]) if family in models else None
             if info is None:
-                lines.append(f"<b>{LABELS[family]}</b>: no model loaded.")
+                lines.append(f"<b>{view_of(family).title}</b>: no model loaded.")
             elif family in self.step_text:
                 lines.append(f"<b>{info.label}</b>: measuring — {self.step_text[family]}")
             elif family in self.errors:
@@ -308,7 +313,7 @@ class ComparePanel(QWidget):
             return
         seeds = tuple(range(self.first_seed.value(), self.first_seed.value() + GRID_SEEDS))
         self._grid_request = self.context.submit(SampleGrid(tuple(models.values()), seeds))
-        for family in FAMILIES:
+        for family in self.families:
             if family not in models:
                 self.grids[family].set_image(None)
 
@@ -341,7 +346,7 @@ class ComparePanel(QWidget):
             frames = same_size(list(strip), size)  # every family's strip at the largest model's size
             self.strips[family].set_image(make_grid(frames, columns=len(frames), padding=2))
             label = next((result.labels[k] for k, f in families.items() if f == family and k in result.labels), "")
-            self.strip_titles[family].setText(f"<b>{LABELS[family]}</b><br><small>{label}</small>")
+            self.strip_titles[family].setText(f"<b>{view_of(family).title}</b><br><small>{label}</small>")
         self.morph_message.setText(f"Done in {result.seconds:.1f} s.")
 
     # ------------------------------------------------------------------ export

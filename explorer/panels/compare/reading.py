@@ -2,19 +2,18 @@
 
 Every sentence is computed from the figures: which family is sharpest (precision), most varied (recall and
 coverage), smoothest (path length), fastest, and where the measurements disagree with the usual story
-(GANs sharp but less varied; VAEs varied but blurry; diffusion both, but slow).
+(GANs sharp but less varied; VAEs varied but blurry; diffusion both, but slow), which each family's view tells
+(explorer/family_views).
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-NAMES = {"vae": "VAE", "gan": "GAN", "diffusion": "diffusion model"}
-Figures = dict[str, Any]
+from explorer.family_views import Figures, view_of
+from models.family import family_names
 
 
 def _name(family: str) -> str:
-    return "the " + NAMES.get(family, family)
+    return "the " + view_of(family).compare_name
 
 
 def _best(results: dict[str, Figures], key: str, lowest: bool = False) -> str:
@@ -74,47 +73,16 @@ def reading(results: dict[str, Figures]) -> list[str]:
 
 
 def _story(results: dict[str, Figures]) -> list[str]:
-    """Where the measured numbers agree or disagree with the usual story, said plainly."""
+    """Where the measured numbers agree or disagree with the usual story, said plainly: a sentence from each
+    measured family whose view tells a story (in the app's order), once there is another family to compare with."""
+    if len(results) < 2:
+        return []
+    names = family_names()
+    order = [f for f in names if f in results] + [f for f in results if f not in names]
     lines = []
-    others = lambda family: {k: v for k, v in results.items() if k != family}
-    if "gan" in results and len(results) > 1:
-        g, rest = results["gan"], others("gan")
-        sharp = g["precision"] >= max(v["precision"] for v in rest.values())
-        narrow = g["recall"] <= min(v["recall"] for v in rest.values())
-        if sharp and narrow:
-            lines.append("As the usual story goes, the GAN's faces are sharp but less varied than the others'.")
-        elif narrow:
-            lines.append("The GAN is the least varied, as the usual story says, but it is not the sharpest here.")
-        elif sharp:
-            lines.append("The GAN is the sharpest, as the usual story says, but here it is not the least varied: "
-                         "its training kept most kinds of face.")
-        else:
-            lines.append("Unlike the usual story, the GAN is neither the sharpest nor the least varied here.")
-    if "vae" in results and len(results) > 1:
-        v, rest = results["vae"], others("vae")
-        blurry = v["precision"] <= min(r["precision"] for r in rest.values())
-        varied = v["recall"] >= max(r["recall"] for r in rest.values())
-        if blurry and varied:
-            lines.append("As the usual story goes, the VAE covers the variety well but its faces are the least "
-                         "convincing (blurry).")
-        elif blurry:
-            lines.append("The VAE's faces are the least convincing (blurry), as expected, but it is not the most "
-                         "varied here either.")
-        elif varied:
-            lines.append("The VAE is the most varied, as expected, and its faces are not the least convincing.")
-        else:
-            lines.append("Unlike the usual story, the VAE is neither the blurriest nor the most varied here.")
-    if "diffusion" in results and len(results) > 1:
-        d, rest = results["diffusion"], others("diffusion")
-        both = (d["precision"] >= max(r["precision"] for r in rest.values())
-                and d["recall"] >= max(r["recall"] for r in rest.values()))
-        slow = d["seconds_per_image"] >= max(r["seconds_per_image"] for r in rest.values())
-        if both and slow:
-            lines.append("As the usual story goes, the diffusion model is both the sharpest and the most varied, "
-                         "and pays for it in time.")
-        elif slow:
-            lines.append("The diffusion model is the slowest, as expected, but here it does not lead on both "
-                         "sharpness and variety.")
-        else:
-            lines.append("Unusually, the diffusion model is not the slowest here.")
+    for family in order:
+        story = view_of(family).story
+        said = story(results[family], {k: v for k, v in results.items() if k != family}) if story else None
+        if said:
+            lines.append(said)
     return lines

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from explorer.widgets.metric_bars import FAMILIES, LABELS
+from explorer.family_views import view_of
 from explorer.widgets.pixel_image import PixelImage
 from explorer.widgets.step_progress import StepProgress
 
@@ -37,7 +37,7 @@ class MeasureControls(QWidget):
         self.samples.setToolTip("How many faces each model draws to be measured. More samples: steadier figures, "
                                 "longer wait (diffusion is the slow one).")
         self.recompute = QPushButton("Recompute")
-        self.recompute.setToolTip("Measure the three models again on this computer, ignoring saved figures.")
+        self.recompute.setToolTip("Measure every model again on this computer, ignoring saved figures.")
         self.stop = QPushButton("Stop")
         self.stop.setToolTip("Stop measuring; figures already measured stay.")
         self.stop.setEnabled(False)
@@ -74,11 +74,12 @@ class ReadingBox(QGroupBox):
 
 
 class SeedGrids(QGroupBox):
-    """The same seeds drawn by each model, a grid per family: `draw_asked` when the seeds change or Draw is pressed."""
+    """The same seeds drawn by each model, a grid per family (of `families`, names in the app's order): `draw_asked`
+    when the seeds change or Draw is pressed."""
 
     draw_asked = Signal()
 
-    def __init__(self, parent: QWidget | None = None):
+    def __init__(self, families: tuple[str, ...], parent: QWidget | None = None):
         super().__init__("The same seeds in each model", parent)
         self.setToolTip("A seed is the starting point of the random numbers. Each model turns them into a face "
                         "its own way, so the same seed gives unrelated faces in different models: compare the "
@@ -97,8 +98,8 @@ class SeedGrids(QGroupBox):
         self.grids: dict[str, PixelImage] = {}
         self.grid_titles: dict[str, QLabel] = {}
         grids_row = QGridLayout()
-        for column, family in enumerate(FAMILIES):
-            self.grid_titles[family] = QLabel(f"<b>{LABELS[family]}</b>")
+        for column, family in enumerate(families):
+            self.grid_titles[family] = QLabel(f"<b>{view_of(family).title}</b>")
             self.grid_titles[family].setAlignment(Qt.AlignmentFlag.AlignCenter)
             self.grids[family] = PixelImage("—", 150)
             grids_row.addWidget(self.grid_titles[family], 0, column)
@@ -113,11 +114,12 @@ class SeedGrids(QGroupBox):
 
 
 class MorphStrips(QGroupBox):
-    """Faces A and B of the data set, morphed in each model, a strip per family: `morph_asked` on Morph."""
+    """Faces A and B of the data set, morphed in each model, a strip per family (of `families`): `morph_asked` on
+    Morph."""
 
     morph_asked = Signal()
 
-    def __init__(self, parent: QWidget | None = None):
+    def __init__(self, families: tuple[str, ...], parent: QWidget | None = None):
         super().__init__("The same two faces, morphed in each model", parent)
         self.face_a = QSpinBox()
         self.face_b = QSpinBox()
@@ -138,8 +140,8 @@ class MorphStrips(QGroupBox):
         self.strip_titles: dict[str, QLabel] = {}
         strips_grid = QGridLayout()
         strips_grid.setColumnStretch(1, 1)
-        for row, family in enumerate(FAMILIES):
-            self.strip_titles[family] = QLabel(f"<b>{LABELS[family]}</b>")
+        for row, family in enumerate(families):
+            self.strip_titles[family] = QLabel(f"<b>{view_of(family).title}</b>")
             self.strip_titles[family].setWordWrap(True)
             self.strip_titles[family].setFixedWidth(130)
             self.strips[family] = PixelImage("—", 48)

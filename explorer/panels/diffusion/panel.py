@@ -96,7 +96,8 @@ class DiffusionPanel(QWidget):
         self.timeline.stepped.connect(self.step)
 
     def _model_changed(self) -> None:
-        info = self.context.of_family("diffusion")
+        # The tab shows decoding step by step: any model whose family decodes in steps will do.
+        info = self.context.first_model(lambda family: family.iterative)
         key = info.key if info else ""
         if key == self._model:
             return

@@ -44,7 +44,7 @@ class SeedRow(QWidget):
         self.psi.setSingleStep(0.1)
         self.psi.setValue(1.0)
         self.psi.setPrefix("ψ ")
-        self.psi.setToolTip("Truncation (GAN): below 1 pulls the numbers towards the middle — cleaner, more "
+        self.psi.setToolTip("Truncation ψ: below 1 pulls the numbers towards the middle — cleaner, more "
                             "typical faces, less variety. 0 gives the 'average' face.")
         self.steps = QSpinBox()
         self.steps.setRange(EXPLORE_STEPS.low, EXPLORE_STEPS.high)

@@ -33,8 +33,9 @@ from explorer.widgets.explain_box import ExplainBox
 from explorer.widgets.pixel_image import PixelImage
 from explorer.widgets.step_progress import StepProgress
 from explorer.worker import latent_map_jobs
-from explorer.worker.latent_map_jobs import LatentMap, MapLatents
-from explorer.worker.requests import Result, Step
+from explorer.worker.latent_map_jobs import LatentMap, MapLatents, mapping_families
+from explorer.worker.requests import ModelInfo, Result, Step
+from models.family import find_family
 
 MARKER = "#d6336c"  # a strong pink-red that none of the colour scales uses
 ROOMY_PLOT = 220  # pixels of plot height below which the explanation folds away to make room
@@ -151,9 +152,10 @@ class LatentMapView(QWidget):
                 self._auto_folded = False
                 toggle.setChecked(True)
 
-    def vae_key(self) -> str:
-        vae = self.context.of_family("vae")
-        return vae.key if vae else ""
+    def encoder_key(self) -> str:
+        """The model mapped: Explore's if it has an encoder, else the first loaded one that has."""
+        mapped = self.context.first_model(lambda family: family.has_encoder)
+        return mapped.key if mapped else ""
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
@@ -163,7 +165,7 @@ class LatentMapView(QWidget):
     def _ensure_map(self, again: bool = False) -> None:
         """Ask for the VAE's map if it is wanted (the view is open) and missing or stale; `again` replaces one in
         flight (the worker then drops the older request of the same slot, so its id is simply forgotten)."""
-        key = self.vae_key()
+        key = self.encoder_key()
         if not key or not self.isVisible():
             return
         if not again and (key in self._pending or (key in self.maps and key not in self._stale)):
@@ -204,15 +206,17 @@ class LatentMapView(QWidget):
 
     # ------------------------------------------------------------------ drawing
     def _refresh(self) -> None:
-        """Note, dots and target for the current state: which VAE, whether its map is ready, which model Explore shows."""
-        key = self.vae_key()
+        """Note, dots and target for the current state: which encoder model, whether its map is ready, which model
+        Explore shows."""
+        key = self.encoder_key()
         info = self.context.info(self._current)
+        mapping = mapping_families()
         if not key:
-            note = texts.LATENT_MAP["no_vae"]
+            note = texts.LATENT_MAP["no_encoder"].format(model=mapping)
         elif key in self._errors:
             note = f"<b>The map could not be made.</b> {self._errors[key]}"
-        elif info is not None and info.family != "vae":
-            note = texts.LATENT_MAP["not_vae"]
+        elif info is not None and not _has_encoder(info):
+            note = texts.LATENT_MAP["not_encoder"].format(model=mapping)
         else:
             note = ""
         self.note.setText(note)
@@ -334,3 +338,9 @@ def _most_telling(latent_map: LatentMap) -> int:
         if r2 > best_r2:
             best, best_r2 = i, r2
     return best
+
+
+def _has_encoder(info: ModelInfo) -> bool:
+    """Whether a loaded model can be placed on a map of its own (its family reads faces with an encoder)."""
+    family = find_family(info.family)
+    return family is not None and family.has_encoder

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
 
 from explorer import texts
 from explorer.app_context import AppContext
+from explorer.family_views import view_of
 from explorer.panels.explore.controls import MAX_SEED, ExploreControls
 from explorer.panels.explore.direction_banks import DirectionBanks
 from explorer.panels.explore.encoded_face_view import EncodedFaceView
@@ -30,6 +31,7 @@ from explorer.worker.requests import (
     Result,
     Step,
 )
+from models.family import find_family
 
 # The Named bank's longest row ("very short … down to the shoulders") fits unscrolled; in presenter mode the words
 # go under the sliders and the column may be narrower.
@@ -169,9 +171,10 @@ class ExplorePanel(QWidget):
             self.explain.set_text(texts.NO_MODEL)
             self.map_view.set_latent("", None)
             return
-        self.psi.setVisible(info.family == "gan")
-        self.steps.setVisible(info.family == "diffusion")
-        self.explain.set_text(texts.EXPLORE[info.family])
+        family = find_family(info.family)
+        self.psi.setVisible(family is not None and family.truncation)
+        self.steps.setVisible(family is not None and family.iterative)
+        self.explain.set_text(view_of(info.family).explore_text)
         self.state = LatentState.from_seed(info.latent_shape, self.seed.value())
         self._show_report(None)
         self._apply_analysis()
@@ -307,8 +310,9 @@ class ExplorePanel(QWidget):
     def bring_in(self, source: Endpoint) -> None:
         if not self._model:
             return
-        vae = self.context.of_family("vae")
-        request = EncodeImage(self._model, vae.key if vae else None, source)
+        # The encoder's report (posterior, reconstruction) comes from a model that has one, whichever is shown.
+        encoder = self.context.first_model(lambda family: family.has_encoder)
+        request = EncodeImage(self._model, encoder.key if encoder else None, source)
         self._encode_id = self.context.submit(request)
         self._encode_what = source.describe()
         self.message.setText(f"Bringing in {shown_html(source.describe())}…")
@@ -330,7 +334,7 @@ class ExplorePanel(QWidget):
             assert isinstance(result, Encoded)
             self.message.setText("")
             if result.model == self._model:  # else it was asked of a model that is no longer shown
-                self.set_latent(result.latent, f"bring in {self._encode_what}", result.vae)
+                self.set_latent(result.latent, f"bring in {self._encode_what}", result.encoder)
 
     def _on_rendered(self, result: Result) -> None:
         if result.request_id <= self._drawn_id:

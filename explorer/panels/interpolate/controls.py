@@ -14,14 +14,27 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from explorer.family_views import view_of
 from explorer.panels.diffusion.timeline_slider import TimelineSlider
 from explorer.pictures.picture_state import MORPH_FRAMES
 from explorer.widgets.export_size_box import ExportSizeBox
 from explorer.widgets.flow_layout import flow_row
+from models.family import families
+
+NUMBER_WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+
+
+def _count_words(n: int) -> str:
+    return NUMBER_WORDS[n] if n < len(NUMBER_WORDS) else f"{n:,}"
+
+
+def _listed(items: list[str]) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    return " and ".join(filter(None, [", ".join(items[:-1]), *items[-1:]]))
 
 
 class MorphSettings(QWidget):
-    """Frames, lerp or slerp, one model or all three, and Morph. `changed` when any of them asks for a new morph."""
+    """Frames, lerp or slerp, one model or one of each family, and Morph. `changed` when any of them asks for a new morph."""
 
     changed = Signal()
 
@@ -37,8 +50,10 @@ class MorphSettings(QWidget):
         self.mode.setToolTip("Straight line: the shortest path between the two sets of numbers. Great circle: "
                              "a curved path that stays as far from the middle as real faces are.")
         self.current_only = QRadioButton("Current model")
-        self.all_three = QRadioButton("All three models")
-        self.all_three.setToolTip("The same two faces morphed in the VAE, the GAN and the diffusion model.")
+        # One model of each family ("all_three" from when there were three: the picture state keeps that name).
+        self.all_three = QRadioButton(f"All {_count_words(len(families()))} models")
+        names = _listed(["the " + view_of(f).compare_name for f in families()])
+        self.all_three.setToolTip(f"The same two faces morphed in {names}.")
         self.current_only.setChecked(True)
         group = QButtonGroup(self)
         group.addButton(self.current_only)

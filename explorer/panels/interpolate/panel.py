@@ -26,7 +26,7 @@ from explorer.widgets.pixel_image import PixelImage
 from explorer.widgets.shown_text import shown_html
 from explorer.widgets.step_progress import StepProgress
 from explorer.worker.requests import Interpolate, Interpolated, Result, Step
-from models.families import FAMILY_NAMES
+from models.family import family_names
 from models.image_io import make_grid
 
 FRAME_MS = 120
@@ -123,7 +123,7 @@ class InterpolatePanel(QWidget):
     # ------------------------------------------------------------------ requests
     def model_keys(self) -> tuple[str, ...]:
         if self.all_three.isChecked():
-            chosen = [self.context.of_family(f) for f in FAMILY_NAMES]
+            chosen = [self.context.of_family(f) for f in family_names()]
             return tuple(m.key for m in chosen if m is not None)
         return (self.context.current,) if self.context.current else ()
 

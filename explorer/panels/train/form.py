@@ -1,7 +1,10 @@
 """The Train tab's settings: family, data (with a look at an image folder), hyper-parameters, device, folder.
 
-`options()` turns the form into the arguments of `python main.py train`; `problem()` says, in a sentence,
-why a run cannot start yet (a folder without images, an output folder already holding a run).
+The family chooser and each family's own fields are made from the registry (models/family.py: its `Option`s, with
+the ranges of its config), so a family added to the registry has its page here without a line of this file.
+`options()` turns the form into the arguments of `python main.py train` through the one schema the command line
+is made from (models/train_settings.py); `problem()` says, in a sentence, why a run cannot start yet (a folder
+without images, an output folder already holding a run).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QValidator
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QFileDialog,
@@ -24,27 +28,30 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QSizePolicy,
     QSpinBox,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
 
+from explorer.family_views import view_of
 from explorer.widgets.pixel_image import PixelImage
 from explorer.widgets.shown_text import rich_text, shown_html
 from explorer.worker.model_catalog import default_runs_dir
 from models.config_check import ConfigError, Number, Whole
 from models.data import DataError, find_images, load_image
-from models.families import FAMILIES
+from models.family import Family, Option, families, get_family
 from models.image_io import make_grid
 from models.paths import expanded, look
-from models.printable import printable
+from models.printable import printable, shown_value
 from models.setting_ranges import IMAGE_SIZES, TRAIN_RANGES, max_data_count, run_folder_problem
-from models.train import TrainSettings, check_settings
+from models.train import check_settings
+from models.train_settings import SETTINGS, TrainSettings, settings_arguments
 
-FAMILY_CHOICES = (("vae", "VAE (autoencoder)"), ("gan", "GAN (generator vs. judge)"),
-                  ("diffusion", "Diffusion (denoiser)"))
 PREVIEW_COUNT = 8
+SYNTHETIC = "synthetic-faces"  # what --data says for Synthetic Faces
+SETTING = {s.name: s for s in SETTINGS}
 
 
 class MultipleSpinBox(QSpinBox):
@@ -102,6 +109,75 @@ def _combo(items, tip: str) -> QComboBox:
     return box
 
 
+def _sentence(phrase: str) -> str:
+    """An option's help phrase as a tooltip: "size of the latent vector" -> "Size of the latent vector."."""
+    phrase = phrase.strip()
+    return phrase[:1].upper() + phrase[1:] + ("" if phrase.endswith((".", "?", "!")) else ".")
+
+
+def _decimals(step: float) -> int:
+    """Decimals enough to show a spin box's step (two at least, as Qt's default)."""
+    return max(2, -math.floor(math.log10(step)) if 0 < step < 1 else 0)
+
+
+def option_field(family: Family, option: Option) -> QWidget:
+    """The field of one of a family's own settings, of the kind its config's range is, within that range (the CLI
+    checks the same), at the config's default."""
+    kind, allowed, default = family.option_kind(option), family.option_range(option), family.option_default(option)
+    tip = _sentence(option.help)
+    if kind == "whole":
+        return _spin(allowed, default, tip, max(1, int(option.step)), option.special)
+    if kind == "number":
+        box = QDoubleSpinBox()
+        box.setDecimals(_decimals(option.step))
+        smallest = 10 ** -box.decimals()  # a range open at the top ends one shown step below it
+        box.setRange(allowed.low, allowed.high - smallest if allowed.high_open else allowed.high)
+        box.setSingleStep(option.step)
+        box.setValue(default)
+        box.setToolTip(tip)
+        if option.special:
+            box.setSpecialValueText(option.special)
+        return box
+    if kind == "choice":
+        box = _combo(((c, c) for c in family.option_choices(option)), tip)
+        box.setCurrentIndex(max(0, box.findData(default)))
+        return box
+    box = QCheckBox()
+    box.setChecked(bool(default))
+    box.setToolTip(tip)
+    return box
+
+
+def option_value(field: QWidget):
+    """What a family's field holds, as its config takes it."""
+    if isinstance(field, QCheckBox):
+        return field.isChecked()
+    if isinstance(field, QComboBox):
+        return field.currentData()
+    if isinstance(field, QDoubleSpinBox):
+        return float(field.value())
+    return int(field.value())
+
+
+class FamilyPage(QWidget):
+    """One family's own settings, a field per `Option` in the family's order (`fields`: option key -> field)."""
+
+    def __init__(self, family: Family, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.family = family
+        self.fields: dict[str, QWidget] = {}
+        form = QFormLayout(self)
+        form.setContentsMargins(0, 0, 0, 0)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        for option in family.options:
+            self.fields[option.key] = option_field(family, option)
+            form.addRow(option.label, self.fields[option.key])
+
+    def values(self) -> dict:
+        """The family's options as TrainSettings.model_options holds them."""
+        return {key: option_value(field) for key, field in self.fields.items()}
+
+
 def scan_folder(path: str, preview: int = PREVIEW_COUNT) -> tuple[int, list[str], np.ndarray | None]:
     """(images found, "name: reason" of what was skipped, a uint8 preview grid of the first readable ones)."""
     root = Path(expanded(path))
@@ -141,11 +217,12 @@ def _chooser(line: QLineEdit, button: QPushButton) -> QHBoxLayout:
 
 class ModelSettings(QGroupBox):
     """The family, image size, steps, batch, learning rate and width; under them the chosen family's own settings
-    (latent size and β, GAN loss and critic steps, noise schedule and sampling steps) on a page of their own."""
+    (latent size and β, GAN loss and critic steps, noise schedule ...) on a page of their own, and the shared settings
+    that apply to some families only (sampling steps, for a family that draws in steps)."""
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__("Model", parent)
-        self.family = _combo(FAMILY_CHOICES, "Which kind of model to train.")
+        self.family = _combo(((f.name, view_of(f).chooser_label) for f in families()), "Which kind of model to train.")
         self.image_size = _combo(((s, f"{s} × {s} px") for s in IMAGE_SIZES),
                                  "Pixels per side: 32 trains quickly on a processor, 64 looks better.")
         self.image_size.setCurrentIndex(1)
@@ -161,35 +238,28 @@ class ModelSettings(QGroupBox):
         width = TRAIN_RANGES["channels"]  # below its lowest: 0, the family's default
         self.channels = _spin(Whole(0, width.high), 0, "Network width: smaller trains faster, larger learns more "
                               f"(multiples of {width.low}).", width.low, "default", MultipleSpinBox())
-        # The family's own settings (latent size, β, critic steps) take their ranges from the family's config, in
-        # TrainForm._family_ranges; the ranges given here only hold their first values until then.
-        self.latent = _spin(Whole(1, 32), 32, "How many numbers describe a face (the latent space).")
-        self.beta = QDoubleSpinBox()
-        self.beta.setRange(0.0, 1.0)
-        self.beta.setValue(1.0)
-        self.beta.setSingleStep(0.5)
-        self.beta.setToolTip("Weight of the KL term: above 1 the model uses fewer, tidier dimensions "
-                             "(β-VAE), and draws blurrier faces.")
-        self.gan_loss = _combo(((k, k) for k in ("non-saturating", "minimax", "hinge", "wgan-gp")),
-                               "The game's scoring rule. Non-saturating is the usual choice.")
-        self.critic = _spin(Whole(0, 1), 0, "Discriminator steps per generator step (5 is usual for wgan-gp).",
-                            special="the loss's own")
-        self.schedule = _combo((("linear", "linear"), ("cosine", "cosine")),
-                               "How noise is added over time: cosine keeps more signal in the early steps.")
-        self.sample_steps = _spin(TRAIN_RANGES["sample_steps"], 25, "Denoising steps used to draw the sample grid.")
+        # One page per family, in the chooser's order: the page at the chooser's index is the chosen family's.
+        self.pages = [FamilyPage(family) for family in families()]
         self.family_pages = QStackedWidget()
-        for rows in ((("Latent numbers", self.latent), ("β (KL weight)", self.beta)),
-                     (("GAN loss", self.gan_loss), ("Critic steps", self.critic)),
-                     (("Noise schedule", self.schedule), ("Sampling steps", self.sample_steps))):
-            page = QWidget()
-            form = QFormLayout(page)
-            form.setContentsMargins(0, 0, 0, 0)
-            for label, widget in rows:
-                form.addRow(label, widget)
+        for page in self.pages:
             self.family_pages.addWidget(page)
-        self.setLayout(_form(("Model", self.family), ("Image size", self.image_size), ("Steps", self.steps),
-                             ("Batch size", self.batch), ("Learning rate", self.lr), ("Network width", self.channels),
-                             (self.family_pages,)))
+        steps = SETTING["sample_steps"]
+        self.sample_steps = _spin(steps.allowed, steps.default, "Denoising steps used to draw the sample grid.")
+        self.form = _form(("Model", self.family), ("Image size", self.image_size), ("Steps", self.steps),
+                          ("Batch size", self.batch), ("Learning rate", self.lr), ("Network width", self.channels),
+                          (self.family_pages,), ("Sampling steps", self.sample_steps))
+        self.setLayout(self.form)
+
+    def show_family(self, index: int) -> None:
+        """The chosen family's page, as tall as its own fields (a stack is as tall as its tallest page unless the
+        others are told not to count), and the shared settings that apply to it."""
+        self.family_pages.setCurrentIndex(index)
+        for i, page in enumerate(self.pages):
+            policy = QSizePolicy.Policy.Preferred if i == index else QSizePolicy.Policy.Ignored
+            page.setSizePolicy(policy, policy)
+        self.form.setRowVisible(self.family_pages, bool(self.pages[index].fields))
+        self.form.setRowVisible(self.sample_steps, SETTING["sample_steps"].applies(self.pages[index].family))
+        self.family_pages.adjustSize()
 
 
 class DataSettings(QGroupBox):
@@ -263,8 +333,7 @@ class TrainForm(QWidget):
             ModelSettings(), DataSettings(), OutputSettings())
         self.family, self.image_size, self.steps, self.batch = model.family, model.image_size, model.steps, model.batch
         self.lr, self.channels, self.family_pages = model.lr, model.channels, model.family_pages
-        self.latent, self.beta, self.gan_loss, self.critic = model.latent, model.beta, model.gan_loss, model.critic
-        self.schedule, self.sample_steps = model.schedule, model.sample_steps
+        self.sample_steps = model.sample_steps
         self.data_kind, self.faces, self.folder, self.folder_button = (
             data.data_kind, data.faces, data.folder, data.folder_button)
         self.folder_info, self.preview = data.folder_info, data.preview
@@ -280,26 +349,24 @@ class TrainForm(QWidget):
         self.data_kind.currentIndexChanged.connect(self._data_changed)
         data.choose_folder_clicked.connect(self.choose_folder)
         output.choose_out_clicked.connect(self.choose_out)
-        for family in FAMILIES:  # every field in a family's range from the start; the chosen family's win
-            self._family_ranges(family)
         self._family_changed()
         self._size_changed()
         self._data_changed()
 
     def _family_changed(self) -> None:
-        family = self.family.currentData()
-        self.family_pages.setCurrentIndex([f for f, _ in FAMILY_CHOICES].index(family))
-        self._family_ranges(family)
-        self.latent.setEnabled("latent_dim" in FAMILIES[family][1].RANGES)
+        self.model_settings.show_family(self.family.currentIndex())
         self.new_out_folder()
         self.changed.emit()
 
-    def _family_ranges(self, family: str) -> None:
-        """The family's own settings take the ranges of its config (VAEConfig.RANGES, ...), as the CLI does."""
-        ranges = FAMILIES[family][1].RANGES
-        for box, name in ((self.latent, "latent_dim"), (self.beta, "beta"), (self.critic, "critic_steps")):
-            if name in ranges:
-                _ranged(box, ranges[name])
+    @property
+    def chosen_family(self) -> Family:
+        return get_family(self.family.currentData())
+
+    def option_field(self, key: str, family: str | None = None) -> QWidget | None:
+        """The field of a family's own setting `key` (of the chosen family when none is named); None when the
+        family has no such setting."""
+        index = self.family.currentIndex() if family is None else self.family.findData(family)
+        return self.model_settings.pages[index].fields.get(key) if index >= 0 else None
 
     def _size_changed(self) -> None:
         self.faces.setMaximum(max_data_count(self.image_size.currentData()))
@@ -364,36 +431,53 @@ class TrainForm(QWidget):
                     "folder.")
         return ""
 
+    def settings(self) -> TrainSettings:
+        """The run these fields describe."""
+        family = self.chosen_family
+        synthetic = self.data_kind.currentData() == "synthetic"
+        every = self.sample_every.value()
+        settings = TrainSettings(
+            family=family.name, out=str(Path(expanded(self.out.text().strip()))),
+            data=SYNTHETIC if synthetic else self.folder.text(), steps=self.steps.value(),
+            batch_size=self.batch.value(), image_size=self.image_size.currentData(), device=self.device.currentData(),
+            lr=self.lr.value() or None, channels=self.channels.value() or None,  # 0: the family's default
+            model_options=self.model_settings.pages[self.family.currentIndex()].values(),
+            sample_every=every, checkpoint_every=self.checkpoint_every.value(),
+            log_every=max(1, min(10, every // 5)) if every else 10)  # a few reports between two sample grids
+        if synthetic:  # a folder's images are counted by the loader
+            settings.data_count = self.faces.value()
+        if SETTING["sample_steps"].applies(family):
+            settings.sample_steps = self.sample_steps.value()
+        return settings
+
     def options(self) -> list[str]:
-        """The arguments of `python main.py train` for these settings."""
-        family = self.family.currentData()
-        data = "synthetic-faces" if self.data_kind.currentData() == "synthetic" else self.folder.text()
-        opts = ["--model", family, "--data", data, "--out", str(Path(expanded(self.out.text().strip()))),
-                "--steps", str(self.steps.value()), "--batch-size", str(self.batch.value()),
-                "--image-size", str(self.image_size.currentData()), "--device", self.device.currentData(),
-                "--sample-every", str(self.sample_every.value()),
-                "--checkpoint-every", str(self.checkpoint_every.value()),
-                "--log-every", str(max(1, min(10, self.sample_every.value() // 5)) if self.sample_every.value() else 10)]
-        if self.data_kind.currentData() == "synthetic":
-            opts += ["--data-count", str(self.faces.value())]
-        if self.lr.value() > 0:
-            opts += ["--lr", f"{self.lr.value():g}"]
-        if self.channels.value() > 0:
-            opts += ["--channels", str(self.channels.value())]
-        if family == "vae":
-            opts += ["--latent-dim", str(self.latent.value()), "--beta", f"{self.beta.value():g}"]
-        elif family == "gan":
-            opts += ["--latent-dim", str(self.latent.value()), "--gan-loss", self.gan_loss.currentData(),
-                     "--critic-steps", str(self.critic.value())]
-        else:
-            opts += ["--schedule", self.schedule.currentData(), "--sample-steps", str(self.sample_steps.value())]
-        return opts
+        """The arguments of `python main.py train` for these settings (the schema's: one way to write every run)."""
+        return settings_arguments(self.settings())
 
 
-RECORDED = ("family", "steps", "data", "batch_size", "image_size", "seed", "data_count", "data_seed", "log_every",
-            "sample_every", "sample_steps", "checkpoint_every")  # what a checkpoint's record of its run must hold
-OPTION_FLAGS = {"latent_dim": "--latent-dim", "beta": "--beta", "loss": "--gan-loss", "critic_steps": "--critic-steps",
-                "schedule": "--schedule"}
+NOT_RECORDED = ("out", "resume", "device")  # a run's record holds every other setting (models/train.py, Run.save)
+
+
+def recorded_settings(folder: str, training: dict, device: str) -> TrainSettings:
+    """The settings a run's checkpoint records, to continue it in `folder` on `device`. The record is untrusted: a
+    setting missing or outside the range the CLI takes is a ConfigError naming it."""
+    recorded = [f.name for f in dataclasses.fields(TrainSettings) if f.name not in NOT_RECORDED]
+    missing = [name for name in recorded if name not in training]
+    if missing:
+        raise ConfigError(f"The run's record has no setting '{missing[0]}'.")
+    values = {name: training[name] for name in recorded}
+    values["model_options"] = values["model_options"] or {}  # none recorded: the family's defaults
+    s = TrainSettings(**values, out=folder, resume=True, device=device)
+    try:
+        check_settings(s)
+        for setting in SETTINGS:  # a choice's range is its list (check_settings sees numbers' ranges)
+            value = getattr(s, setting.name)
+            if setting.choices and value not in setting.choices:
+                raise ConfigError(f"setting '{setting.name}' should be one of "
+                                  f"{', '.join(map(str, setting.choices))}, not {shown_value(value)}")
+    except ConfigError as exc:
+        raise ConfigError(f"The run's recorded {exc}.") from None
+    return s
 
 
 def resume_options(folder: str, training: dict, step: int, more_steps: int, device: str) -> list[str]:
@@ -403,34 +487,13 @@ def resume_options(folder: str, training: dict, step: int, more_steps: int, devi
     is untrusted: a setting outside the range the CLI takes is a ConfigError naming it, never a command line
     that `train` would refuse.
     """
-    missing = [key for key in RECORDED if key not in training]
-    if missing:
-        raise ConfigError(f"The run's record has no setting '{missing[0]}'.")
-    known = {f.name for f in dataclasses.fields(TrainSettings)} - {"out", "resume", "device"}
-    s = TrainSettings(**{k: v for k, v in training.items() if k in known}, out=folder, resume=True, device=device)
-    s.model_options = {} if s.model_options is None else s.model_options  # none recorded: the family's defaults
-    try:
-        check_settings(s)
-        if s.image_size not in IMAGE_SIZES:
-            raise ConfigError(f"setting 'image_size' should be one of {', '.join(map(str, IMAGE_SIZES))}, "
-                              f"not {s.image_size}")
-    except ConfigError as exc:
-        raise ConfigError(f"The run's recorded {exc}.") from None
+    s = recorded_settings(folder, training, device)
     most = TRAIN_RANGES["steps"].high
     if step >= most:
         raise ConfigError(f"The run has done {step:,} steps, the most a run may have.")
+    family = get_family(s.family)
+    # Only the family's own options have flags; the rest of its config (set by a script) comes back with the run's
+    # saved state, which holds the architecture.
+    options = {key: value for key, value in s.model_options.items() if family.option(key) is not None}
     steps = s.steps if step < s.steps else min(step + more_steps, most)
-    opts = ["--model", s.family, "--out", folder, "--resume", "--steps", str(steps), "--device", device,
-            "--data", str(s.data), "--batch-size", str(s.batch_size), "--image-size", str(s.image_size),
-            "--seed", str(s.seed), "--data-count", str(s.data_count), "--data-seed", str(s.data_seed),
-            "--log-every", str(s.log_every), "--sample-every", str(s.sample_every),
-            "--sample-steps", str(s.sample_steps), "--checkpoint-every", str(s.checkpoint_every)]
-    for key, flag in (("lr", "--lr"), ("channels", "--channels"), ("ema", "--ema")):
-        if getattr(s, key) is not None:
-            opts += [flag, str(getattr(s, key))]
-    for key, value in s.model_options.items():
-        if key in ("spectral_norm", "minibatch_std") and value:
-            opts.append("--" + key.replace("_", "-"))
-        elif key in OPTION_FLAGS:
-            opts += [OPTION_FLAGS[key], str(value)]
-    return opts
+    return settings_arguments(dataclasses.replace(s, steps=steps, model_options=options))

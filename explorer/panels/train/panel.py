@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from explorer import texts
 from explorer.app_context import AppContext
+from explorer.family_views import view_of
 from explorer.panels.train.form import TrainForm, resume_options
 from explorer.panels.train.run_view import RunButtons, RunStatus, SamplesView
 from explorer.panels.train.training_process import TrainingProcess, shown_command
@@ -27,13 +28,26 @@ from explorer.widgets.explain_box import ExplainBox
 from explorer.widgets.loss_plots import LossPlots
 from explorer.widgets.shown_text import shown_html as shown
 from explorer.worker.requests import ReadRunRecord, Result, RunRecord
-from models.config_check import ConfigError
+from models.config_check import ConfigError, is_whole
+from models.family import noun_of
 from models.printable import printable
 from models.setting_ranges import run_folder_problem
+from models.train_events import (
+    CheckpointEvent,
+    DoneEvent,
+    ErrorEvent,
+    PausedEvent,
+    ResumedEvent,
+    SamplesEvent,
+    StartEvent,
+    StepEvent,
+    TrainEvent,
+    WarningEvent,
+)
 
 FORM_WIDTH = 340  # the settings column's narrowest width
 EXPLAIN_WIDTH = 260
-COLLAPSE_DIVERSITY = 0.25  # sample spread / data spread below which a GAN's grid is "nearly one face"
+COLLAPSE_DIVERSITY = 0.25  # sample spread / data spread below which a grid is "nearly one face" (a GAN's collapse)
 FOLLOW_SECONDS = 5.0  # Explore reloads a running model's weights at most this often
 REDRAW_MS = 200  # loss curves are redrawn at most five times a second, however fast steps come
 EXIT_WAIT_MS = 1500  # closing the app waits this long for a stopping run; the window is gone within 2 s
@@ -46,7 +60,7 @@ def _clock(seconds: float) -> str:
 
 
 class TrainPanel(QWidget):
-    run_event = Signal(dict)  # every event of the run, after the panel has shown it
+    run_event = Signal(object)  # every event of the run (a models.train_events.TrainEvent), after the panel shows it
     run_ended = Signal(str, bool)
     # A run that Explore followed has ended: the run's model key, and the model shown before the run took over.
     follow_ended = Signal(str, str)
@@ -211,7 +225,7 @@ class TrainPanel(QWidget):
         self.samples.set_image(None)
         self.health.setText("")
         self.speed.setText("")
-        self.explain.set_text(texts.TRAIN[family])
+        self.explain.set_text(view_of(family).train_text)
         self.message.setText("Starting the training process… (loading the data can take a moment)")
         self.status.setText("Starting…")
         self.process.start(options)
@@ -263,55 +277,54 @@ class TrainPanel(QWidget):
         self.process.leave_running()
 
     # ------------------------------------------------------------------ events
-    def _on_event(self, event: dict) -> None:
-        kind = event["event"]
-        handler = getattr(self, f"_on_{kind}", None)
+    def _on_event(self, event: TrainEvent) -> None:
+        handler = getattr(self, f"_on_{event.kind}", None)  # _on_start(StartEvent), _on_step(StepEvent), ...
         if handler is not None:
             handler(event)
         self.run_event.emit(event)
 
-    def _on_start(self, e: dict) -> None:
-        self.out, self.step, self.total = e["out"], e["step"], e["total_steps"]
+    def _on_start(self, e: StartEvent) -> None:
+        self.out, self.step, self.total = e.out, e.step, e.total_steps
         self.start_step = self.step
         self.progress.show_step(self.step, self.total)
-        verb = "Resumed" if e.get("resumed") else "Training"
-        self.status.setText(f"{verb} a {self.family.upper() if self.family != 'diffusion' else 'diffusion'} "
-                            f"model ({e['parameters']:,} weights) on {e['device']}")
-        skipped = f"; {e['skipped_count']} files skipped (e.g. {shown(e['skipped'][0])})" if e.get("skipped_count") else ""
-        self.message.setText(f"{shown(e['dataset'])}: {e['images']:,} images{skipped}. Run folder: {shown(e['out'])}")
+        verb = "Resumed" if e.resumed else "Training"
+        self.status.setText(f"{verb} {noun_of(self.family)} ({e.parameters:,} weights) on {printable(e.device, 80)}")
+        skipped = f"; {e.skipped_count} files skipped (e.g. {shown(e.skipped[0])})" if e.skipped_count and e.skipped \
+            else ""
+        self.message.setText(f"{shown(e.dataset)}: {e.images:,} images{skipped}. Run folder: {shown(e.out)}")
         self._set_state("running")
 
     def _show_step(self, step: int) -> None:
         self.step = step
         self.progress.show_step(step, self.total)
 
-    def _on_step(self, e: dict) -> None:
-        self._show_step(e["step"])
-        self._images_per_second = f"{e['images_per_second']:,.0f} images/s"
-        eta = e.get("eta_seconds")
+    def _on_step(self, e: StepEvent) -> None:
+        self._show_step(e.step)
+        self._images_per_second = f"{e.images_per_second:,.0f} images/s"
         if self.state != "running":  # stopping: the time left no longer applies
             self.speed.setText(self._images_per_second)
         else:  # the child leaves out the first steps' warm-up: until one more step is timed there is no rate
             self.speed.setText(f"{self._images_per_second} · "
-                               + ("working out the time left…" if eta is None else f"ETA {_clock(eta)}"))
-        self.plots.add(self.step, e["losses"], redraw=False)
+                               + ("working out the time left…" if e.eta_seconds is None
+                                  else f"ETA {_clock(e.eta_seconds)}"))
+        self.plots.add(self.step, e.losses, redraw=False)
         if not self._redraw.isActive():
             self._redraw.start()
-        extra = e.get("extra") or {}
-        if "active_dims" in extra:
-            self.health.setText(f"Latent numbers in use: <b>{extra['active_dims']} of {len(extra['kl_per_dim'])}</b> "
+        active, per_dim = e.extra.get("active_dims"), e.extra.get("kl_per_dim")
+        if is_whole(active) and isinstance(per_dim, list):  # a family that reports its latent numbers' use
+            self.health.setText(f"Latent numbers in use: <b>{active} of {len(per_dim)}</b> "
                                 "(KL above 0.05 nats each)")
 
-    def _on_samples(self, e: dict) -> None:
+    def _on_samples(self, e: SamplesEvent) -> None:
         try:
-            with Image.open(e["path"]) as image:
+            with Image.open(e.path) as image:
                 self.samples.set_image(np.asarray(image.convert("RGB")))
-        except OSError:
+        except (OSError, ValueError):  # a path from the child's line: gone, not a picture, or not a path at all
             return
-        self.samples_caption.setText(f"Samples from fixed noise — step {e['step']:,}")
-        diversity = e.get("diversity")
-        if self.family != "gan" or diversity is None:
+        self.samples_caption.setText(f"Samples from fixed noise — step {e.step:,}")
+        if not view_of(self.family).warns_mode_collapse or e.diversity is None:
             return
+        diversity = e.diversity
         self.low_diversity = self.low_diversity + 1 if diversity < COLLAPSE_DIVERSITY else 0
         text = f"Diversity of the samples: {diversity:.2f} × that of real faces"
         if self.low_diversity >= 2:
@@ -320,40 +333,40 @@ class TrainPanel(QWidget):
                     "a lower learning rate, the hinge or wgan-gp loss, or restart.</span>")
         self.health.setText(text)
 
-    def _on_checkpoint(self, e: dict) -> None:
+    def _on_checkpoint(self, e: CheckpointEvent) -> None:
         first = not self.last_checkpoint
-        self.last_checkpoint = e["path"]
+        self.last_checkpoint = e.path
         now = time.monotonic()
         if first:
-            key = str(Path(e["path"]).resolve())
+            key = str(Path(e.path).resolve())
             if self.follow.isChecked() and self.context.current not in ("", key):
                 self._followed_from = (key, self.context.current)
-            self.context.load(e["path"], select=self.follow.isChecked(), reload=True)
+            self.context.load(e.path, select=self.follow.isChecked(), reload=True)
             self._followed_at = now
         elif self.follow.isChecked() and now - self._followed_at >= FOLLOW_SECONDS:
-            self.context.load(e["path"], reload=True)
+            self.context.load(e.path, reload=True)
             self._followed_at = now
 
-    def _on_paused(self, e: dict) -> None:
-        self._show_step(e["step"])  # steps are reported every few: the bar shows the step it paused at
-        self.status.setText(f"Paused at step {e['step']:,}")
+    def _on_paused(self, e: PausedEvent) -> None:
+        self._show_step(e.step)  # steps are reported every few: the bar shows the step it paused at
+        self.status.setText(f"Paused at step {e.step:,}")
         self.speed.setText(f"{self._images_per_second} · paused" if self._images_per_second else "paused")
         self._set_state("paused")
 
-    def _on_resumed(self, e: dict) -> None:
-        self.status.setText(f"Training — resumed at step {e['step']:,}")
+    def _on_resumed(self, e: ResumedEvent) -> None:
+        self.status.setText(f"Training — resumed at step {e.step:,}")
         self.speed.setText(self._images_per_second)  # the time left comes back with the next report
         self._set_state("running")
 
-    def _on_done(self, e: dict) -> None:
-        self._show_step(e["step"])
+    def _on_done(self, e: DoneEvent) -> None:
+        self._show_step(e.step)
         self.speed.setText(self._images_per_second)
 
-    def _on_warning(self, e: dict) -> None:
-        self.message.setText(f"<b>Note:</b> {shown(e.get('message', ''))}")
+    def _on_warning(self, e: WarningEvent) -> None:
+        self.message.setText(f"<b>Note:</b> {shown(e.message)}")
 
-    def _on_error(self, e: dict) -> None:
-        self.message.setText(f"<b>Error:</b> {shown(e.get('message', ''))}")
+    def _on_error(self, e: ErrorEvent) -> None:
+        self.message.setText(f"<b>Error:</b> {shown(e.message)}")
 
     def _ended(self, how: str, ok: bool) -> None:
         self.plots.redraw()

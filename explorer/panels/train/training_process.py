@@ -1,5 +1,8 @@
 """Runs `python -m explorer train ... --events` as a child QProcess and turns its JSON lines into Qt signals.
 
+Each line becomes one of models.train_events' dataclasses (read, not trusted: a line that is not one, or whose
+fields are missing or of the wrong kind, is passed over like a library's print).
+
 The child is the very command a user could type; the app only reads its standard output and writes
 "pause", "resume" or "stop" lines to its standard input. Whatever happens to the child (a crash, a kill,
 a full disk), the app hears about it through `ended` and never goes down with it.
@@ -16,6 +19,7 @@ from PySide6.QtCore import QObject, QProcess, Signal
 
 from models.config_check import is_whole
 from models.printable import printable
+from models.train_events import CheckpointEvent, DoneEvent, ErrorEvent, StartEvent, event_from_dict
 
 APP_MAIN = Path(__file__).resolve().parents[2] / "__main__.py"  # explorer/__main__.py: a wheel has no main.py
 CHILD_NICENESS = 5  # the child yields the processor to the app when they compete: the window stays responsive
@@ -45,7 +49,7 @@ class _Process(QProcess):
 
 
 class TrainingProcess(QObject):
-    event = Signal(dict)  # one parsed JSON line ({"event": "step", ...})
+    event = Signal(object)  # one line of the child's, as a models.train_events.TrainEvent
     ended = Signal(str, bool)  # a sentence saying how the run ended; True when it ended normally
 
     def __init__(self, parent: QObject | None = None):
@@ -53,7 +57,7 @@ class TrainingProcess(QObject):
         self.process: _Process | None = None
         self._buffer = b""
         self._stderr = ""
-        self.last_done: dict | None = None
+        self.last_done: DoneEvent | None = None
         self.last_error = ""
         self.saved_step: int | None = None  # the step of the checkpoint in the run's folder, as the child reported
         self.command: list[str] = []
@@ -119,19 +123,17 @@ class TrainingProcess(QObject):
 
     def _handle(self, line: bytes) -> None:
         try:
-            event = json.loads(line)
-        except ValueError:
-            return  # not one of ours (a library's print): ignore
-        if not isinstance(event, dict) or "event" not in event:
+            event = event_from_dict(json.loads(line))
+        except (ValueError, RecursionError):  # not one of ours (a library's print, a damaged or odd line): ignore
             return
-        if event["event"] == "done":
+        if isinstance(event, DoneEvent):
             self.last_done = event
-        elif event["event"] == "error":
-            self.last_error = printable(event.get("message", ""))
-        elif event["event"] == "start":
-            self.saved_step = _whole(event.get("checkpoint_step"))
-        elif event["event"] == "checkpoint":
-            self.saved_step = _whole(event.get("step"))
+        elif isinstance(event, ErrorEvent):
+            self.last_error = printable(event.message)
+        elif isinstance(event, StartEvent):
+            self.saved_step = _whole(event.checkpoint_step)
+        elif isinstance(event, CheckpointEvent):
+            self.saved_step = _whole(event.step)
         self.event.emit(event)
 
     def _read_stderr(self) -> None:
@@ -154,12 +156,12 @@ class TrainingProcess(QObject):
     def describe_end(self, code: int, crashed: bool) -> tuple[str, bool]:
         """How the run ended, in a sentence that claims only what the child reported having saved."""
         done = self.last_done
-        step = _whole(done.get("step")) if done is not None else None
+        step = _whole(done.step) if done is not None else None
         at = f" at step {step:,}" if step is not None else ""
         saved = self.saved_step
-        if done is not None and done.get("reason") == "finished":
+        if done is not None and done.reason == "finished":
             return f"The run finished{at}.", True
-        if done is not None and done.get("reason") == "stopped":
+        if done is not None and done.reason == "stopped":
             if saved is not None and saved == step:
                 return f"The run stopped{at}; its checkpoint is saved.", True
             if saved is not None:

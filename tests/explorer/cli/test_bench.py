@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from types import SimpleNamespace
 
@@ -11,10 +12,13 @@ from PySide6.QtCore import QTimer
 from explorer.cli.bench import (
     Figure,
     StallMeter,
+    bench_settings,
     print_table,
     slider_latencies,
     stall_figures,
+    training_figures,
 )
+from models.family import get_family, register_family, unregister_family
 
 
 def test_the_stall_meter_counts_only_the_lateness_of_each_tick(qapp, monkeypatch):
@@ -67,3 +71,27 @@ def test_the_table_marks_missed_targets(capsys):
         Figure("a", 1.0, "ms", "< 2 ms", True).__dict__, Figure("b", 3.0, "ms", "< 2 ms", False).__dict__]})
     out = capsys.readouterr().out
     assert "met" in out and "MISSED" in out
+
+
+@pytest.fixture
+def swirl():
+    """A family the app has never heard of that decodes in steps, for the test alone."""
+    family = register_family(dataclasses.replace(get_family("diffusion"), name="swirl", title="Swirl", order=40))
+    yield family
+    unregister_family(family.name)
+
+
+def test_training_is_measured_at_the_shipped_models_sizes(swirl):
+    sizes = {name: bench_settings(name, "run").image_size for name in ("vae", "gan", "diffusion", "swirl")}
+    assert sizes == {"vae": 64, "gan": 64, "diffusion": 32, "swirl": 32}  # 32 px for a family decoding in steps
+
+
+def test_training_figures_cover_every_family_by_its_title(swirl, monkeypatch):
+    from explorer.cli import bench
+
+    measured = []
+    monkeypatch.setattr(bench, "_in_subprocess", lambda function, family: measured.append(family) or 100.0)
+    names = [figure.name for figure in training_figures()]
+    assert names == [f"{title} training{how}" for title in ("VAE", "GAN", "Diffusion", "Swirl")
+                     for how in (", bare loop", " through `train`")]
+    assert measured[:4] == ["vae", "vae", "vae", "vae"] and measured[-1] == "swirl"

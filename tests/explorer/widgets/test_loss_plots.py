@@ -62,3 +62,38 @@ def test_a_plot_the_person_zoomed_stays_where_they_put_it(qtbot):
     plot.enableAutoRange()  # the "A" button: the plot follows the run again
     plots.add(200, {"loss": 0.1})
     assert plot.getViewBox().viewRange()[0] == pytest.approx([0, 200])
+
+
+def test_each_family_gets_the_plots_its_view_groups_its_losses_in(qtbot):
+    from explorer.family_views import view_of
+    from models.family import families
+
+    plots = LossPlots()
+    qtbot.addWidget(plots)
+    assert plots.family == families()[0].name  # the chooser's first family until a run starts
+    for family in families():
+        view = view_of(family)
+        plots.setup(family.name)
+        assert [p.plotItem.titleLabel.text for p in plots.plots] == [g.title for g in view.loss_plots]
+        plots.add(1, dict.fromkeys(family.losses, 0.5))
+        for key in family.losses:  # a hidden total is not drawn; a loss no plot lists joins the first
+            assert plots.point_count(key) == (0 if key in view.hidden_losses else 1), (family.name, key)
+
+
+def test_a_family_without_a_view_has_one_plot_of_all_its_losses(qtbot):
+    import dataclasses
+
+    from models.family import get_family, register_family, unregister_family
+
+    toy = register_family(dataclasses.replace(get_family("gan"), name="toy", title="Toy", order=40))
+    try:
+        plots = LossPlots()
+        qtbot.addWidget(plots)
+        plots.setup("toy")
+        assert len(plots.plots) == 1 and set(plots.curves) == set(toy.losses)
+        plots.add(1, {**dict.fromkeys(toy.losses, 0.5), "surprise": 2.0})
+        assert all(plots.point_count(key) == 1 for key in (*toy.losses, "surprise"))
+        legend = {item.opts["name"] for item in plots.plots[0].listDataItems() if item.opts.get("name")}
+        assert legend == {*toy.losses, "surprise"}  # named by their keys: no view names them
+    finally:
+        unregister_family("toy")

@@ -10,7 +10,8 @@ import pytest
 from PySide6.QtWidgets import QApplication
 
 from explorer.widgets.chart_labels import lay_out
-from explorer.widgets.metric_bars import FAMILIES, LINE_TEXT, METRICS, MetricBars, MetricChart, format_metric
+from explorer.widgets.metric_bars import LINE_TEXT, METRICS, MetricBars, MetricChart, format_metric
+from models.family import family_names
 
 
 def _figures(**per_family) -> dict[str, dict]:
@@ -18,7 +19,7 @@ def _figures(**per_family) -> dict[str, dict]:
     unless a `real_*` keyword says otherwise."""
     real = {k.removeprefix("real_"): v for k, v in per_family.items() if k.startswith("real_")}
     out = {}
-    for family in FAMILIES:
+    for family in family_names():
         if family not in per_family:
             continue
         precision, fd, ppl, seconds = per_family[family]
@@ -102,7 +103,7 @@ def test_no_text_in_a_chart_covers_another(charts, name):
             for family, text in values.items():
                 label = chart.value_labels[family]
                 assert label in texts and label.toPlainText() == text, where
-                i = FAMILIES.index(family)
+                i = chart.families.index(family)
                 shown = chart._shown(float(figures[family][spec.key]) * spec.scale)
                 top = chart.getViewBox().mapViewToScene(pg.Point(i, shown))
                 box = label.sceneBoundingRect()
@@ -221,3 +222,26 @@ def test_larger_type_gets_larger_chart_texts_that_still_cover_nothing(qtbot):
     for i, a in enumerate(texts):
         assert chart.getViewBox().sceneBoundingRect().contains(a.sceneBoundingRect())
         assert not any(a.sceneBoundingRect().intersects(b.sceneBoundingRect()) for b in texts[i + 1:])
+
+
+def test_a_fourth_family_gets_its_own_bar_colour_and_place(qtbot, fourth_family):
+    """A family registered after the three (by this test, with no view of its own) stands after them, under its
+    title, in a colour none of the others has; the x range makes room for it."""
+    from explorer.family_views import view_of
+
+    chart = MetricChart(next(m for m in METRICS if m.key == "precision"))
+    qtbot.addWidget(chart)
+    chart.resize(300, 220)
+    chart.show()
+    qtbot.waitExposed(chart)
+    figures = {**SHIPPED, "fourth": {**SHIPPED["vae"], "precision": 0.5}}
+    chart.set_figures(figures)
+    assert chart.families[-1] == "fourth" and chart.families.index("fourth") == len(family_names()) - 1
+    assert chart.x_range == (-0.6, len(chart.families) - 0.4)
+    ticks = dict(chart.getAxis("bottom")._tickLevels[0])
+    assert ticks[chart.families.index("fourth")] == "Fourth"
+    bars = [item for item in chart.getPlotItem().items if isinstance(item, pg.BarGraphItem)]
+    colours = {bar.opts["brush"] for bar in bars}
+    assert len(bars) == 4 and len(colours) == 4 and view_of("fourth").colour in colours
+    assert chart.value_labels["fourth"].toPlainText() == "0.50"
+    assert {t.toPlainText() for t in _texts_in_scene(chart)} >= {"0.50", "0.86", "0.84", "0.89"}

@@ -16,12 +16,14 @@ from PySide6.QtWidgets import QMessageBox
 
 from explorer.panels.explore.latent_state import LatentState
 from explorer.pictures.png_state import export_png
+from explorer.widgets.model_chooser import chooser_rows
 from explorer.worker import inference_jobs, model_catalog
-from explorer.worker.model_catalog import MODELS_ENV
+from explorer.worker.model_catalog import MODELS_ENV, RUN, SHIPPED, CatalogEntry
 from models import safetensors_file
 from models.checkpoint import save_checkpoint
-from models.families import build_model
+from models.family import build_model
 from tests.explorer.conftest import CONFIGS
+from tests.qt_wait import settle
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
@@ -104,6 +106,18 @@ def test_after_a_restart_the_chooser_lists_shipped_models_runs_newest_first_then
     assert len(win.context.models) == 3  # one per family at start, as before: the shipped ones
 
 
+def test_a_fourth_family_is_listed_under_its_title_after_the_three(fourth_family):
+    """A family the app has never heard of (registered by the test) is offered like the others, in its place."""
+    def entry(family, kind=SHIPPED, step=7):
+        return CatalogEntry(f"/m/{family}-{kind}.safetensors", kind, family, 16, step, created=1.0)
+
+    entries = [entry("fourth"), entry("diffusion"), entry("gan"), entry("vae"), entry("fourth", RUN, 30)]
+    listed = chooser_rows(entries, {}, [])
+    assert [(r.group, r.text) for r in listed] == [
+        (SHIPPED, "VAE · 16 px · step 7"), (SHIPPED, "GAN · 16 px · step 7"), (SHIPPED, "Diffusion · 16 px · step 7"),
+        (SHIPPED, "Fourth · 16 px · step 7"), (RUN, "Fourth · 16 px · step 30")]
+
+
 def test_choosing_a_run_that_is_not_loaded_loads_it_and_shows_it(restarted, qtbot):
     win, paths, _ = restarted
     index = win.model_box.findData(paths["new"])
@@ -155,8 +169,7 @@ def test_a_dropped_picture_opens_the_checkpoint_it_names_only_after_saying_which
     before = dict(window.context.models)
     window.open_path(str(picture))
     assert len(asked) == 1 and other in asked[0] and asked[0].startswith("Open the checkpoint")
-    qtbot.wait(500)
-    qtbot.waitUntil(window.worker.is_idle, timeout=60_000)
+    settle(qtbot, window)  # anything Cancel set going has run and arrived
     assert window.context.models.keys() == before.keys() and window.recent.paths() == []  # Cancel opened nothing
     answer[0] = QMessageBox.StandardButton.Open
     window.open_path(str(picture))

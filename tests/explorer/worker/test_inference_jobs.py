@@ -22,6 +22,7 @@ from explorer.worker.requests import (
     Rendered,
     Step,
 )
+from models.generative import Decoding
 from models.image_io import to_uint8
 
 
@@ -49,9 +50,16 @@ def test_render_draws_exactly_the_decoding_of_the_latent(store, family):
     _, result = run(store, Render(keys[family], latent, steps=5))
     size = model.image_size
     assert isinstance(result, Rendered) and result.image.shape == (size, size, 3)
-    options = {"sampler": "ddim", "steps": 5} if family == "diffusion" else {}
-    expected = to_uint8(model.decode(torch.from_numpy(latent)[None], **options)[0])
+    expected = to_uint8(model.decode(torch.from_numpy(latent)[None], Decoding(sampler="ddim", steps=5))[0])
     assert np.array_equal(result.image, expected)
+    assert np.array_equal(result.latent, latent)  # ψ is 1: the latent drawn is the one asked for
+
+
+def test_psi_leaves_a_family_without_truncation_alone(store):
+    store, keys = store
+    latent = np.ones(4, np.float32)
+    _, result = run(store, Render(keys["vae"], latent, psi=0.5))
+    assert np.array_equal(result.latent, latent)
 
 
 def test_gan_truncation_pulls_the_latent_to_the_middle(store):
@@ -95,13 +103,46 @@ def test_interpolating_in_all_three_models(store, kind):
         assert strip.shape == (5, size, size, 3)
     if kind == "face":  # the GAN and diffusion models had to search for the faces, step by step
         assert any("Inverting" in s.progress.message for s in steps)
+        assert any("Running diffusion backwards on" in s.progress.message for s in steps)
+        assert result.labels[keys["vae"]] == "the encoder's mean for each face"
+        assert result.labels[keys["gan"]] == "faces found by inverting the generator"
+        assert result.labels[keys["diffusion"]] == "faces found by running DDIM backwards"
+
+
+def test_model_info_names_the_family_and_only_a_noise_schedule_has_curves(store):
+    store, keys = store
+    infos = {family: store.get(key).info for family, key in keys.items()}
+    assert {f: i.family_name for f, i in infos.items()} == {"vae": "VAE", "gan": "GAN", "diffusion": "Diffusion"}
+    assert infos["diffusion"].signal is not None and infos["diffusion"].noise.shape == infos["diffusion"].signal.shape
+    assert infos["vae"].signal is None and infos["gan"].noise is None
+
+
+def test_a_family_the_app_has_never_heard_of_renders_encodes_and_morphs(store, fourth_checkpoint):
+    """A fourth family, registered by the test with no view of its own: every job works for it, in its own words."""
+    store, keys = store
+    _, loaded = run(store, LoadModel(fourth_checkpoint))
+    info = loaded.info
+    assert (info.family, info.family_name, info.signal) == ("fourth", "Fourth", None)
+    model = store.get(info.key).model
+    latent = model.latents_for_seeds([3])[0].numpy()
+    _, rendered = run(store, Render(info.key, latent, psi=0.5, steps=5))  # ψ and steps do not apply to it
+    assert np.array_equal(rendered.image, to_uint8(model.decode(torch.from_numpy(latent)[None])[0]))
+    assert np.array_equal(rendered.latent, latent)
+    steps, encoded = run(store, EncodeImage(info.key, info.key, Endpoint("face", seed=4)))
+    assert isinstance(encoded, Encoded) and encoded.latent.shape == (4,)
+    assert encoded.encoder["mu"].shape == (4,)  # its encoder gives a posterior: the encoder's report works too
+    assert any(s.progress.message == "Encoding the face…" for s in steps)  # the default view's verb
+    request = Interpolate((info.key, keys["gan"]), Endpoint("face", seed=1), Endpoint("face", seed=2), frames=3)
+    _, morphed = run(store, request)
+    assert isinstance(morphed, Interpolated) and morphed.strips[info.key].shape == (3, 16, 16, 3)
+    assert morphed.labels[info.key] == "faces found by encoding each picture"
 
 
 def test_bringing_in_a_face_reports_the_vae_view(store):
     store, keys = store
     _, result = run(store, EncodeImage(keys["vae"], keys["vae"], Endpoint("face", seed=4)))
     assert isinstance(result, Encoded)
-    vae = result.vae
+    vae = result.encoder
     assert vae["mu"].shape == (4,) and (vae["sigma"] > 0).all()
     assert vae["reconstruction"].shape == vae["heat_map"].shape == (16, 16, 3)
     assert vae["samples"].shape == (6, 16, 16, 3)
@@ -168,10 +209,13 @@ def test_a_step_carries_no_tensors_to_the_gui_thread():
             Step(1, "Render", progress=Progress(1, 2, **{field_name: torch.zeros(1)}))
 
 
-def test_figures_stored_for_a_checkpoint_are_not_offered_for_the_file_that_replaced_it(store):
+def test_figures_stored_for_a_checkpoint_are_not_offered_for_the_file_that_replaced_it(store, tmp_path, monkeypatch):
     """The metrics cache follows the same rule as the analysis and the map: the loaded weights' figures belong to
     the file they were read from, not to one a training run wrote over it since."""
     import os
+
+    # A cache of its own: the made-up figures stored here must not be what the Compare tab's tests read later.
+    monkeypatch.setenv("LATENT_EXPLORER_CACHE", str(tmp_path))
 
     from explorer.worker import compare_jobs
     from explorer.worker.compare_jobs import StoredFigures

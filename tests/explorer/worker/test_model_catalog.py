@@ -20,11 +20,12 @@ from explorer.worker.model_catalog import (
     catalog,
     resolve_checkpoint,
     scan_catalog,
+    shipped_models,
     startup_choice,
 )
 from explorer.worker.requests import Catalogued, ScanCatalog, Step
 from models.checkpoint import CheckpointError, save_checkpoint
-from models.families import build_model
+from models.family import build_model
 from tests.explorer.conftest import CONFIGS
 
 
@@ -80,6 +81,16 @@ def test_shipped_then_runs_newest_first_then_recent_files_with_their_metadata(di
 
 def test_start_up_opens_a_shipped_model_per_family_else_the_newest_run(disk):
     assert startup_choice(catalog()) == [disk["new"], disk["shipped"], disk["local"]]  # the GAN run is not shipped
+
+
+def test_a_fourth_family_is_listed_and_opened_after_the_three(disk, fourth_checkpoint, tmp_path):
+    """A family registered by the test stands where its order puts it: after the built-in three."""
+    fourth = tmp_path / "resources" / "fourth.safetensors"
+    fourth.write_bytes(Path(fourth_checkpoint).read_bytes())
+    assert list(shipped_models()) == ["gan", "fourth"]
+    entry = next(e for e in catalog() if e.path == str(fourth.resolve()))
+    assert entry.family == "fourth" and entry.label == "Fourth · 16 px · step 7"
+    assert startup_choice(catalog()) == [disk["new"], disk["shipped"], disk["local"], str(fourth.resolve())]
 
 
 def test_the_worker_job_steps_through_the_files_and_returns_the_entries(disk):

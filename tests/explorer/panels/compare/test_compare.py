@@ -8,6 +8,7 @@ import json
 import pytest
 import torch
 
+from explorer.panels.compare.panel import ComparePanel
 from explorer.panels.compare.reading import reading
 from explorer.worker.compare_jobs import (
     Measure,
@@ -62,6 +63,31 @@ def test_reading_says_where_the_numbers_disagree_with_the_story():
     assert "Unlike the usual story, the GAN" in text
     assert "Unlike the usual story, the VAE" in text
     assert "not the slowest" in text
+
+
+def test_each_familys_story_is_told_in_the_apps_order():
+    results = {"diffusion": _figures(0.5, 0.5, 0.001), "gan": _figures(0.3, 0.9, 0.002),
+               "vae": _figures(0.95, 0.2, 0.005)}
+    said = reading(results)[-3:]
+    assert [line.split(",")[0] for line in said] == ["Unlike the usual story", "Unlike the usual story",
+                                                     "Unusually"]
+    assert "the VAE" in said[0] and "the GAN" in said[1] and "diffusion model" in said[2]
+
+
+def test_a_family_without_a_story_is_read_out_like_the_others(fourth_family):
+    """A family the app has never heard of (registered by the test, no view of its own) takes part in every
+    comparison under its title, and tells no story of its own; the others' stories still count it."""
+    results = {"vae": _figures(0.4, 0.8, 0.005, ppl=50), "gan": _figures(0.9, 0.3, 0.002, ppl=300),
+               "fourth": _figures(0.97, 0.9, 0.0001, ppl=20)}
+    said = reading(results)
+    text = " ".join(said)
+    assert "Sharpest:</b> the Fourth model" in text and "Most varied:</b> the Fourth model" in text
+    assert "Smoothest:</b> the Fourth model" in text and "Fastest:</b> the Fourth model" in text
+    stories = said[5:]
+    assert len(stories) == 2  # the VAE's and the GAN's: the fourth family has none
+    assert "The GAN is the least varied" in stories[1]  # not the sharpest: the fourth family is sharper
+    (only,) = reading({"fourth": _figures(0.9, 0.3, 0.002)})
+    assert "Only the Fourth model" in only
 
 
 def test_reading_of_nothing_and_of_one_model():
@@ -125,16 +151,16 @@ def test_sample_grids_draw_the_same_seeds_as_explore(store, tiny_checkpoints):
 
 
 # ----------------------------------------------------------------------------------------------- panel
-def test_compare_tab_shows_figures_grids_morphs_and_reading(window, qtbot, tiny_checkpoints):
+def test_compare_tab_shows_figures_grids_morphs_and_reading(context, panel_of, qtbot, tiny_checkpoints):
     for family, key in tiny_checkpoints.items():  # figures as if shipped: the tab shows them at once
         precision, recall = {"vae": (0.4, 0.8), "gan": (0.9, 0.2), "diffusion": (0.8, 0.7)}[family]
         card_path(key).write_text(json.dumps({"checkpoint_sha256": file_digest(key),
                                               "feature_net_sha256": feature_net_digest(),
                                               "evaluate": _figures(precision, recall, 0.01)}))
     try:
-        panel = window.compare
+        panel = panel_of(ComparePanel, show=False)
         with qtbot.waitSignal(panel.first_image, timeout=120_000):
-            window.tabs.setCurrentWidget(panel)
+            panel.show()  # the tab is opened
         assert set(panel.figures) == {"vae", "gan", "diffusion"}
         assert panel.bars.charts["precision"].values == pytest.approx({"vae": 0.4, "gan": 0.9, "diffusion": 0.8})
         assert panel.bars.charts["recall"].reference_value == pytest.approx(0.9)
@@ -151,10 +177,10 @@ def test_compare_tab_shows_figures_grids_morphs_and_reading(window, qtbot, tiny_
 
 
 @needs_net
-def test_recompute_measures_in_the_background_and_stop_keeps_the_tab_usable(window, qtbot, tmp_path, monkeypatch):
+def test_recompute_measures_in_the_background_and_stop_keeps_the_tab_usable(context, panel_of, qtbot, tmp_path,
+                                                                           monkeypatch):
     monkeypatch.setenv("LATENT_EXPLORER_CACHE", str(tmp_path))
-    panel = window.compare
-    window.tabs.setCurrentWidget(panel)
+    panel = panel_of(ComparePanel)  # the tab is opened
     panel.samples.setItemData(0, 20)  # few samples: the tiny models are measured in seconds
     panel.samples.setCurrentIndex(0)
     panel.measure(recompute=True)
@@ -171,25 +197,25 @@ def test_recompute_measures_in_the_background_and_stop_keeps_the_tab_usable(wind
     assert set(panel.figures) == {"vae", "gan"}  # stopping keeps the figures already there
 
 
-def test_a_narrow_window_stacks_the_compare_tab_instead_of_cutting_it_off(window, qtbot):
+def test_a_narrow_window_stacks_the_compare_tab_instead_of_cutting_it_off(context, panel_of, qtbot):
     from PySide6.QtWidgets import QBoxLayout, QScrollArea
-    panel = window.compare
-    window.tabs.setCurrentWidget(panel)
-    window.resize(900, 700)
+    panel = panel_of(ComparePanel)
+    panel.resize(896, 594)  # the tab's room in a 900 x 700 window
     qtbot.waitUntil(lambda: panel._numbers.direction() == QBoxLayout.Direction.TopToBottom, timeout=5000)
     content = panel.findChild(QScrollArea).widget()
     content.layout().activate()
     assert content.minimumSizeHint().width() <= panel.width()  # no sideways scrolling: the reading is under the charts
-    window.resize(1400, 900)
+    panel.resize(1396, 794)  # in a 1400 x 900 window
     qtbot.waitUntil(lambda: panel._numbers.direction() == QBoxLayout.Direction.LeftToRight, timeout=5000)
 
 
-def test_long_measuring_shows_the_time_left_once_the_rate_is_known_and_not_after(window, qtbot):
+def test_long_measuring_shows_the_time_left_once_the_rate_is_known_and_not_after(context, panel_of):
     from explorer.panels.train.time_left import MIN_STEPS
     from explorer.worker.requests import Step
     from models.progress import Progress
 
-    panel = window.compare  # not shown: nothing is measured for real, the Steps below are all it gets
+    panel = panel_of(ComparePanel, show=False)  # not shown: nothing is measured for real, the Steps below are all
+    # it gets
     shown = panel.time_left.isVisibleTo
     now = [1000.0]
     panel.eta.clock = lambda: now[0]
@@ -197,7 +223,7 @@ def test_long_measuring_shows_the_time_left_once_the_rate_is_known_and_not_after
     panel.measuring = {gan: "gan", diffusion: "diffusion"}
 
     def step(request_id, done, total=50):
-        window.context.progress.emit(Step(request_id, "Measure:x", progress=Progress(done, total, "Generating…")))
+        context.progress.emit(Step(request_id, "Measure:x", progress=Progress(done, total, "Generating…")))
 
     step(gan, 0)
     assert panel.progress.isVisibleTo(panel) and not shown(panel)
@@ -207,8 +233,8 @@ def test_long_measuring_shows_the_time_left_once_the_rate_is_known_and_not_after
         step(gan, done)
     assert shown(panel)
     assert panel.time_left.text() == f"about {round(6.0 * (50 - MIN_STEPS) / 60)} min left (then 1 more model)"
-    window.context.result.emit(Measured(gan, "Measure:x", model="gan-key", figures=_figures(0.9, 0.3, 0.002),
-                                        source="measured just now"))
+    context.result.emit(Measured(gan, "Measure:x", model="gan-key", figures=_figures(0.9, 0.3, 0.002),
+                                 source="measured just now"))
     assert not shown(panel)  # that model is done; the next one has a rate of its own
     step(diffusion, 0)
     now[0] += 20.0
@@ -224,9 +250,9 @@ def test_long_measuring_shows_the_time_left_once_the_rate_is_known_and_not_after
     assert not shown(panel)
 
 
-def test_every_chart_in_the_tab_says_what_it_means_under_it(window, qtbot):
+def test_every_chart_in_the_tab_says_what_it_means_under_it(context, panel_of):
     from explorer.widgets.metric_bars import METRICS
-    panel = window.compare
+    panel = panel_of(ComparePanel, show=False)  # as the tab before it is first opened
     for metric in METRICS:
         card = panel.bars.cards[metric.key]
         assert card.meaning.isVisibleTo(panel) and card.meaning.text().count(metric.meaning) == 1

@@ -9,9 +9,10 @@ import pytest
 
 from explorer import texts
 from explorer.panels.explore.direction_banks import slider_spec
+from explorer.panels.explore.panel import ExplorePanel
 from explorer.worker.requests import DirectionInfo
 from models.direction_effects import NAME_MIN, Effect
-from tests.explorer.test_main_window import ready_explore
+from tests.explorer.conftest import ready_model
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
@@ -50,13 +51,14 @@ def test_a_main_directions_tooltip_lists_what_it_changes_most():
     assert quiet.startswith(texts.EFFECT_NONE.format(amount="+2", minus="−2", least=NAME_MIN))
 
 
-def test_the_named_bank_says_why_a_model_is_hard_to_steer_only_when_most_attributes_failed(window, qtbot):
-    key = ready_explore(qtbot, window, "vae")
-    panel, real = window.explore, window.context.analyses[key]
+def test_the_named_bank_says_why_a_model_is_hard_to_steer_only_when_most_attributes_failed(context, panel_of, qtbot):
+    panel = panel_of(ExplorePanel)
+    key = ready_model(qtbot, context, "vae")
+    real = context.analyses[key]
     named = (direction("attr:smile", [SMILE]), direction("attr:glasses", [GLASSES]))
     # What the analysis measured decides, not the family: the same VAE with most attributes missing gets the lesson.
     for attributes, missing, said in ((named, ("nose size",), False), (named[:1], ("glasses", "gaze"), True)):
-        window.context.analyses[key] = dataclasses.replace(real, attributes=attributes, missing_attributes=missing)
+        context.analyses[key] = dataclasses.replace(real, attributes=attributes, missing_attributes=missing)
         panel._analysis_ready(key)
         intro = panel.attribute_bank.intro()
         assert ("Why so few?" in intro) is said

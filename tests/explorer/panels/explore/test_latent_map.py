@@ -7,6 +7,7 @@ import pytest
 import torch
 from PySide6.QtCore import QObject, QPointF, Qt, Signal
 
+from explorer.panels.explore.panel import ExplorePanel
 from explorer.worker import latent_map_jobs
 from explorer.worker.inference_jobs import (
     JOBS,
@@ -26,6 +27,9 @@ from explorer.worker.requests import (
 )
 from models.data import HELD_OUT_SEED, synthetic_faces
 from models.face_renderer import ATTRIBUTE_NAMES
+from models.family import get_family
+from tests.explorer.conftest import key_of, ready_model
+from tests.qt_wait import settle
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 FACES = 60
@@ -104,11 +108,20 @@ def test_a_second_map_of_the_same_checkpoint_file_comes_from_the_cache(store):
     np.testing.assert_allclose(second.coords, first.coords, atol=1e-6)
 
 
-def test_only_a_vae_can_be_mapped(store):
+def test_only_a_model_with_an_encoder_can_be_mapped(store):
     store, keys = store
-    with pytest.raises(LookupError) as caught:
-        run(store, MapLatents(keys["gan"], faces=FACES))
-    assert "VAE" in error_text(caught.value)
+    for family in ("gan", "diffusion"):
+        with pytest.raises(LookupError) as caught:
+            run(store, MapLatents(keys[family], faces=FACES))
+        assert "choose a VAE" in error_text(caught.value)
+
+
+def test_any_family_with_an_encoder_can_be_mapped(store, fourth_checkpoint):
+    """Not only the VAE: a family registered by the test whose encoder gives a posterior is mapped the same way."""
+    store, _ = store
+    key = list(JOBS[LoadModel](store, LoadModel(fourth_checkpoint), NoControl()))[-1].info.key
+    _, result = run(store, MapLatents(key, faces=FACES))
+    assert isinstance(result, LatentMap) and result.coords.shape == (FACES, 2)
 
 
 def test_pca_finds_the_widest_directions_with_a_fixed_sign():
@@ -129,13 +142,12 @@ def small_maps(monkeypatch):
     monkeypatch.setattr(latent_map_jobs, "MAP_FACES", 120)
 
 
-def ready_map(qtbot, win):
-    from tests.explorer.test_main_window import ready_explore, wait_idle
-    key = ready_explore(qtbot, win, "vae")
-    win.explore.show_map(True)
-    qtbot.waitUntil(lambda: key in win.explore.map_view.maps, timeout=60_000)
-    wait_idle(qtbot, win)
-    return key, win.explore.map_view
+def ready_map(qtbot, context, panel):
+    key = ready_model(qtbot, context, "vae")
+    panel.show_map(True)
+    qtbot.waitUntil(lambda: key in panel.map_view.maps, timeout=60_000)
+    settle(qtbot, context)
+    return key, panel.map_view
 
 
 def marker_xy(view) -> np.ndarray:
@@ -155,26 +167,25 @@ def lonely_dot(view) -> tuple[int, QPointF]:
     return index, QPointF(*screen[index]).toPoint()
 
 
-def test_the_map_is_computed_only_when_opened(window, qtbot, small_maps):
-    from tests.explorer.test_main_window import ready_explore
-    ready_explore(qtbot, window, "vae")
-    view = window.explore.map_view
+def test_the_map_is_computed_only_when_opened(context, panel_of, qtbot, small_maps):
+    panel = panel_of(ExplorePanel)
+    ready_model(qtbot, context, "vae")
+    view = panel.map_view
     assert not view.maps and not view._pending and not view.isVisible()
-    window.explore.map_button.click()
+    panel.map_button.click()
     assert view.isVisible() and view._pending, "opening the map asks the worker for it"
     qtbot.waitUntil(lambda: bool(view.maps), timeout=60_000)
     assert len(view.points.data) == 120
     assert view.colour_by.count() == len(ATTRIBUTE_NAMES) and view.colour_by.findText("Glasses") >= 0
-    window.context.weights_replaced.emit(next(iter(view.maps)))  # a training run saved new weights
+    context.weights_replaced.emit(next(iter(view.maps)))  # a training run saved new weights
     assert view._pending and len(view.points.data) == 120, "mapped again; the old map stays meanwhile"
     qtbot.waitUntil(lambda: not view._pending, timeout=60_000)
     assert len(view.points.data) == 120 and not view.note.isVisible()
 
 
-def test_the_target_follows_the_sliders_and_dragging_it_moves_the_face(window, qtbot, small_maps):
-    from tests.explorer.test_main_window import wait_idle
-    key, view = ready_map(qtbot, window)
-    panel = window.explore
+def test_the_target_follows_the_sliders_and_dragging_it_moves_the_face(context, panel_of, qtbot, small_maps):
+    panel = panel_of(ExplorePanel)
+    key, view = ready_map(qtbot, context, panel)
     latent_map = view.maps[key]
     assert view.marker.isVisible()
     np.testing.assert_allclose(marker_xy(view), latent_map.project(panel.state.latent()), atol=1e-4)
@@ -185,20 +196,20 @@ def test_the_target_follows_the_sliders_and_dragging_it_moves_the_face(window, q
     moved = marker_xy(view)
     assert np.linalg.norm(moved - before) > 1e-3
     np.testing.assert_allclose(moved, latent_map.project(panel.state.latent()), atol=1e-4)
-    wait_idle(qtbot, window)
+    settle(qtbot, context)
     image = panel.image.image().copy()
     view.marker.setPos(float(moved[0]) + 1.0, float(moved[1]) - 0.5)  # what a drag of the target does
     np.testing.assert_allclose(latent_map.project(panel.state.latent()), moved + [1.0, -0.5], atol=1e-4)
-    wait_idle(qtbot, window)
+    settle(qtbot, context)
     assert not np.array_equal(image, panel.image.image()), "the face follows the target"
     panel.principal_bank.sliders[slider].setValue(0.0)  # the slider still means what it did: only its part goes
     np.testing.assert_allclose(marker_xy(view), before + [1.0, -0.5], atol=1e-4)
 
 
-def test_clicking_a_dot_brings_that_face_in_and_the_target_lands_on_it(window, qtbot, small_maps, monkeypatch):
-    from tests.explorer.test_main_window import wait_idle
-    key, view = ready_map(qtbot, window)
-    panel = window.explore
+def test_clicking_a_dot_brings_that_face_in_and_the_target_lands_on_it(context, panel_of, qtbot, small_maps,
+                                                                         monkeypatch):
+    panel = panel_of(ExplorePanel)
+    key, view = ready_map(qtbot, context, panel)
     index, where = lonely_dot(view)
     qtbot.mouseMove(view.plot.viewport(), where)
     qtbot.waitUntil(lambda: f"#{index}" in view.hint.text(), timeout=5_000)
@@ -209,21 +220,21 @@ def test_clicking_a_dot_brings_that_face_in_and_the_target_lands_on_it(window, q
     qtbot.mouseClick(view.plot.viewport(), Qt.MouseButton.LeftButton, pos=where)
     assert asked == [Endpoint("face", index)]
     assert panel.face_index.value() == index
-    wait_idle(qtbot, window)
+    settle(qtbot, context)
     assert panel.encoded.isVisible()
     np.testing.assert_allclose(marker_xy(view), view.maps[key].coords[index], atol=1e-3)
 
 
-def test_another_family_gets_a_note_and_no_target(window, qtbot, small_maps):
-    key, view = ready_map(qtbot, window)
-    gan = next(k for k, m in window.context.models.items() if m.family == "gan")
-    window.context.set_current(gan)
+def test_another_family_gets_a_note_and_no_target(context, panel_of, qtbot, small_maps):
+    key, view = ready_map(qtbot, context, panel_of(ExplorePanel))
+    gan = key_of(context, "gan")
+    context.set_current(gan)
     assert view.note.isVisible() and "choose the VAE" in view.note.text()
     assert not view.marker.isVisible()
     assert view.plot.isVisible() and view._shown == key, "the VAE's map stays to be looked at and clicked"
     view.set_latent(gan, np.zeros(view.maps[key].mean.size, np.float32))
     assert not view.marker.isVisible(), "another model's numbers mean nothing on the VAE's map"
-    window.context.set_current(key)
+    context.set_current(key)
     assert not view.note.isVisible() and view.marker.isVisible()
 
 
@@ -236,8 +247,8 @@ class _FakeContext(QObject):
         super().__init__()
         self.vae, self.submitted = vae, []
 
-    def of_family(self, family):
-        return self.vae if family == "vae" else None
+    def first_model(self, where):
+        return self.vae if self.vae is not None and where(get_family(self.vae.family)) else None
 
     def info(self, key=None):
         return self.vae if self.vae is not None and key == self.vae.key else None

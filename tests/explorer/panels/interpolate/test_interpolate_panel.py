@@ -7,19 +7,29 @@ import pytest
 from PIL import Image
 from PySide6.QtGui import QImage
 
+from explorer.panels.interpolate.panel import InterpolatePanel
 from tests.explorer.pictures.test_slide_pictures import groups, ink
 from tests.explorer.test_main_window import export, wait_idle
+from tests.qt_wait import settle
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
 
 def morph(window, qtbot, all_three=True, frames=4, mode="slerp"):
     window.select_tab("interpolate")
-    panel = window.interpolate
+    return set_up(window.interpolate, window, qtbot, all_three, frames, mode)
+
+
+def morph_alone(context, panel_of, qtbot, all_three=True, frames=4, mode="slerp"):
+    """As morph, with the Interpolate panel alone on the context (no window)."""
+    return set_up(panel_of(InterpolatePanel), context, qtbot, all_three, frames, mode)
+
+
+def set_up(panel, app, qtbot, all_three, frames, mode):
     panel.frames.setValue(frames)
     panel.mode.setCurrentIndex(panel.mode.findData(mode))
     (panel.all_three if all_three else panel.current_only).setChecked(True)
-    wait_idle(qtbot, window)
+    settle(qtbot, app)
     return panel
 
 
@@ -50,9 +60,9 @@ def test_the_exported_strip_has_512_px_faces_a_title_and_every_family_named(wind
     assert groups(label_column, gap=100) == 4
 
 
-def test_the_preview_names_each_model_above_its_column(window, qtbot):
-    panel = morph(window, qtbot, all_three=True)
-    names = tuple(window.context.info(key).family_name for key in panel.strips)
+def test_the_preview_names_each_model_above_its_column(context, panel_of, qtbot):
+    panel = morph_alone(context, panel_of, qtbot, all_three=True)
+    names = tuple(context.info(key).family_name for key in panel.strips)
     assert panel.preview.captions() == names and len(set(names)) == 3
     shown = pixels_of(panel.preview.grab().toImage())
     background = shown[1, 1]
@@ -63,8 +73,8 @@ def test_the_preview_names_each_model_above_its_column(window, qtbot):
         band = shown[rect.top():rect.bottom() + 1, rect.left():rect.right() + 1]
         assert np.any(np.abs(band.astype(int) - background).sum(-1) > 200)  # text drawn there
     panel.current_only.setChecked(True)
-    wait_idle(qtbot, window)
-    assert panel.preview.captions() == (window.context.info().label,)
+    settle(qtbot, context)
+    assert panel.preview.captions() == (context.info().label,)
 
 
 def test_the_export_size_is_one_choice_remembered_for_next_time(window, qtbot, tmp_path):
@@ -115,3 +125,13 @@ def test_a_gif_that_cannot_be_written_is_one_sentence_and_the_window_goes_on(win
         window.export_animation(str(not_a_folder / "morph.gif"))
     assert said and said[0][0] == "Could not save the animation" and "morph.gif" in said[0][1]
     assert "Traceback" not in said[0][1] and "details are in" not in said[0][1]  # our own sentence, not a bug
+
+
+def test_all_models_morphs_in_a_family_the_app_has_never_heard_of_too(context, panel_of, qtbot, fourth_checkpoint):
+    """One model of each registered family, in their order: a fourth family (registered by the test) comes last."""
+    context.load(fourth_checkpoint, select=True)  # what File → Open checkpoint asks of the context
+    qtbot.waitUntil(lambda: any(m.family == "fourth" for m in context.models.values()), timeout=30_000)
+    panel = morph_alone(context, panel_of, qtbot, all_three=True)
+    assert [context.info(key).family for key in panel.model_keys()] == ["vae", "gan", "diffusion", "fourth"]
+    assert panel.preview.captions()[-1] == "Fourth"
+    assert len(panel.strips) == 4

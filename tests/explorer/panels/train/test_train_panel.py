@@ -8,7 +8,16 @@ import signal
 import pytest
 from PySide6.QtCore import Qt
 
+from explorer.panels.train.panel import TrainPanel
 from models.checkpoint import load_checkpoint, read_metadata
+from models.train_events import (
+    CheckpointEvent,
+    DoneEvent,
+    PausedEvent,
+    ResumedEvent,
+    StartEvent,
+    StepEvent,
+)
 from tests.explorer.conftest import fill_tiny_run
 
 LONG = 1_000_000  # steps of a run that only ends when the test ends it
@@ -25,7 +34,7 @@ def tiny(panel, out, family="vae", steps=6, sample_every=3, checkpoint_every=3):
 
 def wait_for_event(qtbot, panel, kind, check=lambda e: True, timeout=120_000):
     with qtbot.waitSignal(panel.run_event, timeout=timeout,
-                          check_params_cb=lambda e: e["event"] == kind and check(e)) as blocker:
+                          check_params_cb=lambda e: e.kind == kind and check(e)) as blocker:
         pass
     return blocker.args[0]
 
@@ -56,28 +65,28 @@ def test_a_tiny_run_of_each_family_draws_curves_and_samples(window, qtbot, tmp_p
     assert window.context.current == path  # "Explore follows this run" chose it
 
 
-def test_pause_resume_continue_at_the_same_step_and_stop_saves(window, qtbot, tmp_path):
-    panel = window.train
+def test_pause_resume_continue_at_the_same_step_and_stop_saves(panel_of, qtbot, tmp_path):
+    panel = panel_of(TrainPanel)
     tiny(panel, tmp_path / "run", "vae", steps=LONG, sample_every=5, checkpoint_every=LONG)
     panel.start()
-    wait_for_event(qtbot, panel, "step", lambda e: e["step"] >= 5)
+    wait_for_event(qtbot, panel, "step", lambda e: e.step >= 5)
     panel.toggle_pause()
     paused = wait_for_event(qtbot, panel, "paused")
     assert panel.state == "paused" and panel.pause_button.text() == "Resume"
     panel.toggle_pause()
     resumed = wait_for_event(qtbot, panel, "resumed")
-    assert resumed["step"] == paused["step"]
+    assert resumed.step == paused.step
     after = wait_for_event(qtbot, panel, "step")
-    assert after["step"] > paused["step"]
+    assert after.step > paused.step
     with qtbot.waitSignal(panel.run_ended, timeout=120_000) as ended:
         panel.stop()
     assert ended.args[1], ended.args[0]
     checkpoint = load_checkpoint(tmp_path / "run" / "model.safetensors")
-    assert checkpoint.step == panel.step > paused["step"]
+    assert checkpoint.step == panel.step > paused.step
 
 
-def test_a_killed_run_says_so_and_its_last_checkpoint_loads_and_resumes(window, qtbot, tmp_path):
-    panel = window.train
+def test_a_killed_run_says_so_and_its_last_checkpoint_loads_and_resumes(panel_of, qtbot, tmp_path):
+    panel = panel_of(TrainPanel)
     run = tmp_path / "run"
     tiny(panel, run, "gan", steps=LONG, sample_every=4, checkpoint_every=4)
     panel.start()
@@ -88,37 +97,38 @@ def test_a_killed_run_says_so_and_its_last_checkpoint_loads_and_resumes(window, 
     assert not ok and "killed" in how
     assert "killed" in panel.message.text() and panel.start_button.isEnabled()
     step = read_metadata(run / "model.safetensors")["step"]
-    assert step >= saved["step"]
+    assert step >= saved.step
     assert load_checkpoint(run / "model.safetensors").model.family == "gan"
     panel.resume_from(str(run))  # read by the worker; the run starts when its record is back
     start = wait_for_event(qtbot, panel, "start")
-    assert start["resumed"] and start["step"] == step
+    assert start.resumed and start.step == step
     with qtbot.waitSignal(panel.run_ended, timeout=120_000):
         panel.stop()
 
 
-def test_a_folder_without_images_is_refused_before_any_process(window, tmp_path):
+def test_a_folder_without_images_is_refused_before_any_process(panel_of, tmp_path):
     empty = tmp_path / "no-images"
     empty.mkdir()
     (empty / "notes.txt").write_text("not a picture")
-    panel = window.train
+    panel = panel_of(TrainPanel)
     panel.form.set_folder(str(empty))
     assert "No images" in panel.form.folder_info.text()
     assert not panel.start()
     assert "no images" in panel.message.text() and not panel.running and panel.process.process is None
 
 
-def test_a_folder_of_images_shows_its_count_and_a_preview(window, tmp_path):
+def test_a_folder_of_images_shows_its_count_and_a_preview(panel_of, tmp_path):
     from PIL import Image
     folder = tmp_path / "pictures"
     folder.mkdir()
     for i in range(3):
         Image.new("RGB", (40, 30), (80 * i, 100, 50)).save(folder / f"face{i}.png")
     (folder / "broken.jpg").write_bytes(b"not a jpeg")
-    window.train.form.set_folder(str(folder))
-    text = window.train.form.folder_info.text()
+    panel = panel_of(TrainPanel)
+    panel.form.set_folder(str(folder))
+    text = panel.form.folder_info.text()
     assert "4 images found" in text and "1 skipped" in text
-    assert window.train.form.preview.has_image()
+    assert panel.form.preview.has_image()
 
 
 def _answer(monkeypatch, choice):
@@ -167,13 +177,13 @@ def test_cancel_keeps_the_window_and_the_run(window, qtbot, tmp_path, monkeypatc
     qtbot.waitUntil(lambda: not panel.running, timeout=30_000)
 
 
-START = {"event": "start", "family": "vae", "device": "CPU", "dataset": "Synthetic Faces", "images": 32, "skipped": [],
-         "skipped_count": 0, "step": 0, "total_steps": 2000, "parameters": 1000, "out": "/tmp/run", "resumed": False}
+START = StartEvent(family="vae", device="CPU", dataset="Synthetic Faces", images=32, skipped=[], skipped_count=0,
+                   step=0, total_steps=2000, parameters=1000, out="/tmp/run")
 
 
 def step_event(step, eta):
-    return {"event": "step", "step": step, "total_steps": 2000, "losses": {"loss": 1.0}, "images_per_second": 640.0,
-            "eta_seconds": eta, "elapsed_seconds": 1.0, "extra": {}}
+    return StepEvent(step=step, total_steps=2000, losses={"loss": 1.0}, images_per_second=640.0, eta_seconds=eta,
+                     elapsed_seconds=1.0)
 
 
 @pytest.fixture()
@@ -197,15 +207,15 @@ def test_progress_and_the_paused_step_agree_and_there_is_no_eta_while_paused_or_
     assert "ETA" not in panel.speed.text() and "working out" in panel.speed.text()
     panel._on_event(step_event(80, 120.0))
     assert panel.speed.text() == "640 images/s · ETA 2:00" and panel.progress.value() == 80
-    panel._on_event({"event": "paused", "step": 89})  # steps are reported every 10: the bar said 80 before
+    panel._on_event(PausedEvent(89))  # steps are reported every 10: the bar said 80 before
     assert panel.status.text() == "Paused at step 89" and panel.progress.value() == 89 and panel.step == 89
     assert "ETA" not in panel.speed.text() and "paused" in panel.speed.text()
-    panel._on_event({"event": "resumed", "step": 89})
+    panel._on_event(ResumedEvent(89))
     assert "ETA" not in panel.speed.text()  # the time left comes back with the next report, paused time left out
     panel._on_event(step_event(90, 110.0))
     assert "ETA 1:50" in panel.speed.text()
     panel._on_event(step_event(2000, 0.0))
-    panel._on_event({"event": "done", "step": 2000, "reason": "finished"})
+    panel._on_event(DoneEvent(2000, "finished"))
     assert "ETA" not in panel.speed.text() and panel.progress.value() == 2000
     panel._ended("The run finished at step 2,000.", True)
     assert "ETA" not in panel.speed.text()
@@ -230,7 +240,7 @@ def test_when_a_followed_run_ends_explore_offers_the_model_shown_before(window, 
     key = str(run.resolve())
     panel = window.train
     assert panel.follow.isChecked()
-    panel._on_event({"event": "checkpoint", "step": 3, "path": str(run)})  # what a run's first checkpoint says
+    panel._on_event(CheckpointEvent(3, str(run)))  # what a run's first checkpoint says
     qtbot.waitUntil(lambda: window.context.current == key, timeout=30_000)  # followed while it runs
     assert window.follow_notice.isHidden()
     panel._ended("The run stopped at step 3; its checkpoint is saved.", True)
@@ -251,14 +261,14 @@ def test_no_offer_when_the_person_had_already_chosen_another_model(window, qtbot
     run = tmp_path / "run" / "model.safetensors"
     run.parent.mkdir()
     shutil.copy(window.context.models[vae].path, run)
-    window.train._on_event({"event": "checkpoint", "step": 3, "path": str(run)})
+    window.train._on_event(CheckpointEvent(3, str(run)))
     qtbot.waitUntil(lambda: window.context.current == str(run.resolve()), timeout=30_000)
     window.context.set_current(gan)
     window.train._ended("The run finished at step 3.", True)
     assert window.follow_notice.isHidden() and window.context.current == gan
 
 
-def test_resume_from_folder_reads_the_run_in_the_worker_and_says_why_it_cannot(window, qtbot, tmp_path, monkeypatch,
+def test_resume_from_folder_reads_the_run_in_the_worker_and_says_why_it_cannot(panel_of, qtbot, tmp_path, monkeypatch,
                                                                                tiny_checkpoints):
     import shutil
     import threading
@@ -273,7 +283,7 @@ def test_resume_from_folder_reads_the_run_in_the_worker_and_says_why_it_cannot(w
         return real(path, what)
 
     monkeypatch.setattr(safetensors_file, "open_regular", open_regular)
-    panel = window.train
+    panel = panel_of(TrainPanel)
     empty = tmp_path / "empty"
     empty.mkdir()
     panel.resume_from(str(empty))
