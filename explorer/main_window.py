@@ -46,7 +46,12 @@ from explorer.widgets.follow_notice import FollowNotice
 from explorer.widgets.model_chooser import ModelChooser
 from explorer.widgets.shown_text import rich_text, shown_html
 from explorer.worker.inference_worker import InferenceWorker
-from explorer.worker.model_catalog import in_runs_folder, skipped_note, skipped_reasons, startup_choice
+from explorer.worker.model_catalog import (
+    in_runs_folder,
+    skipped_note,
+    skipped_reasons,
+    startup_choice,
+)
 from explorer.worker.requests import Endpoint
 from models.paths import look
 from models.printable import printable, shows_as_is
@@ -110,7 +115,7 @@ class MainWindow(QMainWindow):
                                  (self.interpolate, "Interpolate", "Morph one face into another (Ctrl+2)"),
                                  (self.diffusion, "Diffusion", "Watch noise become a face (Ctrl+3)"),
                                  (self.train, "Train", "Train your own models (Ctrl+4)"),
-                                 (self.compare, "Compare", "Measure the three families side by side (Ctrl+5)")):
+                                 (self.compare, "Compare", "Measure every loaded family side by side (Ctrl+5)")):
             index = self.tabs.addTab(panel, name)
             self.tabs.setTabToolTip(index, tip)
         self.setCentralWidget(self.tabs)
@@ -498,7 +503,7 @@ class MainWindow(QMainWindow):
     def what_am_i_looking_at(self) -> None:
         from explorer.widgets.help_dialog import HelpDialog  # only F1 needs it
         if getattr(self, "help_dialog", None) is None:  # one window, shown again on the next F1
-            self.help_dialog = HelpDialog(texts.WHAT_AM_I, self)
+            self.help_dialog = HelpDialog(texts.what_am_i(), self)
         self.help_dialog.show_over()
 
     def about(self) -> None:

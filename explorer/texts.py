@@ -1,5 +1,8 @@
 """The app's plain-language explanations, for people who have never written code. Rich text (Qt subset)."""
 
+from explorer.family_views import view_of
+from models.family import families
+
 NO_MODEL = (  # the Explore tab before any model is loaded (a family's own text is in explorer/family_views/)
         "No model is loaded yet. Use <b>File → Open checkpoint…</b> to open one, or train one in the "
         "<b>Train</b> tab (or with <code>python main.py train</code>).")
@@ -37,14 +40,16 @@ EFFECT_NONE = ("From {minus} to {amount} on this slider nothing we measure chang
 MEASURED_ON = "Measured on {faces} of this model's faces."
 SPREAD = " 1× is the spread of real faces: how much real faces usually differ in that property."
 
+ALL_MODELS = "[all models]"  # the choice's label, which counts the families (interpolate)
 INTERPOLATE = (
     "<b>Morphing one face into another.</b> Each model turns face A and face B into its own numbers, then "
     "walks in small steps from one set of numbers to the other and draws a face at every step.<br><br>"
     "<i>Straight line (lerp)</i> walks the shortest path. <i>Great circle (slerp)</i> keeps the numbers as "
     "far from the middle as real faces are: the straight line passes near the middle, where faces can turn "
     "grey and bland.<br><br>"
-    "With <b>All three models</b> you see how smooth each model's space is: the VAE glides, the GAN may jump "
-    "or pass odd faces, diffusion changes in patches. For seeds, each model uses its own random numbers, so "
+    "With <b>" + ALL_MODELS + "</b> (one of each family) you see how smooth each model's space is: the VAE glides, the "
+    "GAN may jump or pass odd faces, diffusion changes in patches, and a VAE-GAN that kept the VAE's smooth space "
+    "glides too. For seeds, each model uses its own random numbers, so "
     "the faces differ; for data-set faces and images, each model first finds numbers that redraw that face.")
 
 DIFFUSION = (
@@ -58,22 +63,29 @@ DIFFUSION = (
     "and see how much of the face (signal) and how much noise is left.")
 
 COMPARE = (
-    "<b>Three ways to make a face, measured on the same faces.</b> Each model draws faces, and a small network "
-    "trained to recognise the properties of Synthetic Faces describes every face as a list of numbers. We then "
-    "compare the model's faces with 2,000 real faces it never saw in training:<br>"
-    "• <b>Precision</b>: how many of the model's faces look like some real face (realism, sharpness).<br>"
+    "<b>Each family's way to make a face, measured on the same faces.</b> Each model draws faces, and a small "
+    "network trained to recognise the properties of Synthetic Faces describes every face as a list of numbers. We "
+    "then compare the model's faces with 2,000 real faces it never saw in training:<br>"
+    "• <b>Precision</b>: how many of the model's faces look like some real face (realism). It judges what a face "
+    "shows, not how crisply, so it does not see blur.<br>"
+    "• <b>Sharpness</b>: how much fine detail the faces have, as a ratio to real faces' (1 = as sharp as real "
+    "faces, below 1 blurrier, above 1 noisier): blur, measured directly.<br>"
     "• <b>Recall</b> and <b>coverage</b>: how many kinds of real face the model can make (variety). A model "
     "that draws one perfect face again and again has high precision and almost no recall.<br>"
     "• <b>Fréchet distance</b>: everything together, as one distance (0 = the same as real faces).<br>"
     "• <b>Path length</b>: how much the face jumps for a tiny step along a morph (smoothness).<br>"
+    "• <b>Redrawing error</b>: how closely the model redraws faces it never saw, once it has found their numbers "
+    "(an encoder does it in one pass; other models must search or run backwards).<br>"
     "• <b>Time per face</b>, on this computer, on a log scale: each grid line is ten times the one below.<br>"
     "The dashed lines show two sets of <i>real</i> faces compared the same way: the best a model could score. "
     "The usual story is that GANs are sharp but less varied, VAEs varied but blurry, and diffusion models both "
-    "but slow — the reading beside the charts says whether these models agree.")
+    "but slow; a VAE-GAN hopes for a VAE's smooth space with a GAN's sharpness. The reading beside the charts "
+    "says whether these models agree.")
 
 ABOUT = (
-    "<h3>Latent Explorer</h3><p>See and feel how three families of generative image models work — "
-    "variational autoencoders, generative adversarial networks and diffusion models — on the same faces.</p>"
+    "<h3>Latent Explorer</h3><p>See and feel how families of generative image models work — "
+    "variational autoencoders, generative adversarial networks, the VAE-GAN hybrid of the two, and diffusion "
+    "models — on the same faces.</p>"
     "<p>Every model shipped with the app was trained by the app's own code on Synthetic Faces, a data set "
     "of drawn faces whose properties (smile, hair, skin, glasses…) are known. Nothing is downloaded.</p>")
 
@@ -149,6 +161,7 @@ GLOSSARY = (
       "predicted x₀ the model's guess at the finished face from it.")),
 )
 
+FAMILIES = "[families]"  # where the help page lists the families (what_am_i)
 WHAT_AM_I = (
     "<h3>What am I looking at?</h3>"
     "<p>Each picture was <b>made up by a computer model</b> that learned from thousands of example faces. "
@@ -157,12 +170,25 @@ WHAT_AM_I = (
     "<p><b>Explore</b>: drag the sliders to move through a model's numbers.<br>"
     "<b>Interpolate</b>: morph one face into another.<br>"
     "<b>Diffusion</b>: watch a face appear out of noise, step by step.<br>"
-    "<b>Train</b>: teach a model yourself. <b>Compare</b>: measure the three families.</p>"
-    "<p>Three families of models: the <b>VAE</b> (an encoder and a decoder; smooth, a bit blurry), the "
-    "<b>GAN</b> (a generator trained against a critic; sharp, sometimes odd) and <b>diffusion</b> "
-    "(removes noise step by step; sharp and varied, but slow).</p>"
+    "<b>Train</b>: teach a model yourself. <b>Compare</b>: measure the families side by side.</p>"
+    "<p>" + FAMILIES + "</p>"
     "<h3>Words you will meet</h3>"
     + "".join(f"<p><b>{term}</b> — {meaning}</p>" for term, meaning in GLOSSARY))
+
+
+def what_am_i() -> str:
+    """The help page, its list of families made from the registry when asked for, so that it names every family
+    this version has (a plug-in's too), each with its view's phrase."""
+    named = [f"the <b>{view.compare_name}</b>" + (f" ({view.summary})" if view.summary else "")
+             for view in map(view_of, families())]
+    listed = ", ".join(named[:-1]) + " and " + named[-1] if len(named) > 1 else "".join(named)
+    return WHAT_AM_I.replace(FAMILIES, f"The families of models: {listed}." if named else "")
+
+
+def interpolate(all_models: str) -> str:
+    """The Interpolate tab's explanation, naming its "one model of each family" choice as the tab labels it."""
+    return INTERPOLATE.replace(ALL_MODELS, all_models)
+
 
 TRAIN_IDLE = (  # the Train tab before a run (a family's own text, while it trains, is in explorer/family_views/)
         "<b>Train your own model.</b> Choose a family, data and settings on the left, then <b>Start</b>. "
@@ -174,11 +200,11 @@ TRAIN_IDLE = (  # the Train tab before a run (a family's own text, while it trai
 
 LATENT_MAP = {
     "explain": (
-        "<b>Each dot is a face from the data set</b>, placed by the VAE's encoder. The encoder turns a face into "
+        "<b>Each dot is a face from the data set</b>, placed by the shown model's encoder. The encoder turns a face into "
         "a list of numbers; the map keeps the two directions in which those numbers differ most (principal "
         "component analysis), so dots that are close got similar numbers. The percentages on the axes say how "
         "much of all the differences each direction shows.<br>"
-        "Where one colour gathers in one region, the VAE has learned that property without being told about it. "
+        "Where one colour gathers in one region, the model has learned that property without being told about it. "
         "The red target is the face Explore shows: it moves with the sliders, and you can drag it."),
     "hint": "Point at a dot to see its face; click it to bring that face into Explore.",
     # {model}: the families whose encoder can place a face ("VAE", or "VAE or Toy").

@@ -151,6 +151,7 @@ _SAVED_SETTING_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
     "data": ((str,), "text"),
     "data_count": ((int,), "a whole number"),
     "data_seed": ((int,), "a whole number"),
+    "init_from": ((str, type(None)), "text or None"),  # kept in the resumed run's record, as the run first began
 }
 RNG_STREAMS = ("torch", "data", "noise")  # torch's global generator, the batch order's, the trainer's noise
 

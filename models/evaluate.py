@@ -9,24 +9,48 @@ import numpy as np
 import torch
 
 from models.data import HELD_OUT_SEED, synthetic_faces
-from models.face_renderer import ATTRIBUTES
+from models.face_renderer import ATTRIBUTES, render_range
 from models.family import family_of
 from models.feature_net import FeatureNet
-from models.generative import Decoding, GenerativeModel
+from models.generative import Decoding, Encoding, GenerativeModel
 from models.metrics import (
     METRIC_DECODING,
     density_coverage,
     features_of,
     frechet_distance,
     generate_steps,
+    mean_high_frequency_share,
     path_length_steps,
     precision_recall,
+    reconstruction_error_steps,
     seconds_per_image,
+    sharpness_against,
 )
 from models.progress import Progress
+from models.setting_ranges import EVAL_SAMPLES
 
 Report = Callable[[str], None]
 T = TypeVar("T")
+# Held-out faces encoded and decoded, by how a family encodes: as many as keep the reconstruction a modest part of
+# `evaluate` on a CPU. Measured on the shipped 64 px models on two cores shared with a training run: the VAE's encoder
+# does 64 in 2 s; the GAN's search (200 Adam steps, 4 starts) 64 in 250 s, so 16 in about a minute; DDIM inversion
+# (50 steps, 4 refinements each, then 50 back) 4 in 210 s, a third of the rest of its evaluation.
+RECONSTRUCTION_FACES = {"encoder": 64, "search": 16, "inversion": 4}
+RECONSTRUCTION_SLOTS = 20  # progress steps the reconstruction is shown in, whatever the family's inner steps
+
+
+# The reconstructed faces start after the two real sets of the largest evaluation, so that they are the same faces
+# whatever the sample count (Compare's 500, a card's 2,000) and every family's first faces are the same ones: a
+# family that encodes 4 faces and one that encodes 64 share those 4.
+RECONSTRUCTION_START = 2 * EVAL_SAMPLES.high
+
+
+def faces_to_reconstruct(count: int, size: int) -> torch.Tensor:
+    """Held-out faces RECONSTRUCTION_START .. + count - 1, disjoint from the two sets any evaluation measures samples
+    against: (count, 3, size, size) in [-1, 1]. Drawn directly, since only a few are needed and each depends only on
+    its index."""
+    images, _ = render_range(HELD_OUT_SEED, RECONSTRUCTION_START, RECONSTRUCTION_START + count, size)
+    return torch.from_numpy(images).float().div_(127.5).sub_(1.0)
 
 
 def attribute_statistics(predicted: np.ndarray, truth: np.ndarray) -> dict[str, dict[str, float]]:
@@ -44,15 +68,20 @@ def attribute_statistics(predicted: np.ndarray, truth: np.ndarray) -> dict[str, 
 
 
 def evaluate_steps(model: GenerativeModel, net: FeatureNet, samples: int = 2000, seed: int = 0,
-                   ppl_samples: int | None = None) -> Generator[Progress, None, dict]:
+                   ppl_samples: int | None = None,
+                   reconstruction_faces: int | None = None) -> Generator[Progress, None, dict]:
     """`evaluate` as a generator: yields progress between batches (so the app can show it and stop), and
-    returns the figures."""
+    returns the figures. reconstruction_faces: None for the family's RECONSTRUCTION_FACES, 0 to leave it out."""
     decoding = METRIC_DECODING
-    iterative = family_of(model).iterative
+    family = family_of(model)
+    iterative = family.iterative
+    if reconstruction_faces is None:
+        reconstruction_faces = RECONSTRUCTION_FACES[family.encoding]
     batch = 25 if iterative else 100  # batches decoded in steps are slow: smaller ones report more often
     n_ppl = ppl_samples or (min(samples, 128) if iterative else min(samples, 1000))
     gen_steps, ppl_steps = -(-samples // batch), -(-n_ppl // 64)
-    total = 1 + gen_steps + 1 + ppl_steps + (2 if iterative else 1)
+    recon_steps = 1 + RECONSTRUCTION_SLOTS if reconstruction_faces > 0 else 0
+    total = 1 + gen_steps + 1 + ppl_steps + recon_steps + (2 if iterative else 1)
     done = 0
 
     def step(message: str) -> Progress:
@@ -86,13 +115,35 @@ def evaluate_steps(model: GenerativeModel, net: FeatureNet, samples: int = 2000,
     yield step(f"path length over {n_ppl:,} pairs")
     ppl = yield from relay(path_length_steps(model, features, n=n_ppl, seed=seed, decoding=decoding),
                            lambda pairs: f"path length: {pairs:,} of {n_ppl:,} pairs")
+    # Both against real set A (its spectra taken once), so real set B's figure is the noise level of the model's.
+    detail_a = mean_high_frequency_share(real_a)
+    sharpness, sharpness_real = sharpness_against(fake, detail_a), sharpness_against(real_b, detail_a)
+    if reconstruction_faces > 0:
+        yield step(f"reconstructing {reconstruction_faces} held-out faces ({family.encoding})")
+        faces = faces_to_reconstruct(reconstruction_faces, model.image_size)
+        recon = reconstruction_error_steps(model, faces, Encoding(decoding=decoding), decoding)
+        shown = 0
+        while True:
+            try:
+                fraction = next(recon)
+            except StopIteration as stop:
+                error = stop.value
+                break
+            while shown < int(fraction * RECONSTRUCTION_SLOTS) and shown < RECONSTRUCTION_SLOTS - 1:
+                shown += 1
+                yield step(f"reconstructed {fraction:.0%} of {reconstruction_faces} held-out faces")
+        for _ in range(RECONSTRUCTION_SLOTS - shown):  # the slots the last inner step did not fill
+            yield step(f"reconstructed all {reconstruction_faces} of {reconstruction_faces} held-out faces")
     result = {
         "family": model.family, "samples": samples, "image_size": model.image_size,
         "fd": frechet_distance(f_a, f_fake), "fd_real": frechet_distance(f_a, f_b),
         "precision": precision, "recall": recall, "precision_real": precision_real, "recall_real": recall_real,
         "density": density, "coverage": coverage, "density_real": density_real, "coverage_real": coverage_real,
         "ppl": ppl, "attributes": attribute_statistics(predicted, real.attributes[:samples].numpy()),
+        "sharpness": sharpness, "sharpness_real": sharpness_real,
     }
+    if reconstruction_faces > 0:
+        result["reconstruction_error"], result["reconstruction_faces"] = error, reconstruction_faces
     result["seconds_per_image"] = seconds_per_image(model, decoding=decoding)
     if iterative:  # the keys keep their names, so that results saved before read the same
         yield step("timing DDPM-1000")
@@ -103,11 +154,21 @@ def evaluate_steps(model: GenerativeModel, net: FeatureNet, samples: int = 2000,
 
 
 def evaluate(model: GenerativeModel, net: FeatureNet, samples: int = 2000, seed: int = 0,
-             ppl_samples: int | None = None, report: Report = lambda _: None) -> dict:
+             ppl_samples: int | None = None, report: Report = lambda _: None,
+             reconstruction_faces: int | None = None) -> dict:
     """All figures for `model`: fd, fd_real, precision, recall, density, coverage and their _real floors,
     ppl, seconds_per_image (and for a family that decodes in steps seconds_per_image_ddpm: DDPM's every step),
-    attribute statistics."""
-    steps = evaluate_steps(model, net, samples, seed, ppl_samples)
+    attribute statistics, and
+    - sharpness: the mean share of image energy above half the Nyquist frequency (models/metrics.py
+      high_frequency_share) of the model's samples, divided by that of real set A. 1: as much fine detail as real
+      faces; below 1 blurrier; above 1 more fine energy than real faces (noise, artefacts). Closer to 1 is better.
+    - sharpness_real: the same figure of real set B against real set A, its noise level (about 1 +- 0.02).
+    - reconstruction_error: held-out faces (after the 2 * samples the others use) encoded with the family's own
+      encoding (encoder, search or DDIM inversion) and decoded with METRIC_DECODING: the mean squared error per
+      pixel value, images on the [-1, 1] scale (0 perfect; 0.01 is a root-mean-square error of 5 % of the range).
+      Lower is better. reconstruction_faces: how many faces (RECONSTRUCTION_FACES by the family's encoding unless
+      given; both keys absent when 0)."""
+    steps = evaluate_steps(model, net, samples, seed, ppl_samples, reconstruction_faces)
     while True:
         try:
             progress = next(steps)

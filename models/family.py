@@ -18,6 +18,7 @@ import dataclasses
 import importlib
 import os
 import pkgutil
+import re
 import sys
 import threading
 from collections.abc import Callable, Mapping
@@ -54,6 +55,31 @@ class Option:
 
 
 @dataclass(frozen=True)
+class BarAgainst:
+    """A quality bar against another family's shipped model: `figure` compared with the same figure of `other`.
+
+    rule "at_least": figure >= needed x theirs; "at_most": figure <= needed x theirs; "closer_to_one": |figure - 1|
+    < |theirs - 1| (sharpness, whose ideal is real faces' 1)."""
+
+    figure: str
+    other: str  # a family name
+    rule: Literal["at_least", "at_most", "closer_to_one"]
+    needed: float = 1.0
+
+    def met(self, mine: float, theirs: float) -> bool:
+        if self.rule == "at_least":
+            return mine >= self.needed * theirs
+        if self.rule == "at_most":
+            return mine <= self.needed * theirs
+        return abs(mine - 1.0) < abs(theirs - 1.0)
+
+    def words(self) -> str:
+        if self.rule == "closer_to_one":
+            return f"{self.figure} closer to 1 than the {self.other}'s"
+        return f"{self.figure} {'≥' if self.rule == 'at_least' else '≤'} {self.needed:g}× the {self.other}'s"
+
+
+@dataclass(frozen=True)
 class Family:
     """Everything the app needs to know about one model family (see the module's docstring)."""
 
@@ -85,6 +111,8 @@ class Family:
     order: int = 100  # where it stands in lists: lower first
     # Measured quality a model must reach to be shipped in resources/ (models/ship_model.py): metric -> least value.
     ship_bars: Mapping[str, float] = field(default_factory=dict)
+    # Bars against another family's shipped model (its card's figures), for a family whose promise is a comparison.
+    bars_against: tuple[BarAgainst, ...] = ()
 
     @property
     def has_encoder(self) -> bool:
@@ -127,6 +155,11 @@ class Family:
         return self.model_class(config)
 
 
+# A family's name is a value of --model, the stem of its shipped file in resources/ and a key in settings and
+# checkpoints: lower-case words of letters and digits joined by single hyphens. Not an underscore as well: "vae_gan"
+# beside "vae-gan" would be two families a person cannot tell apart; not a leading hyphen, which reads as a flag.
+_NAME = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
+NAME_LENGTH = 40  # as much of a name as messages show (noun_of)
 _REGISTRY: dict[str, Family] = {}
 _LOCK = threading.RLock()  # the worker thread and the GUI thread may be the first to ask
 _LOADED = False
@@ -137,14 +170,16 @@ DIRECTIONS = ("encoder", "samples")
 RESERVED_DESTS = frozenset({
     "model", "data", "out", "steps", "batch_size", "lr", "image_size", "seed", "device", "resume", "channels", "ema",
     "data_count", "data_seed", "log_every", "sample_every", "sample_count", "sample_steps", "checkpoint_every",
-    "events", "help"})
+    "init_from", "events", "help"})
 
 
 def family_problem(family: Family, others: Mapping[str, Family]) -> str | None:
     """Why a family cannot join these others, in words; None when it can. A plug-in is someone else's code: what
     would break the command line or the Train tab for every family is refused here, once."""
-    if not family.name.isidentifier() or family.name != family.name.lower():
-        return f"its name should be a lower-case identifier, not {family.name!r}"
+    if not isinstance(family.name, str) or not _NAME.fullmatch(family.name) or len(family.name) > NAME_LENGTH:
+        from models.printable import printable
+        return (f"its name should be lower-case letters and digits, words joined by single hyphens (like 'vae-gan'), "
+                f"at most {NAME_LENGTH} characters, not {printable(family.name, NAME_LENGTH + 10)!r}")
     if family.name in others:
         return f"a family called {family.name!r} is already registered"
     if family.encoding not in ENCODINGS or family.directions not in DIRECTIONS:

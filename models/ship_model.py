@@ -2,12 +2,16 @@
 
     python -m models.ship_model RUN_FOLDER --name gan --command "python main.py train ..." [--samples 2000]
     python -m models.ship_model --analysis-only --name gan   (after the directions' code changed)
+    python -m models.ship_model --refresh-card --name gan [--samples 2000]   (after `evaluate` gained figures)
 
 Copies RUN_FOLDER/model.safetensors to resources/NAME.safetensors and writes beside it:
 - NAME.card.json: the training command, steps, training time and device (read from the run's JSON-lines log,
   RUN_FOLDER.log, summed over resumed segments), and `python main.py evaluate`'s figures on 2,000 samples;
 - NAME.analysis.safetensors: the Explore sliders' directions, so the app does not compute them at start;
 - NAME.samples.png: 64 samples (seeds 0-63) in an 8x8 grid, the picture a person judges the model by.
+--refresh-card measures a shipped model again and rewrites only its card's `evaluate`, `evaluate_command`,
+`feature_net_sha256` (what the figures were measured with) and `quality_bars`, then README.md; the checkpoint, its
+training record and notes stay as they are.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from pathlib import Path
 
 import torch
 
+from models.atomic_file import atomic_write_bytes
 from models.cache import file_digest
 from models.checkpoint import load_checkpoint
 from models.data import HELD_OUT_SEED, synthetic_faces
@@ -31,7 +36,13 @@ from models.directions import (
     save_analysis,
 )
 from models.evaluate import evaluate
-from models.family import families, family_names, family_of, find_family, inference_state_dict
+from models.family import (
+    families,
+    family_names,
+    family_of,
+    find_family,
+    inference_state_dict,
+)
 from models.feature_net import DEFAULT_FEATURE_NET, load_feature_net
 from models.image_io import make_grid, save_png, to_uint8
 from models.metrics import METRIC_DECODING, generate
@@ -41,16 +52,37 @@ from models.shipped import resources_dir
 RESOURCES = resources_dir()
 
 
-def quality_bars(family: str, figures: dict) -> dict:
+def quality_bars(family: str, figures: dict, out: Path = RESOURCES) -> dict:
     """Per barred figure: its ratio to real-vs-real, the ratio needed, and whether it is met. The bars are the
     family's own (Family.ship_bars, issue 5's): each figure as a fraction of the same figure for real faces against
-    real faces; a family without any has none to meet."""
+    real faces; a family without any has none to meet. Then its bars against other families' shipped models
+    (Family.bars_against), read from their cards in `out`: "vae: precision" and the like, with both figures; a bar
+    whose other model or figure is not there is recorded as not met, saying why."""
     known = find_family(family)
-    out = {}
+    bars = {}
     for key, needed in (known.ship_bars if known else {}).items():
         ratio = figures[key] / figures[f"{key}_real"]
-        out[key] = {"ratio_to_real": round(ratio, 3), "needed": needed, "met": bool(ratio >= needed)}
-    return out
+        bars[key] = {"ratio_to_real": round(ratio, 3), "needed": needed, "met": bool(ratio >= needed)}
+    for bar in known.bars_against if known else ():
+        theirs = _card_figure(out / f"{bar.other}.card.json", bar.figure)
+        mine = figures.get(bar.figure)
+        entry = {"rule": bar.words(), "value": mine, "theirs": theirs}
+        if isinstance(theirs, (int, float)) and isinstance(mine, (int, float)):
+            entry["met"] = bool(bar.met(mine, theirs))
+        else:
+            entry.update(met=False, why=f"the shipped {bar.other}'s card has no {bar.figure}" if mine is not None
+                         else f"{bar.figure} was not measured")
+        bars[f"{bar.other}: {bar.figure}"] = entry
+    return bars
+
+
+def _card_figure(path: Path, key: str):
+    """One evaluate figure from a shipped card, or None when the card or the figure is not there."""
+    try:
+        value = json.loads(path.read_text(encoding="utf-8")).get("evaluate", {}).get(key)
+    except (OSError, UnicodeDecodeError, ValueError, AttributeError):
+        return None
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
 def training_log(log: Path) -> dict:
@@ -84,6 +116,20 @@ def write_analysis(model, net, path: Path):
     return analysis
 
 
+def measured_figures(model, net, name: str, samples: int) -> dict:
+    """`python main.py evaluate`'s figures on the CPU, with how long they took."""
+    start = time.perf_counter()
+    print(f"evaluating {name} on {samples:,} samples…", file=sys.stderr, flush=True)
+    figures = evaluate(model, net, samples=samples, report=lambda m: print(f"  {m}", file=sys.stderr, flush=True))
+    figures["device"] = "cpu"
+    figures["seconds_to_measure"] = round(time.perf_counter() - start, 1)
+    return figures
+
+
+def evaluate_command(name: str, samples: int) -> str:
+    return f"python main.py evaluate --checkpoint resources/{name}.safetensors --samples {samples}"
+
+
 def ship(run: Path, name: str, command: str, samples: int = 2000, notes: str = "", out: Path = RESOURCES) -> Path:
     source = run / "model.safetensors"
     target = out / f"{name}.safetensors"
@@ -91,11 +137,7 @@ def ship(run: Path, name: str, command: str, samples: int = 2000, notes: str = "
     checkpoint = load_checkpoint(target, torch.device("cpu"))
     model = checkpoint.model
     net = load_feature_net(DEFAULT_FEATURE_NET)[0].eval()
-    start = time.perf_counter()
-    print(f"evaluating {name} on {samples:,} samples of {printable(source)}…", file=sys.stderr, flush=True)
-    figures = evaluate(model, net, samples=samples, report=lambda m: print(f"  {m}", file=sys.stderr, flush=True))
-    figures["device"] = "cpu"
-    figures["seconds_to_measure"] = round(time.perf_counter() - start, 1)
+    figures = measured_figures(model, net, name, samples)
 
     write_analysis(model, net, out / f"{name}.analysis.safetensors")
 
@@ -113,12 +155,39 @@ def ship(run: Path, name: str, command: str, samples: int = 2000, notes: str = "
         "command": command, "steps": int(meta.get("step", 0)), "training": meta.get("training"),
         "dataset": meta.get("dataset", {}).get("name"),
         **(training_log(log) if log.exists() else {}),
-        "evaluate_command": f"python main.py evaluate --checkpoint resources/{name}.safetensors --samples {samples}",
-        "evaluate": figures, "quality_bars": quality_bars(model.family, figures), "samples_png": f"{name}.samples.png",
+        "evaluate_command": evaluate_command(name, samples),
+        "evaluate": figures, "quality_bars": quality_bars(model.family, figures, out), "samples_png": f"{name}.samples.png",
         "notes": notes,
     }
     path = out / f"{name}.card.json"
     path.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+class CardError(ValueError):
+    """A shipped model's card cannot be refreshed; the message says why in a sentence."""
+
+
+def refresh_card(name: str, samples: int = 2000, out: Path = RESOURCES) -> Path:
+    """Measure the shipped model NAME again and rewrite its card's figures and bars, keeping every other field."""
+    path, target = out / f"{name}.card.json", out / f"{name}.safetensors"
+    if not path.is_file() or not target.is_file():
+        raise CardError(f"There is no shipped {name} with a card in {printable(out)} to refresh.")
+    try:
+        card = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise CardError(f"{printable(path)} cannot be read as a card ({printable(exc)}).") from None
+    if not isinstance(card, dict):
+        raise CardError(f"{printable(path)} is not a model card (it holds no JSON object).")
+    if card.get("checkpoint_sha256") != file_digest(target):
+        # Its training record would then describe another model: shipping again is the way to a new checkpoint.
+        raise CardError(f"{printable(path)} describes another checkpoint than {printable(target)}; ship it again "
+                        "instead of refreshing its card.")
+    model = load_checkpoint(target, torch.device("cpu")).model.eval()
+    figures = measured_figures(model, load_feature_net(DEFAULT_FEATURE_NET)[0].eval(), name, samples)
+    card.update({"feature_net_sha256": file_digest(DEFAULT_FEATURE_NET), "evaluate_command": evaluate_command(name, samples),
+                 "evaluate": figures, "quality_bars": quality_bars(model.family, figures, out)})
+    atomic_write_bytes(path, (json.dumps(card, indent=2) + "\n").encode("utf-8"))
     return path
 
 
@@ -158,17 +227,31 @@ def summary_markdown(out: Path = RESOURCES) -> str:
         for label, key in (("Fréchet distance", "fd"), ("precision", "precision"), ("recall", "recall"),
                            ("density", "density"), ("coverage", "coverage")):
             parts.append(f"| {label} | {e[key]:.3f} | {e[key + '_real']:.3f} |")
+        if "sharpness" in e:  # cards written before the figure existed have none
+            parts.append(f"| sharpness (fine detail; real = 1, closer is better) | {e['sharpness']:.3f} "
+                         f"| {e['sharpness_real']:.3f} |")
         parts.append(f"| path length | {e['ppl']:.1f} | |")
+        if "reconstruction_error" in e:
+            parts.append(f"| reconstruction error of {e['reconstruction_faces']} held-out faces (MSE on -1…1) "
+                         f"| {e['reconstruction_error']:.5f} | |")
         parts.append(f"| seconds per image | {e['seconds_per_image']:.4f} | |")
         if "seconds_per_image_ddpm" in e:
             parts.append(f"| seconds per image, DDPM-1000 | {e['seconds_per_image_ddpm']:.2f} | |")
         bars = card.get("quality_bars", {})
         if bars:
-            said = [f"{k} {v['ratio_to_real']:.2f}× real (needs {v['needed']}×): {'met' if v['met'] else 'NOT met'}"
-                    for k, v in bars.items()]
+            said = [bar_words(k, v) for k, v in bars.items()]
             parts.append("\nQuality bars: " + "; ".join(said) + ".")
         parts.append(f"\n![64 samples]({card['samples_png']})\n")
     return "\n".join(parts)
+
+
+def bar_words(key: str, bar: dict) -> str:
+    verdict = "met" if bar.get("met") else "NOT met"
+    if "ratio_to_real" in bar:
+        return f"{key} {bar['ratio_to_real']:.2f}× real (needs {bar['needed']}×): {verdict}"
+    if "why" in bar:
+        return f"{bar['rule']}: {verdict} ({bar['why']})"
+    return f"{bar['rule']} ({bar['value']:.4g} against {bar['theirs']:.4g}): {verdict}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -178,6 +261,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--command", help="the exact `python main.py train ...` command")
     parser.add_argument("--analysis-only", action="store_true",
                         help="only compute the shipped model's slider directions again (NAME.analysis.safetensors)")
+    parser.add_argument("--refresh-card", action="store_true",
+                        help="measure the shipped model again and rewrite its card's figures and bars, and README.md")
     parser.add_argument("--samples", type=int, default=2000)
     parser.add_argument("--notes", default="")
     parser.add_argument("--out", type=Path, default=RESOURCES, help="where the shipped files go")
@@ -189,6 +274,16 @@ def main(argv: list[str] | None = None) -> int:
                                   args.out / f"{args.name}.analysis.safetensors")
         print(f"{printable(args.out / args.name)}.analysis.safetensors: {time.perf_counter() - start:.1f} s "
               f"(of which measuring the directions {analysis.info['effect_seconds']:.1f} s)")
+        return 0
+    if args.refresh_card:
+        if args.samples < 10:
+            parser.error("--samples must be at least 10 (the neighbourhoods of precision and recall need them)")
+        try:
+            path = refresh_card(args.name, args.samples, args.out)
+        except CardError as exc:
+            parser.error(str(exc))
+        (args.out / "README.md").write_text(summary_markdown(args.out), encoding="utf-8")
+        print(printable(path))
         return 0
     if args.run is None or args.command is None:
         parser.error("RUN and --command are needed to ship a model")

@@ -49,6 +49,7 @@ from models.train_events import (
 )
 from models.train_settings import TrainSettings
 from models.trainer import FamilyTrainer, make_trainer
+from models.warm_start import warm_start
 
 MODEL_FILE = "model.safetensors"
 STATE_FILE = "training_state.pt"
@@ -125,6 +126,9 @@ class Run:
                     self.warnings.append(f"Resuming keeps the run's own {key.replace('_', ' ')} "
                                          f"({printable(saved[key], 200)}).")
                     setattr(s, key, saved[key])
+            if s.init_from and s.init_from != saved.get("init_from"):
+                self.warnings.append("Resuming takes the run's weights from its saved state; --init-from is ignored.")
+            s.init_from = saved.get("init_from")  # the record keeps where the run first started from
             # state_step is set once restore() has put this state into the trainer: until then it is not known to
             # be one --resume can go on from, and kept() must not say it is.
             self.step = self.saved_state["step"]
@@ -464,6 +468,9 @@ def _set_up(run: Run) -> Generator[TrainEvent, None, _Training]:
     torch.manual_seed(s.seed)  # the same initial weights on every rank (DDP also broadcasts rank 0's)
     data = load_dataset(s.data, size=s.image_size, count=s.data_count, seed=s.data_seed)
     model = build_model(s.family, s.model_config()).to(ctx.device)
+    warm = None
+    if s.init_from and run.saved_state is None:  # a resumed run's weights are in its own state
+        warm = warm_start(model, s.init_from)  # before the trainer copies them into its moving average
     per_rank = max(1, s.batch_size // ctx.world_size)
     data_gen = torch.Generator().manual_seed(s.seed * 1000 + ctx.rank)
     noise_gen = torch.Generator().manual_seed(s.seed * 1000 + 500 + ctx.rank)
@@ -477,7 +484,7 @@ def _set_up(run: Run) -> Generator[TrainEvent, None, _Training]:
                      skipped=skipped[:20], skipped_count=len(skipped), step=run.step, total_steps=s.steps,
                      parameters=sum(p.numel() for p in model.parameters()), out=str(run.out),
                      world_size=ctx.world_size, resumed=run.saved_state is not None,
-                     checkpoint_step=run.checkpoint_step() if run.saved_state is not None else None)
+                     checkpoint_step=run.checkpoint_step() if run.saved_state is not None else None, warm_start=warm)
     if repair:  # the app opens model.safetensors: it must show the step the run goes on from
         yield from _checkpoint(run, trainer, batches, data, {}, final=False)
     fixed = model.latents_for_seeds(range(s.sample_count))

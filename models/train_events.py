@@ -40,6 +40,7 @@ class StartEvent(TrainEvent):
     world_size: int = 1
     resumed: bool = False
     checkpoint_step: int | None = None  # the step of the checkpoint in the folder as the run starts (None: none)
+    warm_start: str | None = None  # what a new run took from --init-from, in words
 
 
 @dataclass

@@ -41,6 +41,7 @@ class TrainSettings:
     sample_count: int = 16
     sample_steps: int = 25  # sampling steps for the sample grids of a family that decodes in steps
     checkpoint_every: int = 500
+    init_from: str | None = None  # a checkpoint whose weights of the same names and shapes start a new run
 
     def model_config(self) -> dict[str, Any]:
         """The architecture config of the run, as a plain dictionary (the family's presets filled in)."""
@@ -102,6 +103,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("sample_count", "images in each sample grid"),
     Setting("sample_steps", "sampling steps for the sample grids", applies=lambda family: family.iterative),
     Setting("checkpoint_every", "steps between checkpoints (0 = only at the end)"),
+    Setting("init_from", "start a new run from another model's weights wherever names and shapes match: a "
+            ".safetensors file or a shipped model's name (e.g. 'vae' gives a VAE-GAN its encoder and decoder); the "
+            "rest start fresh, and --resume keeps the run's own"),
 )
 ALWAYS_WRITTEN = ("family", "out", "data", "steps")  # on every command line, even at their defaults
 

@@ -133,3 +133,20 @@ def check_train_arguments(parser: argparse.ArgumentParser, args: argparse.Namesp
         check_settings(settings)
     except ConfigError as exc:
         parser.error(str(exc))
+
+
+CHECKPOINT_HELP = "a .safetensors file, or the name of a model shipped with the app (a wrong name lists them)"
+
+
+def checkpoint_argument(text: str) -> str:
+    """--checkpoint: a file, or a shipped model's name; one sentence naming the shipped ones if it is neither."""
+    from explorer.worker.model_catalog import resolve_checkpoint
+    from models.checkpoint import CheckpointError
+
+    problem = path_problem(text, "a checkpoint file or a shipped model")  # a name too long: words, not OSError
+    if problem:
+        raise argparse.ArgumentTypeError(problem)
+    try:
+        return str(resolve_checkpoint(text))
+    except CheckpointError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None

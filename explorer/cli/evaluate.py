@@ -7,6 +7,7 @@ import json
 import sys
 
 from explorer.cli.arguments import UsageError
+from explorer.pictures.heat_map import rms_percent
 from models.checkpoint import load_checkpoint
 from models.distributed import resolve_device
 from models.evaluate import evaluate
@@ -18,7 +19,17 @@ ROWS = (("Fréchet distance (lower is better)", "fd", "fd_real", "{:.3f}"),
         ("precision: how real the faces look", "precision", "precision_real", "{:.3f}"),
         ("recall: how much variety is covered", "recall", "recall_real", "{:.3f}"),
         ("density", "density", "density_real", "{:.3f}"),
-        ("coverage", "coverage", "coverage_real", "{:.3f}"))
+        ("coverage", "coverage", "coverage_real", "{:.3f}"),
+        # 1 is real faces' fine detail: below is blurrier, above is noise or artefacts; closer to 1 is better.
+        ("sharpness: fine detail, real = 1", "sharpness", "sharpness_real", "{:.3f}"))
+
+
+def reconstruction_row(result: dict) -> str:
+    """Held-out faces encoded and decoded: the mean squared error on the [-1, 1] scale, and what it means in the
+    unit of the Explore tab's error map (root-mean-square colour error, % of black to white)."""
+    mse = result["reconstruction_error"]
+    return (f"{'reconstruction error of held-out faces':40} {mse:>10.5f}  (MSE on -1…1; RMS {rms_percent(mse):.1f} % "
+            f"of the range; {result['reconstruction_faces']} faces; lower is better)")
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
@@ -44,8 +55,11 @@ def run_evaluate(args: argparse.Namespace) -> int:
           "held-out faces")
     print(f"{'':40} {'model':>10} {'real vs real':>14}")
     for label, key, floor, fmt in ROWS:
-        print(f"{label:40} {fmt.format(result[key]):>10} {fmt.format(result[floor]):>14}")
+        if key in result:  # a result made without a figure (reconstruction_faces=0, or by a script) has no row
+            print(f"{label:40} {fmt.format(result[key]):>10} {fmt.format(result[floor]):>14}")
     print(f"{'path length (smoothness; lower is smoother)':40} {result['ppl']:>10.1f}")
+    if "reconstruction_error" in result:
+        print(reconstruction_row(result))
     print(f"{'seconds per image':40} {result['seconds_per_image']:>10.4f}"
           + (f" ({result.get('sampler', 'ddim-50').upper()})" if family.iterative else ""))
     if "seconds_per_image_ddpm" in result:

@@ -10,7 +10,9 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from explorer.cli.arguments import (
+    CHECKPOINT_HELP,
     UsageError,
+    checkpoint_argument,
     number,
     output_file,
     whole,
@@ -29,10 +31,11 @@ from models.setting_ranges import (
 )
 
 COMMANDS = {
-    "train": "train a VAE, GAN or diffusion model on Synthetic Faces or a folder of images",
+    "train": "train a model of any family (--model; see train --help) on Synthetic Faces or a folder of images",
     "sample": "draw a grid of images from a checkpoint",
     "interpolate": "morph between two seeds and save a strip (PNG) or an animation (GIF)",
-    "evaluate": "measure a checkpoint: Fréchet distance, precision/recall, density/coverage, path length, speed",
+    "evaluate": "measure a checkpoint: Fréchet distance, precision/recall, density/coverage, sharpness, path length, "
+                "reconstruction, speed",
     "bench": "measure the app's speed on this device (slider latency, GUI stalls, diffusion, training, start-up)",
 }
 
@@ -43,23 +46,6 @@ class Parser(argparse.ArgumentParser):
     def error(self, message: str):
         print(f"error: {printable(message)} (see '{self.prog} --help')", file=sys.stderr)
         sys.exit(2)
-
-
-CHECKPOINT_HELP = "a .safetensors file, or the name of a model shipped with the app (a wrong name lists them)"
-
-
-def checkpoint_argument(text: str) -> str:
-    """--checkpoint: a file, or a shipped model's name; one sentence naming the shipped ones if it is neither."""
-    from explorer.worker.model_catalog import resolve_checkpoint
-    from models.checkpoint import CheckpointError
-
-    problem = path_problem(text, "a checkpoint file or a shipped model")  # a name too long: words, not OSError
-    if problem:
-        raise argparse.ArgumentTypeError(problem)
-    try:
-        return str(resolve_checkpoint(text))
-    except CheckpointError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def app_file(text: str) -> str:
@@ -160,7 +146,7 @@ def build_app_parser() -> Parser:
     parser = Parser(prog="python main.py", description="Open the Latent Explorer window. Commands: "
                     + ", ".join(COMMANDS) + " (see 'python main.py COMMAND --help').")
     parser.add_argument("files", nargs="*", type=app_file,
-                        help="checkpoints (.safetensors, or a shipped model's name: vae, gan, diffusion) or face images")
+                        help="checkpoints (.safetensors, or a shipped model's name such as vae) or face images")
     parser.add_argument("--screenshot", metavar="PATH", type=output_file(),
                         help="draw the window offscreen, save it as PNG and exit")
     parser.add_argument("--tab", choices=TABS, help="the tab to show")

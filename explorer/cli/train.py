@@ -7,7 +7,7 @@ import os
 import sys
 from typing import Any
 
-from explorer.cli.arguments import data_source, number, one_of, run_folder, whole
+from explorer.cli.arguments import checkpoint_argument, data_source, number, one_of, run_folder, whole
 from explorer.cli.train_child import emit_json, install_stop_signals, watch_stdin_commands
 from models.config_check import Number, Whole
 from models.family import Family, Option, families, family_names, noun_of
@@ -54,7 +54,8 @@ def _setting_argument(setting: Setting) -> dict[str, Any]:
     else:
         keywords["default"] = setting.default
     if setting.name in _PATH_TYPES:
-        return keywords | {"type": _PATH_TYPES[setting.name]}
+        return keywords | {"type": _PATH_TYPES[setting.name]} | (
+            {"metavar": _METAVARS[setting.name]} if setting.name in _METAVARS else {})
     if setting.choices:  # whole numbers through one_of: argparse's own message for 'abc' would not list them
         kind = one_of(setting.choices) if all(isinstance(c, int) for c in setting.choices) else str
         return keywords | {"type": kind, "choices": setting.choices}
@@ -65,7 +66,20 @@ def _setting_argument(setting: Setting) -> dict[str, Any]:
     return keywords
 
 
-_PATH_TYPES = {"data": data_source, "out": run_folder}
+def init_from_argument(text: str) -> str:
+    """--init-from: a shipped model's name or a checkpoint file that is there (a missing one is a usage mistake, said
+    before the run claims its folder; what is inside the file is the run's to judge)."""
+    from models.warm_start import source_problem
+
+    path = checkpoint_argument(text)
+    problem = source_problem(path)
+    if problem:
+        raise argparse.ArgumentTypeError(problem)
+    return path
+
+
+_PATH_TYPES = {"data": data_source, "out": run_folder, "init_from": init_from_argument}
+_METAVARS = {"init_from": "CHECKPOINT"}
 
 
 def _option_argument(option: Option, owners: list[Family]) -> dict[str, Any]:

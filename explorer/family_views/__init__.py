@@ -16,6 +16,48 @@ Figures = dict[str, Any]
 # (this family's figures, every other measured family's figures) -> a sentence comparing it with the usual story
 Story = Callable[[Figures, dict[str, Figures]], str | None]
 
+# Sharpness is a model's fine detail as a ratio to real faces' (models/evaluate.py): 1 is as sharp as real faces,
+# below 1 blurrier. Above 1 the faces have *more* fine detail than real ones, which is noise or checkerboard
+# artefacts rather than crispness, so "sharpest" is the highest figure that does not pass real faces' by more than
+# this. A second set of real faces scores about 1 ± 0.02 at 2,000 samples (more at fewer: Recompute measures 500),
+# so 10 % above is not chance: it is a margin wide enough that only faces with clearly more detail than real ones
+# are called noisy, while a model a few per cent above 1 still counts as sharp.
+OVER_SHARP = 1.10
+
+
+def sharpness_of(figures: Figures) -> float | None:
+    """The figures' sharpness ratio, or None when they were measured before sharpness was (cached, older cards)."""
+    value = figures.get("sharpness")
+    return float(value) if isinstance(value, (int, float)) else None
+
+
+def measured_for_sharpness(own: Figures, rest: dict[str, Figures]) -> tuple[dict[str, Figures], str] | None:
+    """For a story: the families to judge blur among — this one (under the key "", which no family is called) and
+    every other with a sharpness figure — and the words that say so when some were measured before sharpness
+    existed; None when this family or all the others lack it (the story then falls back on precision)."""
+    measured = {k: f for k, f in {**rest, "": own}.items() if sharpness_of(f) is not None}
+    if "" not in measured or len(measured) < 2:
+        return None
+    return measured, ("" if len(measured) == len(rest) + 1 else " of the models measured for sharpness")
+
+
+def sharpest(results: dict[str, Figures]) -> str | None:
+    """The family whose faces are sharpest without being noisier than real faces (see OVER_SHARP): the highest
+    sharpness up to OVER_SHARP, else, when every one is above it, the one closest to real faces. None: none has it."""
+    ratios = {k: s for k, f in results.items() if (s := sharpness_of(f)) is not None}
+    if not ratios:
+        return None
+    honest = {k: s for k, s in ratios.items() if s <= OVER_SHARP}
+    if honest:
+        return max(honest, key=honest.get)
+    return min(ratios, key=ratios.get)
+
+
+def blurriest(results: dict[str, Figures]) -> str | None:
+    """The family with the least fine detail; None when none was measured for sharpness."""
+    ratios = {k: s for k, f in results.items() if (s := sharpness_of(f)) is not None}
+    return min(ratios, key=ratios.get) if ratios else None
+
 
 @dataclass(frozen=True)
 class LossPlot:
@@ -40,6 +82,7 @@ class FamilyView:
     encode_verb: str = "Encoding"  # "Inverting the face…"
     story: Story | None = None  # Compare: how this family's figures compare with the usual story
     warns_mode_collapse: bool = False  # the Train tab warns when the sample grid's faces become alike
+    summary: str = ""  # the help page's phrase after its name: "an encoder and a decoder; smooth, a bit blurry"
 
     @property
     def title(self) -> str:
@@ -86,8 +129,10 @@ def default_view(family: Family | None, name: str) -> FamilyView:
     title = family.title if family is not None else name
     noun = noun_of(name)
     unviewed = [f.name for f in families() if f.name not in _VIEWS]
-    place = unviewed.index(name) if name in unviewed else len(SPARE_COLOURS)
-    colour = SPARE_COLOURS[place] if place < len(SPARE_COLOURS) else UNKNOWN_COLOUR
+    taken = {view.colour for view in _VIEWS.values()}  # a plug-in's own view may have picked a spare colour
+    spare = [c for c in SPARE_COLOURS if c not in taken]
+    place = unviewed.index(name) if name in unviewed else len(spare)
+    colour = spare[place] if place < len(spare) else UNKNOWN_COLOUR
     losses = family.losses if family is not None else ("loss",)
     how = {"encoder": ("faces found by encoding each picture", "Encoding"),
            "search": ("faces found by searching for the numbers that draw them", "Searching for"),

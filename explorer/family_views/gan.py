@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from explorer.family_views import FamilyView, Figures, LossPlot, register_view
+from explorer.family_views import (
+    FamilyView,
+    Figures,
+    LossPlot,
+    measured_for_sharpness,
+    register_view,
+    sharpest,
+)
 
 EXPLORE_TEXT = (
     "<b>A generative adversarial network (GAN)</b> is two networks that played a game: the "
@@ -26,20 +33,26 @@ TRAIN_TEXT = (
 
 
 def story(g: Figures, rest: dict[str, Figures]) -> str:
-    sharp = g["precision"] >= max(v["precision"] for v in rest.values())
+    judged = measured_for_sharpness(g, rest)
+    if judged is not None:  # fine detail itself, measured; precision cannot see blur
+        measured, among = judged
+        sharp, word = sharpest(measured) == "", f"the sharpest{among}"
+    else:
+        sharp, word = g["precision"] >= max(v["precision"] for v in rest.values()), "the most convincing"
     narrow = g["recall"] <= min(v["recall"] for v in rest.values())
     if sharp and narrow:
-        return "As the usual story goes, the GAN's faces are sharp but less varied than the others'."
+        return f"As the usual story goes, the GAN's faces are {word} but less varied than the others'."
     if narrow:
-        return "The GAN is the least varied, as the usual story says, but it is not the sharpest here."
+        return f"The GAN is the least varied, as the usual story says, but its faces are not {word} here."
     if sharp:
-        return ("The GAN is the sharpest, as the usual story says, but here it is not the least varied: its training "
-                "kept most kinds of face.")
-    return "Unlike the usual story, the GAN is neither the sharpest nor the least varied here."
+        return (f"The GAN's faces are {word}, as the usual story says, but here it is not the least varied: its "
+                "training kept most kinds of face.")
+    return f"Unlike the usual story, the GAN's faces are not {word}, and it is not the least varied here."
 
 
 VIEW = register_view(FamilyView(
     family="gan", colour="#e45756", chooser_label="GAN (generator vs. judge)", compare_name="GAN",
+    summary="a generator trained against a critic; sharp, sometimes odd",
     explore_text=EXPLORE_TEXT, train_text=TRAIN_TEXT,
     loss_plots=(LossPlot("Losses", ("d_loss", "g_loss"), "loss",
                          "Discriminator against generator: a steady tug-of-war is healthy."),

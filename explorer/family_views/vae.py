@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from explorer.family_views import FamilyView, Figures, LossPlot, register_view
+from explorer.family_views import (
+    FamilyView,
+    Figures,
+    LossPlot,
+    blurriest,
+    measured_for_sharpness,
+    register_view,
+    sharpness_of,
+)
 
 EXPLORE_TEXT = (
     "<b>A variational autoencoder (VAE)</b> learned two things from thousands of faces: an <i>encoder</i> "
@@ -26,20 +34,28 @@ TRAIN_TEXT = (
 
 
 def story(v: Figures, rest: dict[str, Figures]) -> str:
-    blurry = v["precision"] <= min(r["precision"] for r in rest.values())
+    judged = measured_for_sharpness(v, rest)
+    if judged is not None:  # blur itself, measured; precision cannot see it
+        measured, among = judged
+        blurry = blurriest(measured) == ""
+        blur = f"the blurriest{among} (sharpness {sharpness_of(v):.2f}; real faces: 1)"
+        not_blur = f"the blurriest{among}"
+    else:
+        blurry = v["precision"] <= min(r["precision"] for r in rest.values())
+        blur = not_blur = "the least convincing"
     varied = v["recall"] >= max(r["recall"] for r in rest.values())
     if blurry and varied:
-        return "As the usual story goes, the VAE covers the variety well but its faces are the least convincing (blurry)."
+        return f"As the usual story goes, the VAE covers the variety well but its faces are {blur}."
     if blurry:
-        return ("The VAE's faces are the least convincing (blurry), as expected, but it is not the most varied here "
-                "either.")
+        return f"The VAE's faces are {blur}, as expected, but it is not the most varied here either."
     if varied:
-        return "The VAE is the most varied, as expected, and its faces are not the least convincing."
-    return "Unlike the usual story, the VAE is neither the blurriest nor the most varied here."
+        return f"The VAE is the most varied, as expected, and its faces are not {not_blur}."
+    return f"Unlike the usual story, the VAE's faces are not {not_blur}, and it is not the most varied here."
 
 
 VIEW = register_view(FamilyView(
     family="vae", colour="#4c78a8", chooser_label="VAE (autoencoder)", compare_name="VAE",
+    summary="an encoder and a decoder; smooth, a bit blurry",
     explore_text=EXPLORE_TEXT, train_text=TRAIN_TEXT,
     loss_plots=(LossPlot("Reconstruction error", ("reconstruction",), "error",
                          "How far the redrawn faces are from the real ones: should fall."),

@@ -31,7 +31,7 @@ class EndpointPicker(QGroupBox):
         self.kind.addItem("Data-set face", "face")
         self.kind.addItem("Image file", "image")
         self.kind.setToolTip("A seed gives each model its own random numbers; a face or an image is first "
-                             "found in each model's space, so all three models aim at the same face.")
+                             "found in each model's space, so every model aims at the same face.")
         self.number = QSpinBox()
         self.number.setRange(SEED.low, SEED.high)
         self.number.setValue(seed)

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from itertools import pairwise
 
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, Qt
+from PySide6.QtCore import QEvent, QSize, Qt
+from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QGridLayout, QLabel, QWidget
 
 from explorer.family_views import view_of
@@ -19,6 +21,8 @@ from explorer.widgets.chart_labels import Frame, lay_out
 from models.family import family_names
 
 LINE_TEXT = "real faces"
+# In a chart whose figure none of the shown models has: figures measured before that metric existed.
+NOT_MEASURED_TEXT = "not measured yet:\nRecompute measures it"
 
 
 def bar_families(figures: dict[str, dict] | None = None) -> tuple[str, ...]:
@@ -29,7 +33,8 @@ def bar_families(figures: dict[str, dict] | None = None) -> tuple[str, ...]:
 
 
 def x_range(count: int) -> tuple[float, float]:
-    """The x range that shows `count` bars at 0, 1, … with the same margins at both ends."""
+    """The x range that shows `count` bars at 0, 1, … with the same margins at both ends (wider in a chart too
+    narrow for the end bars' titles: MetricChart._fit_titles)."""
     return -0.6, count - 0.4
 
 
@@ -55,19 +60,28 @@ METRICS = (
     Metric("precision", "Precision", "higher", "realism · higher is better",
            "The share of the model's faces that fall among real faces. The dashed line: real faces against real.",
            "Of the model's faces, how many look like a real face.", "precision_real"),
+    Metric("sharpness", "Sharpness", "near 1", "fine detail · closer to 1 is better",
+           "How much fine detail the model's faces have, as a ratio to real faces' (1: as sharp as real faces; "
+           "below 1: blurrier; above 1: noisier than real faces, which is not sharper). Precision cannot see blur: "
+           "this can. The dashed line is a second set of real faces.",
+           "How crisp the model's faces are, against real faces' detail.", "sharpness_real"),
     Metric("recall", "Recall", "higher", "variety · higher is better",
            "The share of real faces that the model's faces reach: low when it makes only some kinds of face.",
            "Of all the kinds of real face, how many the model can make.", "recall_real"),
+    Metric("coverage", "Coverage", "higher", "variety · higher is better",
+           "The share of real faces that have one of the model's faces close by; robust to stray faces.",
+           "Of the real faces, how many have a model face close by.", "coverage_real"),
     Metric("density", "Density", "near 1", "crowding · about 1 is real",
            "How crowded real faces are around the model's faces (about 1 for real faces; above 1: the model "
            "keeps to the most typical faces).",
            "How tightly the model's faces crowd round typical real faces.", "density_real"),
-    Metric("coverage", "Coverage", "higher", "variety · higher is better",
-           "The share of real faces that have one of the model's faces close by; robust to stray faces.",
-           "Of the real faces, how many have a model face close by.", "coverage_real"),
     Metric("ppl", "Path length", "lower", "smoothness · lower is smoother",
            "How much the face changes for a tiny step along a morph between two random faces. Lower: smoother.",
            "How much a face jumps for a tiny step on a morph."),
+    Metric("reconstruction_error", "Redrawing error", "lower", "held-out faces · lower is better",
+           "How far a face the model never saw is from the model's redrawing of it, once the model has found that "
+           "face's numbers: with its encoder in one pass, by a search, or by running the model backwards.",
+           "How closely the model can redraw a face brought in from outside."),
     Metric("seconds_per_image", "Time per face", "lower", "log scale · lower is faster",
            "Milliseconds to draw one face on this computer (diffusion: 50 DDIM steps). The scale is logarithmic: "
            "each grid line is ten times the one below, so a slow model still leaves the others visible.",
@@ -81,6 +95,8 @@ def format_metric(value: float, unit: str) -> str:
         return f"{value:,.0f}{unit}"
     if abs(value) >= 10:
         return f"{value:.1f}{unit}"
+    if 0 < abs(value) < 0.1:  # a small error (0.0123) keeps two digits that differ between models
+        return f"{value:.2g}{unit}"
     return f"{value:.2f}{unit}"
 
 
@@ -113,6 +129,7 @@ class MetricChart(pg.PlotWidget):
             self.getAxis("left").setTicks([ticks, []])
         self.showGrid(y=True, alpha=0.15)
         self.values: dict[str, float] = {}
+        self.not_measured: pg.TextItem | None = None
         self.reference_value: float | None = None
         self.value_labels: dict[str, pg.TextItem] = {}
         self.line_label: pg.TextItem | None = None
@@ -120,21 +137,52 @@ class MetricChart(pg.PlotWidget):
         self._bottom = 0.0
         self.getViewBox().sigResized.connect(lambda _: self._lay_out())
 
+    def sizeHint(self) -> QSize:
+        # A QGraphicsView asks for 640x480 or so; the tab's scroll area sizes its page by what its widgets ask for,
+        # and nine such charts made a page several screens tall. This is about what a chart needs to be read.
+        return QSize(240, 200)
+
     def wheelEvent(self, event) -> None:
         event.ignore()  # the charts do not zoom: the wheel scrolls the tab they are in, wherever the pointer is
 
     def changeEvent(self, event) -> None:
         super().changeEvent(event)
         if event.type() == QEvent.Type.FontChange:  # presenter mode: larger texts, which need other places
-            for item in [*self.value_labels.values(), *([self.line_label] if self.line_label else [])]:
+            extra = [t for t in (self.line_label, self.not_measured) if t is not None]
+            for item in [*self.value_labels.values(), *extra]:
                 item.setFont(self.font())
+            self._staggered = None  # the titles' widths changed with the font
             self._lay_out()
 
     def _place_families(self, names: tuple[str, ...]) -> None:
         """A place on the x axis for each family, its title under it."""
         self.families = names
         self.x_range = x_range(len(names))
-        self.getAxis("bottom").setTicks([[(i, view_of(f).title) for i, f in enumerate(names)]])
+        self._staggered: bool | None = None
+        self._fit_titles()
+
+    def _fit_titles(self) -> None:
+        """The families' titles under their bars, every other one a line lower when neighbours would run into each
+        other (four families in a narrow chart: "VAE-GAN" is wider than its share of the axis)."""
+        titles = [view_of(f).title for f in self.families]
+        axis = self.getAxis("bottom")
+        metrics = QFontMetrics(axis.style["tickFont"] or axis.font())
+        width = self.getViewBox().width()
+        widths = [metrics.horizontalAdvance(t) for t in titles]
+        # The end bars stand further in when their titles would run past the axis's ends, where pyqtgraph drops
+        # them: a margin of m bars, with the half title h in pixels, needs m * width / (n - 1 + 2m) >= h.
+        n, half = len(titles), max(widths[:1] + widths[-1:], default=0) / 2 + 3
+        needed = half * (n - 1) / (width - 2 * half) if width > 2 * half + 1 else 0.0
+        margin = max(0.6, math.ceil(needed * 8) / 8)  # in eighths: a few steps, exact in binary, as the chart grows
+        self.x_range = (-margin, n - 1 + margin) if n else x_range(0)
+        per_bar = width / (self.x_range[1] - self.x_range[0]) if width > 1 else float("inf")
+        crowded = any((a + b) / 2 + metrics.horizontalAdvance(" ") > per_bar for a, b in pairwise(widths))
+        if crowded == self._staggered:
+            return
+        self._staggered = crowded
+        axis.setTicks([[(i, ("\n" if crowded and i % 2 else "") + t) for i, t in enumerate(titles)]])
+        # pyqtgraph sizes the axis for one line of text; the lower line needs room of its own
+        axis.setHeight(2 * metrics.lineSpacing() + 14 if crowded else None)
 
     def _shown(self, value: float) -> float:
         return math.log10(max(value, 1e-6)) if self.spec.log else value
@@ -143,7 +191,7 @@ class MetricChart(pg.PlotWidget):
         """figures: family -> evaluate results; families without figures get no bar."""
         for item in self._items:
             self.removeItem(item)
-        self._items, self.value_labels, self.line_label = [], {}, None
+        self._items, self.value_labels, self.line_label, self.not_measured = [], {}, None, None
         self._place_families(bar_families(figures))  # a family registered since the chart was made gets a place
         self.values = {f: float(figures[f][self.spec.key]) * self.spec.scale
                        for f in self.families if f in figures and self.spec.key in figures[f]}
@@ -168,6 +216,11 @@ class MetricChart(pg.PlotWidget):
             self._items += [line, self.line_label]
             real = format_metric(self.reference_value * self.spec.scale, self.spec.unit)
             tip += f" Two sets of real faces score {real}."
+        if figures and not self.values:
+            self.not_measured = pg.TextItem(NOT_MEASURED_TEXT, color="#666666", anchor=(0.5, 0.5))
+            self.not_measured.setFont(self.font())
+            self._items.append(self.not_measured)
+            tip += " The figures shown were measured before this one existed."
         self.setToolTip(tip)
         for item in self._items:
             self.addItem(item)
@@ -175,8 +228,12 @@ class MetricChart(pg.PlotWidget):
 
     def _lay_out(self) -> None:
         """The y range and every text's place, for the plot's present size in pixels."""
+        self._fit_titles()
         if not self.values:
             self.setXRange(*self.x_range, padding=0)
+            if self.not_measured is not None:
+                self.setYRange(0, 1, padding=0)
+                self.not_measured.setPos(sum(self.x_range) / 2, 0.5)
             return
         view = self.getViewBox()
         width, height = view.width(), view.height()

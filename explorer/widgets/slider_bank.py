@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtCore import QEvent, QObject, Qt, Signal
-from PySide6.QtWidgets import QGridLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, Signal
+from PySide6.QtWidgets import (
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
 
 from explorer.widgets.folding_text import FoldingText
 from explorer.widgets.value_slider import ARROW_STEP, PAGE_STEP, ValueSlider
@@ -34,6 +41,10 @@ class _Row:
     slider: ValueSlider
     high: QLabel
     note: QLabel
+    # Compact, the line under the slider: low words at its left, high words at its right. A line of its own, not
+    # two grid columns, so the bank needs the widest row's words side by side, not the widest low words of one
+    # row beside the widest high words of another (which cut the Named bank off at a 1024x768 projector).
+    words: QWidget
 
 
 class SliderBank(QScrollArea):
@@ -79,7 +90,7 @@ class SliderBank(QScrollArea):
 
     def set_specs(self, specs: list[SliderSpec]) -> None:
         for row in self._rows.values():
-            for widget in (row.name, row.low, row.slider, row.high, row.note):
+            for widget in (row.name, row.low, row.slider, row.high, row.note, row.words):
                 self._grid.removeWidget(widget)
                 widget.deleteLater()
         self.sliders.clear()
@@ -99,14 +110,21 @@ class SliderBank(QScrollArea):
             slider.slider.installEventFilter(self)
             self._names[slider.slider] = name
             self.sliders[spec.key] = slider
-            self._rows[spec.key] = _Row(spec.label, name, low, slider, high, note)
+            words = QWidget(self._grid_host)  # a child from the start: shown, it is never a window of its own
+            words_layout = QHBoxLayout(words)
+            words_layout.setContentsMargins(0, 0, 0, 0)
+            words_layout.addStretch(1)  # compact mode puts the low words before it and the high words after it
+            self._rows[spec.key] = _Row(spec.label, name, low, slider, high, note, words)
         self._place_rows()
 
     def _place_rows(self) -> None:
         grid = self._grid
         for row in self._rows.values():
-            for widget in (row.name, row.low, row.slider, row.high, row.note):
+            for widget in (row.name, row.low, row.slider, row.high, row.note, row.words):
                 grid.removeWidget(widget)
+            for widget in (row.low, row.high):
+                row.words.layout().removeWidget(widget)
+            row.words.setVisible(self._compact)  # an empty line left at the grid's corner would catch clicks
         right, left = Qt.AlignmentFlag.AlignRight, Qt.AlignmentFlag.AlignLeft
         lines = 3 if self._compact else 2
         for i, row in enumerate(self._rows.values()):
@@ -116,8 +134,9 @@ class SliderBank(QScrollArea):
                 grid.addWidget(row.name, top, 0)
                 grid.addWidget(row.note, top, 1, right)
                 grid.addWidget(row.slider, top + 1, 0, 1, 2)
-                grid.addWidget(row.low, top + 2, 0, left)
-                grid.addWidget(row.high, top + 2, 1, right)
+                row.words.layout().insertWidget(0, row.low)
+                row.words.layout().addWidget(row.high)
+                grid.addWidget(row.words, top + 2, 0, 1, 2)
             else:
                 grid.addWidget(row.name, top, 0, 1, 3)
                 grid.addWidget(row.note, top, 2, right)
@@ -133,6 +152,8 @@ class SliderBank(QScrollArea):
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         """The name of the slider that has keyboard focus is lit, so a room can see which one the keys move."""
+        if watched is self.widget() and event.type() == QEvent.Type.LayoutRequest:
+            self.updateGeometry()  # the rows' width may have changed: so may this bank's minimumSizeHint
         name = getattr(self, "_names", {}).get(watched)
         if name is not None and event.type() in (QEvent.Type.FocusIn, QEvent.Type.FocusOut):
             focused = event.type() == QEvent.Type.FocusIn
@@ -140,6 +161,13 @@ class SliderBank(QScrollArea):
             if focused:
                 self.ensureWidgetVisible(watched.parentWidget())
         return super().eventFilter(watched, event)  # QScrollArea watches its content's size
+
+    def minimumSizeHint(self) -> QSize:
+        """At least as wide as the rows need: the bank never scrolls sideways, so narrower it would cut them off
+        at the right (the values and the high words) instead of letting the layout around it make room."""
+        hint = super().minimumSizeHint()
+        rows = self.widget().minimumSizeHint().width() + self.verticalScrollBar().sizeHint().width()
+        return QSize(max(hint.width(), rows + 2 * self.frameWidth()), hint.height())
 
     def _moved(self, key: str, value: float) -> None:
         if not self._updating:

@@ -8,6 +8,7 @@ beside it) supplies the figures measured when it was made. "Recompute" measures 
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -36,7 +37,12 @@ from models.generative import Decoding
 from models.image_io import to_uint8
 from models.progress import Progress
 
-METRICS_VERSION = 1  # bump when the figures' definitions change, so old cached figures are not shown
+# Bump when the figures' definitions change, so old cached figures are not shown. 2: sharpness, sharpness_real,
+# reconstruction_error and reconstruction_faces added (a shipped card without them is still shown: the tab says
+# where they are missing, and Recompute measures them).
+METRICS_VERSION = 2
+# Figures that older measurements lack; when present they must be numbers, else they are dropped as not measured.
+LATER_FIGURES = ("sharpness", "sharpness_real", "reconstruction_error", "reconstruction_faces")
 
 
 # ------------------------------------------------------------------------------------------------ requests
@@ -46,7 +52,7 @@ class Measure(Request):
     model: str
     samples: int = 500
     recompute: bool = False
-    slot_by = "model"  # the three models are measured one after another, not instead of one another
+    slot_by = "model"  # the models are measured one after another, not instead of one another
 
 
 @dataclass(frozen=True)
@@ -97,9 +103,20 @@ def _read_json(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+def _finite(value: Any) -> bool:
+    """A real number: Python's json reads NaN and Infinity, which a chart or a sentence would show as "nan×"."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def _usable(figures: Any) -> bool:
     keys = ("fd", "fd_real", "precision", "recall", "density", "coverage", "ppl", "seconds_per_image")
-    return isinstance(figures, dict) and all(isinstance(figures.get(k), (int, float)) for k in keys)
+    return isinstance(figures, dict) and all(_finite(figures.get(k)) for k in keys)
+
+
+def _numbers_only(figures: dict) -> dict:
+    """The figures without a later figure that is not a finite number (a hand-edited or damaged card): the charts
+    and the reading then treat it as not measured instead of failing on it or showing "nan"."""
+    return {k: v for k, v in figures.items() if k not in LATER_FIGURES or _finite(v)}
 
 
 def stored_figures(checkpoint: Path, digest: str) -> tuple[dict | None, str]:
@@ -107,12 +124,12 @@ def stored_figures(checkpoint: Path, digest: str) -> tuple[dict | None, str]:
     first, then the model card."""
     net = feature_net_digest()
     for path, words in ((cache_path(digest), "measured earlier on this computer"),
-                        (card_path(checkpoint), "from the model's card, measured when it was made")):
+                        (card_path(checkpoint), "from the model's card")):
         data = read_cached(path, _read_json)  # None when missing or damaged: measured again instead
         figures = data.get("evaluate") if isinstance(data, dict) else None
         if (isinstance(data, dict) and data.get("checkpoint_sha256") == digest
                 and data.get("feature_net_sha256") == net and _usable(figures)):
-            return figures, words
+            return _numbers_only(figures), words
     return None, ""
 
 

@@ -53,7 +53,7 @@ from models.checkpoint import Checkpoint, load_checkpoint
 from models.data import HELD_OUT_SEED, load_image, synthetic_face, synthetic_faces
 from models.directions import ANALYSIS_FACES, ANALYSIS_SAMPLES
 from models.distributed import memory_exhausted, out_of_memory_words
-from models.family import family_of
+from models.family import family_of, inference_state_dict
 from models.generative import Decoding, Encoding, GenerativeModel
 from models.image_io import to_uint8
 from models.latent import interpolate
@@ -150,7 +150,9 @@ def model_info(checkpoint: Checkpoint, key: str) -> ModelInfo:
                      label=printable(checkpoint.label()), description=printable(checkpoint.describe()),
                      image_size=model.image_size,
                      latent_shape=tuple(model.latent_shape), synthetic_faces=data.get("kind") == "synthetic-faces",
-                     parameters=sum(p.numel() for p in model.parameters()), signal=signal, noise=noise)
+                     # what draws its faces, as its card counts them: a discriminator only trained it
+                     parameters=sum(t.numel() for t in inference_state_dict(model).values()),
+                     signal=signal, noise=noise)
 
 
 def _elapsed(start: float) -> float:

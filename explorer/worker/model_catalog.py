@@ -15,8 +15,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from explorer.worker.requests import Catalogued, ReadRunRecord, Result, RunRecord, ScanCatalog, Step
-from models.checkpoint import CheckpointError, inspect_checkpoint, model_label, read_metadata
+from explorer.worker.requests import (
+    Catalogued,
+    ReadRunRecord,
+    Result,
+    RunRecord,
+    ScanCatalog,
+    Step,
+)
+from models.checkpoint import (
+    CheckpointError,
+    inspect_checkpoint,
+    model_label,
+    read_metadata,
+)
 from models.family import family_names
 from models.paths import look
 from models.printable import printable
@@ -252,6 +264,18 @@ def shipped_models() -> dict[str, Path]:
     entries = [entry for path in _candidates(RESOURCES) if (entry := read_entry(path, SHIPPED))]
     entries.sort(key=lambda e: (family_rank(e.family), Path(e.path).stem))
     return {Path(entry.path).stem: Path(entry.path) for entry in entries}
+
+
+def shipped_names() -> dict[str, Path]:
+    """The shipped models by name from the file names alone (resources/NAME.safetensors, companions left out), in the
+    families' order where a name is a family's: no file is opened, so the GUI thread may ask (shipped_models reads
+    each header and builds its model, 50-100 ms a file). Whether one is a usable checkpoint, the reader says."""
+    try:
+        found = [p for p in RESOURCES.glob("*.safetensors") if not _is_companion(p)]
+    except (OSError, ValueError):
+        return {}
+    found.sort(key=lambda p: (family_rank(p.stem), p.stem))
+    return {path.stem: path.resolve() for path in found}
 
 
 def resolve_checkpoint(text: str) -> Path:

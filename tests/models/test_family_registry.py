@@ -30,7 +30,7 @@ from models.train_events import CheckpointEvent, DoneEvent, SamplesEvent, StartE
 from models.train_settings import TrainSettings
 from tests.models.sketch_family import FAMILY, NAME, Sketch, SketchConfig, SketchTrainer, registered_sketch
 
-BUILT_IN = ("vae", "gan", "diffusion")
+BUILT_IN = ("vae", "vae-gan", "gan", "diffusion")
 
 
 def built_in() -> tuple[str, ...]:
@@ -46,7 +46,7 @@ def sketch():
 
 def test_the_built_in_families_in_the_apps_order():
     assert built_in() == BUILT_IN
-    assert [get_family(name).title for name in BUILT_IN] == ["VAE", "GAN", "Diffusion"]
+    assert [get_family(name).title for name in BUILT_IN] == ["VAE", "VAE-GAN", "GAN", "Diffusion"]
     orders = [f.order for f in families()]
     assert orders == sorted(orders)
 
@@ -55,17 +55,28 @@ def test_an_unknown_family_is_a_config_error_naming_the_known_ones():
     assert find_family("flow") is None and find_family(None) is None
     with pytest.raises(ConfigError) as info:
         get_family("flow")
-    assert "'flow'" in str(info.value) and "vae, gan, diffusion" in str(info.value)
+    assert "'flow'" in str(info.value) and "vae, vae-gan, gan, diffusion" in str(info.value)
     with pytest.raises(ConfigError):
         build_model("flow", {})
 
 
-def test_a_family_is_named_by_a_lower_case_identifier():
+@pytest.mark.parametrize("bad", ["Sketch", "Bad Name", "two words", "-x", "x-", "a--b", "a_b", "2d", "", "é", "a" * 41,
+                                 None])
+def test_a_family_name_that_is_no_flag_value_or_file_name_is_refused_in_a_sentence(bad):
     before = family_names()
-    for bad in ("Sketch", "two words", "dash-ed", ""):
-        with pytest.raises(ValueError):
-            register_family(dataclasses.replace(FAMILY, name=bad))
+    with pytest.raises(ValueError, match="cannot be added") as refused:
+        register_family(dataclasses.replace(FAMILY, name=bad))
+    words = str(refused.value)
+    assert "its name should be lower-case letters and digits, words joined by single hyphens" in words
+    assert "\n" not in words and len(words) < 260
     assert family_names() == before
+
+
+@pytest.mark.parametrize("good", ["dash-ed", "v2", "vae-gan-2", "a" * 40])
+def test_a_family_name_of_words_joined_by_hyphens_is_taken(good):
+    with registered_sketch(dataclasses.replace(FAMILY, name=good)):
+        assert get_family(good).title == "Sketch" and good in family_names()
+    assert find_family(good) is None
 
 
 def test_a_registered_family_takes_its_place_in_the_order_and_leaves_no_trace(sketch):
@@ -104,7 +115,7 @@ def test_a_checkpoint_of_a_family_no_longer_registered_is_refused_by_name(tmp_pa
         path = save_checkpoint(tmp_path / "sketch.safetensors", build_model(NAME, SketchConfig()))
     with pytest.raises(CheckpointError) as info:
         load_checkpoint(path)
-    assert "'sketch'" in str(info.value) and "vae, gan, diffusion" in str(info.value)
+    assert "'sketch'" in str(info.value) and "vae, vae-gan, gan, diffusion" in str(info.value)
 
 
 def test_a_config_outside_the_familys_ranges_is_refused_naming_the_setting(sketch):

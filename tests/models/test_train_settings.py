@@ -56,7 +56,7 @@ def unusual_settings(family: Family, out: str) -> TrainSettings:
                          model_options={o.key: other_value(family, o) for o in family.options})
 
 
-@pytest.mark.parametrize("name", ["vae", "gan", "diffusion", "sketch"])
+@pytest.mark.parametrize("name", ["vae", "vae-gan", "gan", "diffusion", "sketch"])
 def test_the_flags_of_a_runs_settings_read_back_as_the_same_settings(name, tmp_path):
     with registered_sketch():
         family = get_family(name)
@@ -67,7 +67,7 @@ def test_the_flags_of_a_runs_settings_read_back_as_the_same_settings(name, tmp_p
         assert ("--sample-steps" in args) == family.iterative  # a family that decodes in one pass has none
 
 
-@pytest.mark.parametrize("name", ["vae", "gan", "diffusion", "sketch"])
+@pytest.mark.parametrize("name", ["vae", "vae-gan", "gan", "diffusion", "sketch"])
 def test_default_settings_are_written_briefly_and_read_back(name):
     with registered_sketch():
         settings = TrainSettings(name, "runs/x")
@@ -87,8 +87,8 @@ def test_a_flag_of_another_family_is_refused_naming_it():
 
 def test_a_flag_two_families_share_belongs_to_each():
     options, owners = family_options()["latent_dim"]
-    assert options.flag_name == "--latent-dim" and [f.name for f in owners] == ["vae", "gan"]
-    for name in ("vae", "gan"):
+    assert options.flag_name == "--latent-dim" and [f.name for f in owners] == ["vae", "vae-gan", "gan"]
+    for name in ("vae", "vae-gan", "gan"):
         assert settings_from_values({"model": name, "out": "x", "latent_dim": 12}).model_options == {"latent_dim": 12}
 
 
@@ -98,5 +98,5 @@ def test_an_option_the_family_does_not_have_cannot_be_written():
 
 
 def test_an_unknown_family_is_refused_naming_the_known_ones():
-    with pytest.raises(ConfigError, match="vae, gan, diffusion"):
+    with pytest.raises(ConfigError, match="vae, vae-gan, gan, diffusion"):
         settings_from_values({"model": "flow", "out": "x"})

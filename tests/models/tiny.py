@@ -13,10 +13,16 @@ from models.gan import GANConfig
 from models.generative import DEFAULT_DECODING, DEFAULT_ENCODING, Decoding, Encoding, GenerativeModel
 from models.progress import Progress
 from models.vae import VAEConfig
+from models.vae_gan import VAEGANConfig
 
 
 def tiny_vae(**kw) -> VAEConfig:
     return VAEConfig(**{"image_size": 16, "latent_dim": 4, "base_channels": 8, "max_channels": 16, **kw})
+
+
+def tiny_vae_gan(**kw) -> VAEGANConfig:
+    return VAEGANConfig(**{"image_size": 16, "latent_dim": 4, "base_channels": 8, "max_channels": 16,
+                           "discriminator_channels": 8, **kw})
 
 
 def tiny_gan(**kw) -> GANConfig:

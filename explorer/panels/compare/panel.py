@@ -83,14 +83,28 @@ class ComparePanel(QWidget):
         controls.recompute_clicked.connect(lambda: self.measure(recompute=True))
         controls.stop_clicked.connect(self.stop_measuring)
         self.status = QLabel("")
+        self.status.setToolTip("Each model's figures come from as many of its faces as the number of samples, "
+                               "against as many held-out real faces it never saw in training. A model's card holds "
+                               "the figures measured when it was made.")
         self.status.setWordWrap(True)
         self.status.setTextFormat(Qt.TextFormat.RichText)
 
-        self.bars = MetricBars(columns=4)
-        reading_box = ReadingBox()
+        # Three a row: nine charts in three rows that read as realism, variety, then smoothness, redrawing and
+        # time, each wide enough for four families' bars even on a 1024-pixel projector.
+        self.bars = MetricBars(columns=3)
+        # Which colour is which family, once above all the charts: a chart's titles under its bars can be scrolled
+        # out of sight on a projector, and two of the colours look alike to some viewers.
+        self.colour_key = QLabel("Bars: " + " ".join(
+            f"<span style='color:{view_of(f).colour}'>■</span>&nbsp;{view_of(f).title}&nbsp;" for f in self.families))
+        self.colour_key.setTextFormat(Qt.TextFormat.RichText)
+        charts = QVBoxLayout()
+        charts.setContentsMargins(0, 0, 0, 0)
+        charts.addWidget(self.colour_key)
+        charts.addWidget(self.bars, 1)
+        reading_box = self._reading_box = ReadingBox()
         self.reading = reading_box.reading
         numbers = self._numbers = QHBoxLayout()
-        numbers.addWidget(self.bars, 3)
+        numbers.addLayout(charts, 3)
         numbers.addWidget(reading_box, 1)
 
         seeds_box = SeedGrids(self.families)
@@ -134,6 +148,7 @@ class ComparePanel(QWidget):
         direction = QBoxLayout.Direction.LeftToRight if wide else QBoxLayout.Direction.TopToBottom
         for row in (self._numbers, self._pictures):
             row.setDirection(direction)
+        self._reading_box.show_whole(not wide)
         self._content.setMinimumHeight(820 if wide else 1500)
 
     def resizeEvent(self, event) -> None:
@@ -279,8 +294,8 @@ class ComparePanel(QWidget):
             said.append("The models do not draw faces of the same size (" + ", ".join(
                 f"{view_of(k).title} {int(v.get('image_size', 0))} px" for k, v in self.figures.items())
                 + "): each is measured against real faces of its own size, and a smaller face is quicker to draw.")
-        self.reading.setText("<br><br>".join(said) if said else
-                             "The reading appears here once the models are measured.")
+        self._reading_box.set_text("<br><br>".join(said) if said else
+                                   "The reading appears here once the models are measured.")
 
     def _update_status(self) -> None:
         """One line per family: where its figures come from, or how far measuring it has got."""
@@ -298,9 +313,9 @@ class ComparePanel(QWidget):
                 lines.append(f"<b>{info.label}</b>: {self.errors[family]}")
             elif family in self.figures:
                 f = self.figures[family]
+                # Short, one line each even on a projector: what "samples" means is in the tooltip.
                 lines.append(f"<b>{info.label}</b>: {self.sources.get(family, '')}, {int(f.get('samples', 0)):,} "
-                             f"samples against as many held-out faces"
-                             + (f" (on {f['device']})" if f.get("device") else "") + ".")
+                             "samples" + (f" on {f['device']}" if f.get("device") else "") + ".")
             else:
                 lines.append(f"<b>{info.label}</b>: not measured yet.")
         self.status.setText("<br>".join(lines) if models else

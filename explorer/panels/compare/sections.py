@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -59,7 +60,9 @@ class MeasureControls(QWidget):
 
 
 class ReadingBox(QGroupBox):
-    """What the numbers say, in words."""
+    """What the numbers say, in words. Beside the charts it scrolls on its own, so that a long reading (four
+    families, their stories) does not stretch the charts beyond the window; under them (`show_whole`) it is shown
+    whole and the page scrolls instead, never a box inside a scrolling page."""
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__("What the numbers say", parent)
@@ -68,9 +71,34 @@ class ReadingBox(QGroupBox):
         self.reading.setTextFormat(Qt.TextFormat.RichText)
         self.reading.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.reading.setMinimumWidth(200)
+        self.scroll = QScrollArea()
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroll.setWidget(self.reading)
+        self._whole = False
         layout = QVBoxLayout(self)
-        layout.addWidget(self.reading)
-        layout.addStretch(1)
+        layout.addWidget(self.scroll)
+
+    def set_text(self, text: str) -> None:
+        self.reading.setText(text)
+        self._fit()
+
+    def show_whole(self, on: bool) -> None:
+        self._whole = on
+        self._fit()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        if self._whole:
+            self.scroll.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+            self.scroll.setMinimumHeight(self.reading.heightForWidth(max(self.scroll.viewport().width(), 200)) + 4)
+        else:
+            self.scroll.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+            self.scroll.setMinimumHeight(120)
 
 
 class SeedGrids(QGroupBox):

@@ -55,7 +55,7 @@ class SeedRow(QWidget):
             w.hide()
         self.map_button = QPushButton("Show the map")
         self.map_button.setCheckable(True)
-        self.map_button.setToolTip(f"A map of {MAP_FACES:,} data-set faces as the VAE's encoder places them, beside "
+        self.map_button.setToolTip(f"A map of {MAP_FACES:,} data-set faces as a model's encoder places them, beside "
                                    "the face: see where this face sits, and click a dot to bring that face in.")
         self.seed.setPrefix("seed ")
         row = flow_row(self.seed, self.random_button, self.reset_button, self.psi, self.steps, self.map_button)
@@ -81,8 +81,9 @@ class BringInRow(QWidget):
         self.face_index.setPrefix("data-set face #")
         self.face_index.setToolTip("A face from the held-out part of Synthetic Faces (never seen in training).")
         self.face_button = QPushButton("Bring in")
-        self.face_button.setToolTip("Find this face in the model's space: the VAE encodes it, the GAN searches "
-                                    "for it (inversion), diffusion runs its denoising backwards.")
+        self.face_button.setToolTip("Find this face in the model's space: a model with an encoder (VAE, VAE-GAN) "
+                                    "encodes it, the GAN searches for it (inversion), diffusion runs its denoising "
+                                    "backwards.")
         self.open_button = QPushButton("Open a photo…")
         self.open_button.setToolTip("Or drop an image file anywhere on the window.")
         row = flow_row(QLabel("Bring in a face:"), self.face_index, self.face_button, self.open_button)

@@ -57,9 +57,13 @@ def _captioned(image: QWidget, caption: str, tooltip: str) -> QWidget:
     return box
 
 
+# Named after the family whose encoder made the report: the VAE's, or any other family's with an encoder (a VAE-GAN).
+TITLE = "Your face, as the {encoder} sees it"
+
+
 class EncodedFaceView(QGroupBox):
     def __init__(self, parent: QWidget | None = None):
-        super().__init__("Your face, as the VAE sees it", parent)
+        super().__init__(TITLE.format(encoder="model"), parent)
         self.original = PixelImage("", 72)
         self.reconstruction = PixelImage("", 72)
         self.heat = PixelImage("", 72)
@@ -90,7 +94,9 @@ class EncodedFaceView(QGroupBox):
                          2, 0)
         self.hide()
 
-    def show_report(self, report: dict) -> None:
+    def show_report(self, report: dict, encoder: str = "model") -> None:
+        """The report of the model whose family title is `encoder` ("VAE", "VAE-GAN")."""
+        self.setTitle(TITLE.format(encoder=encoder))
         self.original.set_image(report["original"])
         self.reconstruction.set_image(report["reconstruction"])
         self.heat.set_image(report["heat_map"])

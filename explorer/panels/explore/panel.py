@@ -285,7 +285,8 @@ class ExplorePanel(QWidget):
         if report is None:
             self.encoded.hide()
         else:
-            self.encoded.show_report(report)
+            encoder = self.context.models.get(report.get("model", ""))  # None once that model is closed
+            self.encoded.show_report(report, encoder.family_name if encoder is not None else "model")
 
     def _map_face_chosen(self, index: int) -> None:
         self.face_index.setValue(index)

@@ -1,4 +1,4 @@
-"""Interpolate: morph face A into face B in one model or in all three, as a strip and an animation."""
+"""Interpolate: morph face A into face B in one model or in one model of each family, as a strip and an animation."""
 
 from __future__ import annotations
 
@@ -110,7 +110,7 @@ class InterpolatePanel(QWidget):
         preview_box = self._preview_box = QVBoxLayout()
         preview_box.addWidget(self.preview, 1)
         preview_box.addWidget(self._playback)
-        explain = self.explain = ExplainBox(texts.INTERPOLATE)
+        explain = self.explain = ExplainBox(texts.interpolate(self.all_three.text()))
         explain.setMaximumWidth(480)
         side = self._side = QVBoxLayout()
         side.addWidget(explain)

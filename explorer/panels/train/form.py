@@ -1,4 +1,5 @@
-"""The Train tab's settings: family, data (with a look at an image folder), hyper-parameters, device, folder.
+"""The Train tab's settings: family, where its weights start, data (with a look at an image folder),
+hyper-parameters, device, folder.
 
 The family chooser and each family's own fields are made from the registry (models/family.py: its `Option`s, with
 the ranges of its config), so a family added to the registry has its page here without a line of this file.
@@ -36,6 +37,7 @@ from PySide6.QtWidgets import (
 )
 
 from explorer.family_views import view_of
+from explorer.panels.train.start_from import StartFrom
 from explorer.widgets.pixel_image import PixelImage
 from explorer.widgets.shown_text import rich_text, shown_html
 from explorer.worker.model_catalog import default_runs_dir
@@ -334,6 +336,8 @@ class TrainForm(QWidget):
         self.family, self.image_size, self.steps, self.batch = model.family, model.image_size, model.steps, model.batch
         self.lr, self.channels, self.family_pages = model.lr, model.channels, model.family_pages
         self.sample_steps = model.sample_steps
+        self.start_from = StartFrom()  # a new run's weights; a resumed run keeps its own (resume_options)
+        model.form.insertRow(1, "Start from", self.start_from)
         self.data_kind, self.faces, self.folder, self.folder_button = (
             data.data_kind, data.faces, data.folder, data.folder_button)
         self.folder_info, self.preview = data.folder_info, data.preview
@@ -349,6 +353,7 @@ class TrainForm(QWidget):
         self.data_kind.currentIndexChanged.connect(self._data_changed)
         data.choose_folder_clicked.connect(self.choose_folder)
         output.choose_out_clicked.connect(self.choose_out)
+        self.start_from.changed.connect(self.changed)
         self._family_changed()
         self._size_changed()
         self._data_changed()
@@ -420,6 +425,8 @@ class TrainForm(QWidget):
                         "or BMP), so there is nothing to train on. Choose another folder.")
         if not self.out.text().strip():
             return "Choose a folder for the run."
+        if self.start_from.problem():
+            return self.start_from.problem()
         # The command line's rule for --out (not the app's own folder or a package in it, not a file, not a name
         # the system refuses): the form must not start a child process that then refuses its folder.
         problem = run_folder_problem(self.out.text().strip())
@@ -443,7 +450,8 @@ class TrainForm(QWidget):
             lr=self.lr.value() or None, channels=self.channels.value() or None,  # 0: the family's default
             model_options=self.model_settings.pages[self.family.currentIndex()].values(),
             sample_every=every, checkpoint_every=self.checkpoint_every.value(),
-            log_every=max(1, min(10, every // 5)) if every else 10)  # a few reports between two sample grids
+            log_every=max(1, min(10, every // 5)) if every else 10,  # a few reports between two sample grids
+            init_from=self.start_from.value())
         if synthetic:  # a folder's images are counted by the loader
             settings.data_count = self.faces.value()
         if SETTING["sample_steps"].applies(family):
@@ -455,7 +463,9 @@ class TrainForm(QWidget):
         return settings_arguments(self.settings())
 
 
-NOT_RECORDED = ("out", "resume", "device")  # a run's record holds every other setting (models/train.py, Run.save)
+# A run's record holds every other setting (models/train.py, Run.save). Its warm start is recorded, but a resumed run
+# takes its weights from its own state, and a record from before warm starts has none.
+NOT_RECORDED = ("out", "resume", "device", "init_from")
 
 
 def recorded_settings(folder: str, training: dict, device: str) -> TrainSettings:

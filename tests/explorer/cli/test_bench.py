@@ -92,6 +92,6 @@ def test_training_figures_cover_every_family_by_its_title(swirl, monkeypatch):
     measured = []
     monkeypatch.setattr(bench, "_in_subprocess", lambda function, family: measured.append(family) or 100.0)
     names = [figure.name for figure in training_figures()]
-    assert names == [f"{title} training{how}" for title in ("VAE", "GAN", "Diffusion", "Swirl")
+    assert names == [f"{title} training{how}" for title in ("VAE", "VAE-GAN", "GAN", "Diffusion", "Swirl")
                      for how in (", bare loop", " through `train`")]
     assert measured[:4] == ["vae", "vae", "vae", "vae"] and measured[-1] == "swirl"

@@ -50,3 +50,17 @@ def test_a_family_that_decodes_in_steps_says_how_it_was_sampled(monkeypatch, cap
 def test_a_registered_family_is_named_and_described_by_its_own_fields(swirl, monkeypatch, capsys):
     out = table(monkeypatch, capsys, "swirl", sampler="ddim-50")
     assert "m.safetensors: Swirl, 10 samples" in out and "(DDIM-50)" in out
+
+
+def test_sharpness_is_shown_beside_its_real_floor_and_reconstruction_in_two_units(monkeypatch, capsys):
+    out = table(monkeypatch, capsys, "vae", sharpness=0.837, sharpness_real=1.004, reconstruction_error=0.0025,
+                reconstruction_faces=64)
+    row = next(line for line in out.splitlines() if line.startswith("sharpness"))
+    assert row.split()[-2:] == ["0.837", "1.004"]
+    row = next(line for line in out.splitlines() if line.startswith("reconstruction error"))
+    assert "0.00250" in row and "RMS 2.5 %" in row and "64 faces" in row  # sqrt(0.0025) = 0.05, of a range of 2
+
+
+def test_figures_measured_before_the_new_rows_still_print(monkeypatch, capsys):
+    out = table(monkeypatch, capsys, "gan")
+    assert "precision" in out and "sharpness" not in out and "reconstruction" not in out

@@ -274,7 +274,7 @@ def test_without_a_vae_the_map_says_how_to_get_one(qtbot):
     qtbot.addWidget(view)
     view.show()
     view.set_latent("", None)
-    assert view.note.isVisible() and "No VAE is loaded" in view.note.text()
+    assert view.note.isVisible() and "No VAE or VAE-GAN is loaded" in view.note.text()
     assert not view.plot.isVisible() and not view.marker.isVisible()
     assert context.submitted == [], "nothing to map"
 
