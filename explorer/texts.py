@@ -58,7 +58,9 @@ DIFFUSION = (
     "blurry and average at first, sharper as the noise goes.<br><br>"
     "<i>DDPM</i> adds a little fresh noise back at every step and needs many steps (up to 1,000). "
     "<i>DDIM</i> takes big, deterministic steps: 20–50 are enough, and the same seed always gives the "
-    "same face. η blends DDIM (0) towards DDPM-like randomness (1).<br><br>"
+    "same face. η blends DDIM (0) towards DDPM-like randomness (1). <i>DPM-Solver++ 2M</i> (Lu et al. 2022) "
+    "solves the same process more cleverly: it reuses the previous step's guess to aim the next one, so "
+    "10–20 steps do what DDIM needs more for.<br><br>"
     "Below, the <b>forward process</b>: the noise the model learned to undo, added to a real face. Drag t "
     "and see how much of the face (signal) and how much noise is left.")
 
@@ -215,3 +217,73 @@ LATENT_MAP = {
         "No {model} is loaded. The map needs one, because its encoder is what places each face on the map: "
         "open a {model} checkpoint (File → Open checkpoint…) or train one in the Train tab."),
 }
+
+GUIDE = {  # Explore's "Guide toward" box, for a model that can be steered toward attributes
+    "title": "Guide toward",
+    "nothing": "nothing ticked",
+    "nothing_tip": "Nothing is ticked: the model draws freely, as it was trained to without being told anything.",
+    "tip": ("Steer the drawing toward faces that have what you tick. The model was trained both with and without "
+            "being told a face's attributes; guidance pushes each denoising step away from its untold guess and "
+            "toward the told one (classifier-free guidance), or along what a small attribute reader says would "
+            "add the attribute (classifier guidance)."),
+    "want": "Steer toward a face with {label}.",
+    "scale": ("How hard to steer: 0 ignores what is ticked, 1 draws what the model thinks such a face looks like, "
+              "higher exaggerates it — more faces have it, but they look more alike."),
+    "guide": ("classifier-free: the model's own told and untold guesses (Ho and Salimans 2022). classifier: a small "
+              "network that reads attributes from the noisy picture steers an untold model (Dhariwal and Nichol "
+              "2021)."),
+}
+DRAFT = {  # the tag on Explore's face while a slider moves a model that draws in steps
+    "tag": "draft",
+    "tip": ("A quick draft in {steps} steps while the slider moves; the full {full}-step face follows when you "
+            "let go."),
+}
+
+# The Diffusion tab's "how many steps is enough": the model card's Fréchet distance against step count per sampler.
+STEPS_CURVE = {
+    "heading": "<b>How many steps is enough?</b>",
+    # {samples}: how many faces each point measured ("500 faces each, "), or "" when the card does not say
+    "intro": ("Measured for this model ({samples}Fréchet distance to real faces: lower is better{floor}):"),
+    "floor": "; two sets of real faces score {fd:.1f}",
+    "reading_close": ("Reading it: {fast} comes within {gap:.0f} % of {slow}'s {most}-step distance at {steps} "
+                      "steps, so {steps} of its steps are enough for that quality."),
+    "reading_never": ("Reading it: here {fast} does not come close to {slow}'s {most}-step distance with fewer "
+                      "steps, so {slow} with {most} steps stays the safe choice for this model."),
+    "reading": "Reading it: the row whose numbers stop falling earliest needs the fewest steps.",
+    "other_file": ("This model's card was written for another version of the file, so its step measurements are "
+                   "not shown."),
+    "missing": ("No step measurements come with this model (a shipped model's card has them). To measure them "
+                "(it takes a while), run <tt>python main.py evaluate --checkpoint {name} --curves</tt> with the "
+                "model's file: it prints the Fréchet distance after 5, 10, 20 and 50 steps of DDIM and of "
+                "DPM-Solver++."),
+}
+
+LATENT_DIFFUSION_TAB = {  # the Diffusion tab's extra words for a model that diffuses in a latent
+    "pipeline": ("<b>face</b> {size}×{size}×3 → <i>encoder</i> → <b>latent</b> {latent} ({ratio:.0f}× fewer "
+                 "numbers) → <i>noise, then denoising, here</i> → <b>denoised latent</b> → <i>decoder</i> → "
+                 "<b>face</b>"),
+    "pipeline_tip": ("This model never diffuses pixels: an autoencoder squeezes a face's {pixels:,} numbers into a "
+                     "latent of {numbers:,}, the noising and denoising happen there, and the decoder turns the "
+                     "result into a face."),
+    "xt": "x_t: the noisy latent, decoded",
+    "xt_tip": ("x_t: the noisy latent of the current step, as the decoder draws it. The decoder only knows faces, so "
+               "a noisy latent comes out as a smeared face, not as snow."),
+    "x0": "predicted x₀: its guess, decoded",
+    "channels": "z_t itself, channel by channel",
+    "forward": "t = {t}: {signal:.0f}% of the latent's power is face, {noise:.0f}% is noise",
+    "forward_note": ("Left: the noisy latent, decoded. The decoder only knows faces, so a noisy latent comes out as "
+                     "a smeared face, not as snow. Middle: the noisy latent itself, one grey picture per channel."),
+    "forward_unfold": "Show: noise a real face's latent and decode it",
+}
+
+
+# Compare (issue 16): the "quality for variety" chart and the guidance hit rates, as their tooltips.
+COMPARE_KNOBS = (
+    "Each model's faces judged twice, for realism (precision: how many of its faces fall among real faces) and for "
+    "variety (recall: how many kinds of real face it reaches), while one setting is turned: the guidance scale of a "
+    "model steered toward attributes, a GAN's truncation ψ, or the temperature that scales a VAE's random numbers. "
+    "Up and right is better; the star is real faces against real ones.")
+COMPARE_GUIDANCE = (
+    "Guidance steers a model's faces toward wanted attributes while they are drawn. The feature network then reads "
+    "each face: a hit is a face that has what was asked for. The coloured bar is guided faces, the grey one the same "
+    "model unguided (how often a face has it by chance).")

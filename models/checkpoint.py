@@ -415,3 +415,9 @@ def load_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu")
     # Outside the guard: running out of GPU memory here is the device's doing, and the worker says so in its words.
     model.to(device).eval()
     return Checkpoint(model, meta, path)
+
+
+def card_path(checkpoint: str | Path) -> Path:
+    """A checkpoint's model card (models/ship_model.py writes them): `NAME.card.json` beside `NAME.safetensors`."""
+    checkpoint = Path(checkpoint)
+    return checkpoint.with_name(checkpoint.name.removesuffix(".safetensors") + ".card.json")

@@ -105,19 +105,25 @@ class Level(nn.Module):
 
 
 class UNet(nn.Module):
-    def __init__(self, config: UNetConfig):
+    """The denoiser. By default it works on RGB images of config.image_size; the latent diffusion family runs it on
+    its autoencoder's latent (`channels` of `size` x `size`) with a condition vector (`condition_dim` numbers, added
+    to the time embedding through a small network: zeros mean "no condition", the unconditional model)."""
+
+    def __init__(self, config: UNetConfig, channels: int = 3, size: int | None = None, condition_dim: int = 0):
         super().__init__()
         self.config = config
         base = config.base_channels
         time_dim = 4 * base
         self.base = base
         self.time_mlp = nn.Sequential(nn.Linear(base, time_dim), nn.SiLU(), nn.Linear(time_dim, time_dim))
-        self.stem = nn.Conv2d(3, base, 3, padding=1)
+        self.condition_mlp = (nn.Sequential(nn.Linear(condition_dim, time_dim), nn.SiLU(),
+                                            nn.Linear(time_dim, time_dim)) if condition_dim else None)
+        self.stem = nn.Conv2d(channels, base, 3, padding=1)
 
         chans = [base * m for m in config.channel_mults]
         skips = [base]  # channels of every tensor saved for a skip connection, in order
         self.down, self.downsample = nn.ModuleList(), nn.ModuleList()
-        c, size = base, config.image_size
+        c, size = base, size or config.image_size
         for i, c_out in enumerate(chans):
             ins = [c] + [c_out] * (config.res_blocks - 1)
             self.down.append(Level(ins, c_out, time_dim, size in config.attention_resolutions, config))
@@ -145,13 +151,17 @@ class UNet(nn.Module):
             if i > 0:
                 size *= 2
         self.out_norm = _norm(c)
-        self.out = nn.Conv2d(c, 3, 3, padding=1)
+        self.out = nn.Conv2d(c, channels, 3, padding=1)
         nn.init.zeros_(self.out.weight)
         nn.init.zeros_(self.out.bias)
 
-    def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        """x_t (N, 3, H, W), t (N,) long in [0, T) -> predicted noise (N, 3, H, W)."""
+    def forward(self, x: torch.Tensor, t: torch.Tensor, condition: torch.Tensor | None = None) -> torch.Tensor:
+        """x_t (N, C, H, W), t (N,) long in [0, T), condition (N, condition_dim) or None -> predicted noise."""
         emb = self.time_mlp(timestep_embedding(t, self.base))
+        if self.condition_mlp is not None:
+            if condition is None:
+                condition = emb.new_zeros(x.shape[0], self.condition_mlp[0].in_features)
+            emb = emb + self.condition_mlp(condition)
         h = self.stem(x)
         saved = [h]
         for level, down in zip(self.down, self.downsample):

@@ -229,8 +229,15 @@ def _generated_gather(model, feature_net, samples, seed, decoding, parts):
             images = progress.image
             steps = f" (step {progress.done} of {progress.total})" if progress.total > 1 else ""
             yield f"Generating {stop:,} of {samples:,} samples{steps}", 1
-        parts.append({"codes": block_sums(z.cpu(), BLOCK_GRID) if spatial else z.double().cpu(),
+        parts.append({"codes": block_sums(z.cpu(), block_grid(z.shape)) if spatial else z.double().cpu(),
                       **_describe_images(images, feature_net)})
+
+
+def block_grid(shape: tuple[int, ...]) -> int:
+    """Blocks per side a spatial latent is summed over: BLOCK_GRID, or one per position of a smaller latent (a
+    latent diffusion model's may be 8 x 8 or, in tests, 4 x 4). The side must be a multiple of it."""
+    side = int(shape[-1])
+    return BLOCK_GRID if side % BLOCK_GRID == 0 else side
 
 
 def _cat(parts: list[dict[str, torch.Tensor]], key: str) -> torch.Tensor | None:
@@ -254,11 +261,12 @@ def _encoder_space(model, faces, parts, notes) -> tuple[Codes, list[Direction], 
 
 def _generated_space(model, parts, notes) -> tuple[Codes, list[Direction], dict[str, Any]]:
     spatial, shape = _spatial(model), tuple(model.latent_shape)
-    lift = (lambda w: lift_blocks(w, shape, BLOCK_GRID)) if spatial else (lambda w: w)
+    grid = block_grid(shape)
+    lift = (lambda w: lift_blocks(w, shape, grid)) if spatial else (lambda w: w)
     space = Codes(_cat(parts, "codes"), lift, _cat(parts, "labels"), white=True)
     if spatial:
         what = "starting noise" if family_of(model).iterative else "latents"
-        notes.append(f"Directions change the coarse pattern of the {what} ({BLOCK_GRID}x{BLOCK_GRID} blocks "
+        notes.append(f"Directions change the coarse pattern of the {what} ({grid}x{grid} blocks "
                      "per colour), which decides a sample's colours and layout; fine details have no single direction.")
     if space.labels is None:
         notes.append("The principal directions were found from the pixels, since no feature network was available.")

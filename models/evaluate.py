@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Generator
+from dataclasses import dataclass
 from typing import TypeVar
 
 import numpy as np
@@ -13,6 +15,20 @@ from models.face_renderer import ATTRIBUTES, render_range
 from models.family import family_of
 from models.feature_net import FeatureNet
 from models.generative import Decoding, Encoding, GenerativeModel
+from models.guidance_measures import (
+    DEFAULT_WANTS,
+    GUIDANCE_SCALES,
+    KNOB_VALUES,
+    STEP_COUNTS,
+    STEP_SAMPLERS,
+    guidance_hits_step_count,
+    guidance_hits_steps,
+    knob_curve_step_count,
+    knob_curve_steps,
+    knob_of,
+    steps_curve_step_count,
+    steps_curve_steps,
+)
 from models.metrics import (
     METRIC_DECODING,
     density_coverage,
@@ -67,11 +83,67 @@ def attribute_statistics(predicted: np.ndarray, truth: np.ndarray) -> dict[str, 
     return stats
 
 
+@dataclass(frozen=True)
+class Extras:
+    """The measures beyond the common figures, each only for a family with the feature it measures (Family flags).
+
+    - guidance hit rates (guided families): `guidance_samples` samples (0 leaves them out) guided toward `wants`
+      with `guide`, at `guidance_scales` and the guide's default scale, beside the same latents unguided;
+    - with `curves`: the quality-for-variety knob curve (guidance, truncation or temperature: every family with a
+      knob) and, for a family that samples in steps, Fréchet distance against step count for DDIM and DPM-Solver++,
+      each on `curve_samples` samples."""
+
+    wants: tuple[tuple[str, float], ...] = DEFAULT_WANTS
+    guide: str = "free"
+    guidance_scales: tuple[float, ...] = (0.0,)  # with the guide's default always added: unguided and the default
+    guidance_samples: int = 200
+    curves: bool = False
+    curve_samples: int = 500
+
+
+# None of them: what a caller that does not ask gets (Compare's evaluation stays as fast as before).
+NO_EXTRAS = Extras(guidance_samples=0)
+# `python main.py evaluate` without flags: hit rates at the guide's default scale and unguided only.
+QUICK_EXTRAS = Extras()
+# A model card: hit rates at every scale and every curve the family's features call for.
+CARD_EXTRAS = Extras(guidance_scales=GUIDANCE_SCALES, curves=True)
+
+
+def _extra_measures(model: GenerativeModel, net: FeatureNet, extras: Extras, samples: int, seed: int) -> list:
+    """(card key, words, step count, start) of each extra measure the family's features call for; start(real)
+    begins it on the held-out faces `evaluate` drew (ImageSet), so they are not drawn again."""
+    family = family_of(model)
+    knob = knob_of(family)
+    # Never more than the evaluation's own samples: a quick look at 40 samples is not made slow by 200 guided ones.
+    extras = dataclasses.replace(extras, guidance_samples=min(extras.guidance_samples, samples),
+                                 curve_samples=min(extras.curve_samples, samples))
+    measures = []
+    if family.guided and extras.guidance_samples > 0:
+        scale = model.guidance_of(Decoding(guide=extras.guide))
+        measures.append(("guidance", "guidance hit rates",
+                         guidance_hits_step_count(extras.guidance_samples, extras.guidance_scales, scale),
+                         lambda real: guidance_hits_steps(model, net, extras.wants, extras.guide,
+                                                          extras.guidance_scales, extras.guidance_samples, seed,
+                                                          METRIC_DECODING, real)))
+    if extras.curves and knob is not None:
+        measures.append(("knob_curve", f"the {knob} curve", knob_curve_step_count(extras.curve_samples,
+                                                                                  KNOB_VALUES[knob]),
+                         lambda real: knob_curve_steps(model, net, extras.curve_samples, seed, real=real)))
+    if extras.curves and family.iterative:
+        measures.append(("steps_curve", "Fréchet distance against steps",
+                         steps_curve_step_count(extras.curve_samples, STEP_COUNTS, STEP_SAMPLERS),
+                         lambda real: steps_curve_steps(model, net, extras.curve_samples, seed, real=real)))
+    return measures
+
+
 def evaluate_steps(model: GenerativeModel, net: FeatureNet, samples: int = 2000, seed: int = 0,
                    ppl_samples: int | None = None,
-                   reconstruction_faces: int | None = None) -> Generator[Progress, None, dict]:
+                   reconstruction_faces: int | None = None,
+                   extras: Extras = NO_EXTRAS) -> Generator[Progress, None, dict]:
     """`evaluate` as a generator: yields progress between batches (so the app can show it and stop), and
-    returns the figures. reconstruction_faces: None for the family's RECONSTRUCTION_FACES, 0 to leave it out."""
+    returns the figures. reconstruction_faces: None for the family's RECONSTRUCTION_FACES, 0 to leave it out.
+    extras: the measures a family's features call for (Extras); their figures under their card keys
+    ("guidance", "knob_curve", "steps_curve"), absent for a family without the feature."""
     decoding = METRIC_DECODING
     family = family_of(model)
     iterative = family.iterative
@@ -81,7 +153,8 @@ def evaluate_steps(model: GenerativeModel, net: FeatureNet, samples: int = 2000,
     n_ppl = ppl_samples or (min(samples, 128) if iterative else min(samples, 1000))
     gen_steps, ppl_steps = -(-samples // batch), -(-n_ppl // 64)
     recon_steps = 1 + RECONSTRUCTION_SLOTS if reconstruction_faces > 0 else 0
-    total = 1 + gen_steps + 1 + ppl_steps + recon_steps + (2 if iterative else 1)
+    measures = _extra_measures(model, net, extras, samples, seed)
+    total = 1 + gen_steps + 1 + ppl_steps + recon_steps + sum(m[2] for m in measures) + (2 if iterative else 1)
     done = 0
 
     def step(message: str) -> Progress:
@@ -144,6 +217,18 @@ def evaluate_steps(model: GenerativeModel, net: FeatureNet, samples: int = 2000,
     }
     if reconstruction_faces > 0:
         result["reconstruction_error"], result["reconstruction_faces"] = error, reconstruction_faces
+    for key, words, count, start in measures:
+        offset = done
+        for inner in start(real):
+            if inner.done == 0:
+                continue  # its own "drawing held-out faces": they are given, already drawn
+            done = offset + inner.done
+            message = f"{words}: {inner.message}" if inner.done not in (1, count) else (
+                f"measuring {words}" if inner.done == 1 else f"{words} measured")
+            yield Progress(done, total, message)
+            if inner.result is not None:
+                result[key] = inner.result
+        done = offset + count
     result["seconds_per_image"] = seconds_per_image(model, decoding=decoding)
     if iterative:  # the keys keep their names, so that results saved before read the same
         yield step("timing DDPM-1000")
@@ -155,7 +240,7 @@ def evaluate_steps(model: GenerativeModel, net: FeatureNet, samples: int = 2000,
 
 def evaluate(model: GenerativeModel, net: FeatureNet, samples: int = 2000, seed: int = 0,
              ppl_samples: int | None = None, report: Report = lambda _: None,
-             reconstruction_faces: int | None = None) -> dict:
+             reconstruction_faces: int | None = None, extras: Extras = NO_EXTRAS) -> dict:
     """All figures for `model`: fd, fd_real, precision, recall, density, coverage and their _real floors,
     ppl, seconds_per_image (and for a family that decodes in steps seconds_per_image_ddpm: DDPM's every step),
     attribute statistics, and
@@ -167,8 +252,10 @@ def evaluate(model: GenerativeModel, net: FeatureNet, samples: int = 2000, seed:
       encoding (encoder, search or DDIM inversion) and decoded with METRIC_DECODING: the mean squared error per
       pixel value, images on the [-1, 1] scale (0 perfect; 0.01 is a root-mean-square error of 5 % of the range).
       Lower is better. reconstruction_faces: how many faces (RECONSTRUCTION_FACES by the family's encoding unless
-      given; both keys absent when 0)."""
-    steps = evaluate_steps(model, net, samples, seed, ppl_samples, reconstruction_faces)
+      given; both keys absent when 0).
+    - guidance (guided families), knob_curve and steps_curve (with extras.curves; every family with a knob, and
+      families that sample in steps): models/guidance_measures.py's figures, as the card holds them."""
+    steps = evaluate_steps(model, net, samples, seed, ppl_samples, reconstruction_faces, extras)
     while True:
         try:
             progress = next(steps)

@@ -100,6 +100,7 @@ class Family:
     # which draws its forward process from `model.schedule` (models/diffusion.py NoiseSchedule) and the steps' `t`.
     iterative: bool = False
     truncation: bool = False  # Decoding.truncation (ψ) applies
+    guided: bool = False  # Decoding.attributes, guidance and guide apply (it can be steered toward attributes)
     # How images become latents: "encoder" (one pass through an encoder network; the model then also has
     # `posterior(images) -> (mean, spread)`), "search" (optimising latents until the decoder draws the image),
     # "inversion" (running the sampler backwards).

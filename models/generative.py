@@ -29,6 +29,13 @@ from torch.overrides import TorchFunctionMode
 from models.progress import Progress
 
 
+# Guidance toward attributes (Decoding.attributes), in every family that takes it (Family.guided): the two ways to
+# steer, how hard by default and at most.
+GUIDES = ("free", "classifier")  # classifier-free guidance; a noise-aware classifier's gradient
+DEFAULT_GUIDANCE = {"free": 3.0, "classifier": 3.0}
+MAX_GUIDANCE = 20.0
+
+
 @dataclass(frozen=True)
 class Decoding:
     """How latents become images.
@@ -38,11 +45,20 @@ class Decoding:
     centre before decoding, in a family that offers it (Family.truncation).
     """
 
-    sampler: str = "ddim"  # "ddim" (deterministic when eta is 0) or "ddpm"
-    steps: int | None = None  # sampling steps; None: the sampler's own (DDIM 50, DDPM all)
+    sampler: str = "ddim"  # "ddim" (deterministic when eta is 0), "ddpm" or "dpm++" (DPM-Solver++ 2M)
+    steps: int | None = None  # sampling steps; None: the sampler's own (DDIM 50, DPM-Solver++ 20, DDPM all)
     eta: float = 0.0  # DDIM: 0 deterministic ... 1 as noisy as DDPM
     seed: int = 0  # the noise a stochastic sampler adds
     truncation: float = 1.0  # ψ: 1 leaves latents alone, 0 draws the average face
+    # Guidance toward wanted attributes, in a family that takes it (Family.guided): (attribute name, value in the
+    # attribute's own units) pairs, how hard to steer (None: the family's default for the guide), and how:
+    # "free" (classifier-free guidance) or "classifier" (an attribute classifier's gradient).
+    attributes: tuple[tuple[str, float], ...] = ()
+    guidance: float | None = None
+    guide: str = "free"
+    # Per-image wants instead of one set for all: one tuple of (name, value) pairs per latent decoded (its length is
+    # the batch's). The guidance trade-off curve conditions each sample on a real face's attributes this way.
+    attributes_each: tuple[tuple[tuple[str, float], ...], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,8 @@ Copies RUN_FOLDER/model.safetensors to resources/NAME.safetensors and writes bes
   RUN_FOLDER.log, summed over resumed segments), and `python main.py evaluate`'s figures on 2,000 samples;
 - NAME.analysis.safetensors: the Explore sliders' directions, so the app does not compute them at start;
 - NAME.samples.png: 64 samples (seeds 0-63) in an 8x8 grid, the picture a person judges the model by.
+Guided families' cards also hold guidance hit rates at every scale, and every family's its quality-for-variety
+knob curve and (if it samples in steps) Fréchet distance against step count (models/guidance_measures.py).
 --refresh-card measures a shipped model again and rewrites only its card's `evaluate`, `evaluate_command`,
 `feature_net_sha256` (what the figures were measured with) and `quality_bars`, then README.md; the checkpoint, its
 training record and notes stay as they are.
@@ -22,6 +24,7 @@ import shutil
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -35,8 +38,9 @@ from models.directions import (
     analyse_latent_space,
     save_analysis,
 )
-from models.evaluate import evaluate
+from models.evaluate import CARD_EXTRAS, evaluate
 from models.family import (
+    Family,
     families,
     family_names,
     family_of,
@@ -44,8 +48,9 @@ from models.family import (
     inference_state_dict,
 )
 from models.feature_net import DEFAULT_FEATURE_NET, load_feature_net
+from models.guidance_measures import knob_curve_steps, knob_of, steps_curve_steps
 from models.image_io import make_grid, save_png, to_uint8
-from models.metrics import METRIC_DECODING, generate
+from models.metrics import METRIC_DECODING, drain, generate
 from models.printable import printable
 from models.shipped import resources_dir
 
@@ -120,14 +125,23 @@ def measured_figures(model, net, name: str, samples: int) -> dict:
     """`python main.py evaluate`'s figures on the CPU, with how long they took."""
     start = time.perf_counter()
     print(f"evaluating {name} on {samples:,} samples…", file=sys.stderr, flush=True)
-    figures = evaluate(model, net, samples=samples, report=lambda m: print(f"  {m}", file=sys.stderr, flush=True))
+    # Every extra measure the family's features call for, at the card's settings: hit rates at every guidance
+    # scale (guided families), the knob curve (every family with a knob), the steps curve (families with steps).
+    figures = evaluate(model, net, samples=samples, report=lambda m: print(f"  {m}", file=sys.stderr, flush=True),
+                       extras=CARD_EXTRAS)
     figures["device"] = "cpu"
     figures["seconds_to_measure"] = round(time.perf_counter() - start, 1)
     return figures
 
 
-def evaluate_command(name: str, samples: int) -> str:
-    return f"python main.py evaluate --checkpoint resources/{name}.safetensors --samples {samples}"
+def evaluate_command(name: str, samples: int, family: Family | None = None) -> str:
+    """The `evaluate` command that measures what the card holds (CARD_EXTRAS's flags, for the family's features)."""
+    flags = ""
+    if family is not None and family.guided:
+        flags += " --guidance-scales " + ",".join(f"{s:g}" for s in CARD_EXTRAS.guidance_scales)
+    if family is not None and (knob_of(family) is not None or family.iterative):
+        flags += " --curves"
+    return f"python main.py evaluate --checkpoint resources/{name}.safetensors{flags} --samples {samples}"
 
 
 def ship(run: Path, name: str, command: str, samples: int = 2000, notes: str = "", out: Path = RESOURCES) -> Path:
@@ -155,7 +169,7 @@ def ship(run: Path, name: str, command: str, samples: int = 2000, notes: str = "
         "command": command, "steps": int(meta.get("step", 0)), "training": meta.get("training"),
         "dataset": meta.get("dataset", {}).get("name"),
         **(training_log(log) if log.exists() else {}),
-        "evaluate_command": evaluate_command(name, samples),
+        "evaluate_command": evaluate_command(name, samples, family_of(model)),
         "evaluate": figures, "quality_bars": quality_bars(model.family, figures, out), "samples_png": f"{name}.samples.png",
         "notes": notes,
     }
@@ -168,8 +182,8 @@ class CardError(ValueError):
     """A shipped model's card cannot be refreshed; the message says why in a sentence."""
 
 
-def refresh_card(name: str, samples: int = 2000, out: Path = RESOURCES) -> Path:
-    """Measure the shipped model NAME again and rewrite its card's figures and bars, keeping every other field."""
+def _shipped_with_card(name: str, out: Path) -> tuple[Path, dict, Any]:
+    """The shipped model NAME's card (a JSON object, for this very checkpoint) and the model; CardError if not."""
     path, target = out / f"{name}.card.json", out / f"{name}.safetensors"
     if not path.is_file() or not target.is_file():
         raise CardError(f"There is no shipped {name} with a card in {printable(out)} to refresh.")
@@ -183,10 +197,37 @@ def refresh_card(name: str, samples: int = 2000, out: Path = RESOURCES) -> Path:
         # Its training record would then describe another model: shipping again is the way to a new checkpoint.
         raise CardError(f"{printable(path)} describes another checkpoint than {printable(target)}; ship it again "
                         "instead of refreshing its card.")
-    model = load_checkpoint(target, torch.device("cpu")).model.eval()
+    return path, card, load_checkpoint(target, torch.device("cpu")).model.eval()
+
+
+def refresh_card(name: str, samples: int = 2000, out: Path = RESOURCES) -> Path:
+    """Measure the shipped model NAME again and rewrite its card's figures and bars, keeping every other field."""
+    path, card, model = _shipped_with_card(name, out)
     figures = measured_figures(model, load_feature_net(DEFAULT_FEATURE_NET)[0].eval(), name, samples)
-    card.update({"feature_net_sha256": file_digest(DEFAULT_FEATURE_NET), "evaluate_command": evaluate_command(name, samples),
-                 "evaluate": figures, "quality_bars": quality_bars(model.family, figures, out)})
+    card.update({"feature_net_sha256": file_digest(DEFAULT_FEATURE_NET),
+                 "evaluate_command": evaluate_command(name, samples, family_of(model)), "evaluate": figures,
+                 "quality_bars": quality_bars(model.family, figures, out)})
+    atomic_write_bytes(path, (json.dumps(card, indent=2) + "\n").encode("utf-8"))
+    return path
+
+
+def refresh_curves(name: str, samples: int, out: Path = RESOURCES) -> Path:
+    """Measure only the shipped model's curves (the knob curve and, for a family with steps, the steps curve) on
+    `samples` faces each and put them into its card, keeping every other figure: for a model whose full
+    evaluation is too slow to repeat on this machine (the pixel diffusion model's 2,000 DDIM-50 samples take more
+    than an hour on two CPU cores). The card says how many samples each curve had and the command."""
+    path, card, model = _shipped_with_card(name, out)
+    if not isinstance(card.get("evaluate"), dict):
+        raise CardError(f"{printable(path)} holds no figures to add curves to; refresh the card instead.")
+    family = family_of(model)
+    net = load_feature_net(DEFAULT_FEATURE_NET)[0].eval()
+    figures = dict(card["evaluate"])
+    if knob_of(family) is not None:
+        figures["knob_curve"] = drain(knob_curve_steps(model, net, samples=samples))
+    if family.iterative:
+        figures["steps_curve"] = drain(steps_curve_steps(model, net, samples=samples))
+    card["evaluate"] = figures
+    card["curves_command"] = f"python -m models.ship_model --name {name} --curves-only --samples {samples}"
     atomic_write_bytes(path, (json.dumps(card, indent=2) + "\n").encode("utf-8"))
     return path
 
@@ -237,12 +278,37 @@ def summary_markdown(out: Path = RESOURCES) -> str:
         parts.append(f"| seconds per image | {e['seconds_per_image']:.4f} | |")
         if "seconds_per_image_ddpm" in e:
             parts.append(f"| seconds per image, DDPM-1000 | {e['seconds_per_image_ddpm']:.2f} | |")
+        parts.extend(extra_measure_lines(e))
         bars = card.get("quality_bars", {})
         if bars:
             said = [bar_words(k, v) for k, v in bars.items()]
             parts.append("\nQuality bars: " + "; ".join(said) + ".")
         parts.append(f"\n![64 samples]({card['samples_png']})\n")
     return "\n".join(parts)
+
+
+def extra_measure_lines(e: dict) -> list[str]:
+    """The guidance hit rates, the knob curve and the steps curve of a card that has them, in sentences."""
+    lines = []
+    g = e.get("guidance")
+    if g:
+        wants = ", ".join(f"{name}={value:g}" for name, value in g["wants"])
+        lines.append(f"\nGuidance toward {wants} ({'classifier-free' if g['guide'] == 'free' else 'classifier'}, "
+                     f"scale {g['scale']:g}, {g['samples']:,} samples): {100 * g['all']:.1f} % have every wanted "
+                     f"attribute by the feature network (unguided {100 * g['base_rate']:.1f} %); recall "
+                     f"{g['recall']:.3f} (unguided {g['recall_unguided']:.3f}).")
+    k = e.get("knob_curve")
+    if k:
+        pairs = "; ".join(f"{v:g}: {p:.2f} / {r:.2f}" for v, p, r in zip(k["values"], k["precision"], k["recall"]))
+        lines.append(f"\nQuality for variety, {k['knob']} (precision / recall, {k['samples']:,} samples; real "
+                     f"{k['precision_real']:.2f} / {k['recall_real']:.2f}): {pairs}.")
+    c = e.get("steps_curve")
+    if c:
+        said = "; ".join(f"{sampler.upper()} " + ", ".join(f"{n} steps {fd:.2f}" for n, fd in curve.items())
+                         for sampler, curve in c["curves"].items())
+        lines.append(f"\nFréchet distance against steps ({c['samples']:,} samples; real vs real "
+                     f"{c['fd_real']:.2f}): {said}.")
+    return lines
 
 
 def bar_words(key: str, bar: dict) -> str:
@@ -263,6 +329,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="only compute the shipped model's slider directions again (NAME.analysis.safetensors)")
     parser.add_argument("--refresh-card", action="store_true",
                         help="measure the shipped model again and rewrite its card's figures and bars, and README.md")
+    parser.add_argument("--curves-only", action="store_true",
+                        help="measure only the shipped model's knob and steps curves (on --samples faces each) into "
+                             "its card, keeping its other figures")
     parser.add_argument("--samples", type=int, default=2000)
     parser.add_argument("--notes", default="")
     parser.add_argument("--out", type=Path, default=RESOURCES, help="where the shipped files go")
@@ -274,6 +343,14 @@ def main(argv: list[str] | None = None) -> int:
                                   args.out / f"{args.name}.analysis.safetensors")
         print(f"{printable(args.out / args.name)}.analysis.safetensors: {time.perf_counter() - start:.1f} s "
               f"(of which measuring the directions {analysis.info['effect_seconds']:.1f} s)")
+        return 0
+    if args.curves_only:
+        if args.samples < 10:
+            parser.error("--samples must be at least 10 (the neighbourhoods of precision and recall need them)")
+        try:
+            print(printable(refresh_curves(args.name, args.samples, args.out)))
+        except CardError as exc:
+            parser.error(str(exc))
         return 0
     if args.refresh_card:
         if args.samples < 10:

@@ -27,6 +27,7 @@ from models.checkpoint import (
 from models.config_check import ConfigError, config_from_dict
 from models.data import DataError, ImageSet, load_dataset
 from models.distributed import DistributedContext, memory_exhausted, out_of_memory_words
+from models.face_renderer import ATTRIBUTE_NAMES
 from models.family import build_model, family_names, find_family, noun_of
 from models.generative import Decoding
 from models.image_io import make_grid, save_png, to_uint8
@@ -78,6 +79,10 @@ class BatchSource:
     def __init__(self, data: ImageSet, batch_size: int, device: torch.device, generator: torch.Generator):
         # Kept as uint8 on the device: a quarter of the memory of floats and no per-batch copy to a GPU.
         self.images = data.images.to(device)
+        # The known attributes of each image (Synthetic Faces'), for a family that learns from them; None for a
+        # folder of the user's own images, which has none.
+        self.attributes = (data.attributes.to(device) if data.attribute_names == ATTRIBUTE_NAMES else None)
+        self.last_indices = torch.empty(0, dtype=torch.long)
         self.batch_size = min(batch_size, len(data))
         self.generator = generator
         self.order = torch.empty(0, dtype=torch.long)
@@ -90,7 +95,13 @@ class BatchSource:
             self.position = 0
         idx = self.order[self.position:self.position + self.batch_size].to(self.images.device)
         self.position += self.batch_size
+        self.last_indices = idx
         return self.images[idx].float().div_(127.5).sub_(1.0)
+
+    def labelled(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The next batch and its images' attributes (B, 15) in their own units (None when the data has none)."""
+        images = self()
+        return images, None if self.attributes is None else self.attributes[self.last_indices]
 
 
 class Run:
@@ -262,7 +273,7 @@ class Run:
         # noise seed every time, and unlike deterministic DDIM it shows a young network's progress faithfully.
         decoding = Decoding(sampler="ddpm", steps=self.settings.sample_steps)  # one-pass decoders ignore it
         with torch.no_grad():
-            images = model.decode(latents, decoding)
+            images = trainer.preview(model, latents, decoding)
         path = self.out / SAMPLES_DIR / f"step_{self.step:06d}.png"
         path = save_png(path, make_grid(to_uint8(images)), scale=2 if model.image_size <= 32 else 1)
         real = self.reference_spread

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from models.family import get_family
-from models.generative import GenerativeModel
+from models.generative import Decoding, GenerativeModel
 
 Wrap = Callable[[nn.Module], nn.Module]
 NextBatch = Callable[[], torch.Tensor]
@@ -79,6 +79,11 @@ class FamilyTrainer:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         raise NotImplementedError
+
+    def preview(self, model: GenerativeModel, latents: torch.Tensor, decoding: Decoding) -> torch.Tensor:
+        """The sample grid's images, from the exported model: its samples from the grid's fixed latents. A trainer
+        whose samples would show nothing of what it trains (an autoencoder stage) shows something that does."""
+        return model.decode(latents, decoding)
 
     def _randn(self, *shape: int) -> torch.Tensor:
         return torch.randn(shape, generator=self.noise).to(self.model.device)

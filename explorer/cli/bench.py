@@ -3,6 +3,8 @@
 Figures (each beside its target):
 - slider latency (each family that decodes in one pass: VAE and GAN): from a slider value change to the new face painted, over 300 moves, median and
   99th percentile, beside the bare decoder's forward time for the same latent measured in the same run;
+- diffusion slider latency (each family that decodes in steps): from a held slider's move to its few-step draft on
+  screen, and from letting go to the full face on screen, medians, beside the bare sampler of the same steps;
 - GUI responsiveness: stalls of a 5 ms timer while sliders are dragged, while a DDIM-50 run previews every
   step, and while a training run is going (p99 and longest);
 - diffusion (each family that decodes in steps): seconds per DDIM-50 and DDPM-1000 image, and the cost of the live preview;
@@ -162,6 +164,7 @@ def app_figures(window, app, quick: bool) -> list[Figure]:
             drag_stalls = drag_stall_ms(window, app, key, 2.0 if quick else 5.0)
     figures += stall_figures("while sliders are dragged", drag_stalls)
     for family in (f for f in loaded if f.iterative):
+        figures += diffusion_slider_figures(window, app, models[family.name], 10 if quick else 40, family.title)
         figures += diffusion_figures(window, app, models[family.name], quick, family.title)
     figures += stall_figures("while a training run is going", training_stall_ms(window, app, 3.0 if quick else 8.0))
     return figures
@@ -175,21 +178,24 @@ def stall_figures(when: str, stalls: list[float]) -> list[Figure]:
             Figure(f"GUI stall {when}, longest", max(stalls), "ms", "", None)]
 
 
-def bare_decoder_ms(path: str, repeats: int = 50) -> float:
-    """Median time of one batch-1 decode, on the worker's thread count, without the app around it."""
+def bare_decoder_ms(path: str, repeats: int = 50, decoding=None) -> float:
+    """Median time of one batch-1 decode (with `decoding`, or the family's default), on the worker's thread count,
+    without the app around it."""
     import torch
 
     from explorer.worker.inference_worker import inference_threads
     from models.checkpoint import load_checkpoint
+    from models.generative import DEFAULT_DECODING
     torch.set_num_threads(inference_threads())
     model = load_checkpoint(path).model
     z = model.latents_for_seeds([0])
+    decoding = decoding or DEFAULT_DECODING
     times = []
     with torch.no_grad():
-        model.decode(z)
+        model.decode(z, decoding)
         for _ in range(repeats):
             start = time.perf_counter()
-            model.decode(z)
+            model.decode(z, decoding)
             times.append(time.perf_counter() - start)
     return statistics.median(times) * 1000
 
@@ -215,6 +221,72 @@ def slider_latencies(window, app, key: str, moves: int) -> list[float]:
     finally:
         panel.rendered.disconnect(on_rendered)
     return latencies
+
+
+def diffusion_slider_latencies(window, app, key: str, moves: int) -> tuple[list[float], list[float]]:
+    """For a family that decodes in steps: milliseconds from each move of a held slider to its draft on screen, and
+    from letting go to the full face on screen (press, move, draft painted, release, full face painted; `moves`
+    times). A main-direction slider: such a latent (a picture of noise) has no raw-number sliders."""
+    panel = window.explore
+    window.context.set_current(key)
+    _wait(app, lambda: key in window.context.analyses and window.worker.is_idle(), 600, "the model's sliders")
+    bank = panel.principal_bank
+    if not bank.names():
+        raise RuntimeError("the model has no main-direction sliders to drag")
+    slider = bank.sliders[bank.names()[0]]
+    drafts: list[float] = []
+    full: list[float] = []
+
+    def on_rendered(latency: float, _worker: float) -> None:
+        (drafts if panel.shown_draft else full).append(latency * 1000)
+
+    def until(count: int, times: list[float], what: str) -> None:
+        while len(times) < count:
+            _await(panel.rendered, 60, what)
+
+    _spin(app, 0.1)  # the face of the model just chosen is painted before the first move
+    panel.rendered.connect(on_rendered)
+    try:
+        for i in range(moves):
+            slider.slider.setSliderDown(True)
+            slider.setValue(float(np.sin((i + 1) / 3) * 2.5))  # never the value it has: every move is a move
+            until(i + 1, drafts, "a draft")
+            slider.slider.setSliderDown(False)  # sliderReleased: the full face now
+            until(i + 1, full, "the full face")
+    finally:
+        slider.slider.setSliderDown(False)
+        panel.rendered.disconnect(on_rendered)
+    return drafts, full
+
+
+# The draft's target. Measured bare on one CPU thread of a shared 2-core machine (batch 1): DPM-Solver++ in 5 steps
+# took 81 ms a face for the 32 px pixel model and 72-90 ms for 64 px latent models (8 x 8 x 8 and 4 x 16 x 16),
+# where DDIM-20, the full face, took 183-408 ms. The app may add what it adds to a one-pass decoder (1.5 x, the VAE's
+# target), which puts a draft at 110-135 ms: 150 ms (between 6 and 7 faces a second) is what a hand dragging a slider
+# still sees follow it on such a machine, and what the DDIM-20 full face cannot reach there.
+DRAFT_TARGET_MS = 150.0
+
+
+def diffusion_slider_figures(window, app, key: str, moves: int, title: str) -> list[Figure]:
+    """Draft and full-face latency of a held slider, beside the bare sampler of the same steps (same run)."""
+    from explorer.panels.explore.drag_drafts import DRAFT_SAMPLER, DRAFT_STEPS
+    from models.generative import Decoding
+    drafts, full = diffusion_slider_latencies(window, app, key, moves)
+    steps = int(window.explore.steps.value())
+    path = window.context.models[key].path
+    bare_draft = bare_decoder_ms(path, 10, Decoding(DRAFT_SAMPLER, DRAFT_STEPS))
+    bare_full = bare_decoder_ms(path, 5, Decoding("ddim", steps))
+    draft, refined = statistics.median(drafts), statistics.median(full)
+    what = f"DPM-Solver++ {DRAFT_STEPS}"
+    return [
+        Figure(f"{title} slider draft ({what}) on screen, median", draft, "ms",
+               f"≤ 1.5 × bare ({1.5 * bare_draft:.0f} ms), < {DRAFT_TARGET_MS:.0f} ms",
+               draft <= 1.5 * bare_draft and draft < DRAFT_TARGET_MS),
+        Figure(f"{title} bare {what} sampler", bare_draft, "ms", "", None),
+        Figure(f"{title} slider let go: full face (DDIM-{steps}) on screen, median", refined, "ms",
+               f"≤ 1.5 × bare ({1.5 * bare_full:.0f} ms)", refined <= 1.5 * bare_full),
+        Figure(f"{title} bare DDIM-{steps} sampler", bare_full, "ms", "", None),
+    ]
 
 
 def drag_stall_ms(window, app, key: str, seconds: float) -> list[float]:

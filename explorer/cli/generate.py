@@ -9,6 +9,8 @@ from pathlib import Path
 
 import torch
 
+from explorer.cli.arguments import UsageError
+from explorer.cli.guidance_arguments import guidance_problem
 from explorer.pictures.slide_pictures import Label, morph_frames, morph_strip, morph_title
 from models.checkpoint import load_checkpoint
 from models.distributed import resolve_device
@@ -32,20 +34,44 @@ def _decode_with_progress(model: GenerativeModel, latents: torch.Tensor, what: s
     return final.image
 
 
+def guidance_options(args: argparse.Namespace, family) -> dict:
+    """Decoding's guidance fields from `sample`'s flags; flags the checkpoint's family cannot use, or a scale or
+    guide without attributes to steer toward, are a UsageError sentence."""
+    attributes, guidance, guide = (getattr(args, key, None) for key in ("attributes", "guidance", "guide"))
+    asked = [flag for flag, value in (("--attributes", attributes), ("--guidance", guidance), ("--guide", guide))
+             if value is not None]
+    problem = guidance_problem(family, asked)
+    if problem:
+        raise UsageError(problem)
+    if not attributes:
+        if asked:
+            raise UsageError(f"There is nothing for {' and '.join(asked)} to steer toward: name the wanted "
+                             "attributes with --attributes (such as --attributes smile=1,glasses=1).")
+        return {}
+    return {"attributes": tuple(attributes), "guidance": guidance, "guide": guide or "free"}
+
+
 def run_sample(args: argparse.Namespace) -> int:
     out = Path(args.out)  # every argument within its range: explorer.cli.main.parse_command checked them
     ckpt = load_checkpoint(args.checkpoint, resolve_device(args.device))
     model = ckpt.model
-    decoding = Decoding(sampler=args.sampler, steps=args.steps, eta=args.eta, seed=args.seed)
+    decoding = Decoding(sampler=args.sampler, steps=args.steps, eta=args.eta, seed=args.seed,
+                        **guidance_options(args, family_of(model)))
     with torch.no_grad():
         images = _decode_with_progress(model, model.sample_latents(args.n, args.seed), "sampling", decoding)
     # The sampling is part of what made the grid only for a family that decodes in steps (the others ignore it).
     sampling = {"sampler": decoding.sampler, "steps": decoding.steps, "eta": decoding.eta, "seed": decoding.seed} \
         if family_of(model).iterative else {}
+    if decoding.attributes:
+        sampling.update(attributes=[list(pair) for pair in decoding.attributes], guide=decoding.guide,
+                        guidance=model.guidance_of(decoding))
     text = {"latent-explorer": json.dumps({"kind": "sample-grid", "checkpoint": str(ckpt.path), "family": model.family,
                                            "seeds": [args.seed, args.seed + args.n - 1], **sampling})}
     save_png(out, make_grid(to_uint8(images)), text=text)
-    print(printable(f"saved {args.n} samples from {ckpt.describe()} to {out}"))  # metadata: untrusted text
+    guided = (f", guided toward {', '.join(f'{name}={value:g}' for name, value in decoding.attributes)} "
+              f"({'classifier-free' if decoding.guide == 'free' else 'classifier'} guidance, scale "
+              f"{model.guidance_of(decoding):g})") if decoding.attributes else ""
+    print(printable(f"saved {args.n} samples from {ckpt.describe()} to {out}{guided}"))  # metadata: untrusted text
     return 0
 
 

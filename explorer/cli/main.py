@@ -35,7 +35,7 @@ COMMANDS = {
     "sample": "draw a grid of images from a checkpoint",
     "interpolate": "morph between two seeds and save a strip (PNG) or an animation (GIF)",
     "evaluate": "measure a checkpoint: Fréchet distance, precision/recall, density/coverage, sharpness, path length, "
-                "reconstruction, speed",
+                "reconstruction, speed; guidance hit rates; with --curves quality-for-variety and steps curves",
     "bench": "measure the app's speed on this device (slider latency, GUI stalls, diffusion, training, start-up)",
 }
 
@@ -74,14 +74,30 @@ def build_parser() -> Parser:
     t = sub.add_parser("train", help=COMMANDS["train"], description=COMMANDS["train"])
     add_train_arguments(t)  # from the settings' schema and the registered families (explorer/cli/train.py)
 
+    from explorer.cli.guidance_arguments import attribute_wants, scale_list
+    from models.config_check import Number, Whole
+    from models.diffusion import SAMPLERS
+    from models.generative import DEFAULT_GUIDANCE, GUIDES, MAX_GUIDANCE
+
     s = sub.add_parser("sample", help=COMMANDS["sample"], description=COMMANDS["sample"])
     s.add_argument("--checkpoint", required=True, type=checkpoint_argument, help=CHECKPOINT_HELP)
     s.add_argument("-n", type=whole(GRID_IMAGES), default=16, help="how many images")
     s.add_argument("--seed", type=whole(SEED), default=0, help="image i uses seed + i")
-    s.add_argument("--sampler", choices=["ddpm", "ddim"], default="ddim", help="diffusion only")
+    s.add_argument("--sampler", choices=SAMPLERS, default="ddim",
+                   help="diffusion only: ddim, ddpm or dpm++ (DPM-Solver++ 2M, Lu et al. 2022)")
     s.add_argument("--steps", type=whole(SAMPLING_STEPS), default=None,
-                   help="diffusion: steps (DDIM 50, DDPM 1000 by default)")
+                   help="diffusion: steps (by default DDIM 50, DPM++ 20, DDPM every one of the schedule's)")
     s.add_argument("--eta", type=number(ETA), default=0.0, help="diffusion DDIM: 0 deterministic ... 1 DDPM-like")
+    s.add_argument("--attributes", type=attribute_wants, default=None, metavar="NAME=VALUE,...",
+                   help="a guided family (latent diffusion): steer every face toward these attributes, in their "
+                        "own units, such as smile=1,glasses=1 (smile -1..1, glasses 0 or 1, hair_color 0 black "
+                        "..1 grey, skin_tone 0 light..1 dark)")
+    s.add_argument("--guidance", type=number(Number(0.0, MAX_GUIDANCE)), default=None, metavar="SCALE",
+                   help=f"how hard to steer toward --attributes, 0 to {MAX_GUIDANCE:g} (0 unguided; default "
+                        f"{DEFAULT_GUIDANCE['free']:g})")
+    s.add_argument("--guide", choices=GUIDES, default=None,
+                   help="free: classifier-free guidance (Ho & Salimans 2022; the default); classifier: a "
+                        "noise-aware attribute classifier's gradient (Dhariwal & Nichol 2021)")
     s.add_argument("--out", required=True, type=output_file(".png"), help="a .png file")
     s.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
 
@@ -101,6 +117,26 @@ def build_parser() -> Parser:
     e.add_argument("--samples", type=whole(EVAL_SAMPLES), default=2000,
                    help="generated images, and held-out faces to compare")
     e.add_argument("--seed", type=whole(SEED), default=0, help="image i uses seed + i")
+    e.add_argument("--guidance-attributes", type=attribute_wants, default=None, metavar="NAME=VALUE,...",
+                   help="a guided family: the attributes whose hit rates are measured (default smile=1,glasses=1). "
+                        "Guided families always get hit rates: GUIDANCE-SAMPLES samples unguided and as many at "
+                        "each guided scale, each guided one costing two denoiser passes a step (with the defaults "
+                        "about a quarter more denoiser passes than the rest of the run)")
+    e.add_argument("--guide", choices=GUIDES, default=None, help="a guided family: free (default) or classifier")
+    e.add_argument("--guidance-scales", type=scale_list(MAX_GUIDANCE), default=None, metavar="S,S,...",
+                   help="a guided family: the scales to measure hit rates at besides the guide's default "
+                        f"({DEFAULT_GUIDANCE['free']:g}); default 0 (unguided). 0,1,2,3,5 gives the card's "
+                        "curve, about three times the hit rates' default cost")
+    e.add_argument("--guidance-samples", type=whole(Whole(0, EVAL_SAMPLES.high)), default=200,
+                   help="samples per guidance scale (default 200, never more than --samples; 0 leaves hit rates out)")
+    e.add_argument("--curves", action="store_true",
+                   help="also measure each family's quality-for-variety knob as precision against recall "
+                        "(guidance scale 0-5, GAN truncation, VAE temperature: 4-5 settings of CURVE-SAMPLES "
+                        "samples) and, for diffusion, Fréchet distance at 5, 10, 20 and 50 steps of DDIM and "
+                        "DPM++ (170 sampling steps per sample). Costly: for latent "
+                        "diffusion nearly three times the default run's denoiser passes again")
+    e.add_argument("--curve-samples", type=whole(EVAL_SAMPLES), default=500,
+                   help="samples per setting of --curves (default 500, never more than --samples)")
     e.add_argument("--json", action="store_true", help="print one JSON object")
     e.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
 

@@ -83,6 +83,7 @@ class FamilyView:
     story: Story | None = None  # Compare: how this family's figures compare with the usual story
     warns_mode_collapse: bool = False  # the Train tab warns when the sample grid's faces become alike
     summary: str = ""  # the help page's phrase after its name: "an encoder and a decoder; smooth, a bit blurry"
+    diffusion_text: str = ""  # the Diffusion tab's explanation for this family ("": the tab's general one)
 
     @property
     def title(self) -> str:

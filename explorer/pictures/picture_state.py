@@ -28,10 +28,10 @@ FORMAT = 1
 # η, the Interpolate tab's frames.
 EXPLORE_PSI = Number(0.0, 1.5)
 EXPLORE_STEPS = Whole(5, 200)
-DIFFUSION_STEPS = Whole(10, 1000)
+DIFFUSION_STEPS = Whole(5, 1000)  # 5: DPM-Solver++'s fewest, the step curve's first point
 DIFFUSION_ETA = ETA
 MORPH_FRAMES = FRAMES
-SAMPLERS = ("ddim", "ddpm")
+SAMPLERS = ("ddim", "ddpm", "dpm++")  # the Diffusion tab's sampler box, in its order
 MORPH_MODES = ("slerp", "lerp")
 ENDPOINT_KINDS = ("seed", "face", "image")
 # The largest latent any family has: diffusion's noise at the largest image size, 3 x 256 x 256 numbers (2.1 MB of

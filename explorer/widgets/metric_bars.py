@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from itertools import pairwise
 
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QSize, Qt
@@ -21,6 +20,8 @@ from explorer.widgets.chart_labels import Frame, lay_out
 from models.family import family_names
 
 LINE_TEXT = "real faces"
+# Pixels to spare before the titles under a chart go back to a roomier layout (see MetricChart._fit_titles).
+TITLE_SLACK = 12.0
 # In a chart whose figure none of the shown models has: figures measured before that metric existed.
 NOT_MEASURED_TEXT = "not measured yet:\nRecompute measures it"
 
@@ -118,7 +119,7 @@ class MetricChart(pg.PlotWidget):
         self.setMenuEnabled(False)
         self.setMouseEnabled(x=False, y=False)
         self.hideButtons()
-        self.setMinimumSize(150, 130)
+        self.setMinimumSize(200, 130)  # narrower, five families' titles leave no room for the bars
         self.families: tuple[str, ...] = ()  # where each family's bar stands: see _place_families
         self._place_families(bar_families())
         self.getAxis("left").enableAutoSIPrefix(False)
@@ -151,7 +152,8 @@ class MetricChart(pg.PlotWidget):
             extra = [t for t in (self.line_label, self.not_measured) if t is not None]
             for item in [*self.value_labels.values(), *extra]:
                 item.setFont(self.font())
-            self._staggered = None  # the titles' widths changed with the font
+            self._title_mode = None  # the titles' widths changed with the font
+            self._fix_axis_width()
             self._lay_out()
 
     def _place_families(self, names: tuple[str, ...]) -> None:
@@ -159,30 +161,61 @@ class MetricChart(pg.PlotWidget):
         self.families = names
         self.x_range = x_range(len(names))
         self._staggered: bool | None = None
+        self._title_mode: tuple[int, bool] | None = None  # (lines staggered over, a word a line) shown
         self._fit_titles()
 
     def _fit_titles(self) -> None:
-        """The families' titles under their bars, every other one a line lower when neighbours would run into each
-        other (four families in a narrow chart: "VAE-GAN" is wider than its share of the axis)."""
+        """The families' titles under their bars, set so that neighbours never run into each other: on one line
+        when there is room; else every other title a line lower (four families in a narrow chart: "VAE-GAN" is
+        wider than its share of the axis), as well a title of several words a word a line ("Latent diffusion"
+        beside "GAN"); in a chart too narrow even for that, none: more lines would leave the bars no room, and
+        the colour key over the charts (ComparePanel.colour_key) and the chart's tooltip name the families."""
         titles = [view_of(f).title for f in self.families]
         axis = self.getAxis("bottom")
         metrics = QFontMetrics(axis.style["tickFont"] or axis.font())
         width = self.getViewBox().width()
-        widths = [metrics.horizontalAdvance(t) for t in titles]
-        # The end bars stand further in when their titles would run past the axis's ends, where pyqtgraph drops
-        # them: a margin of m bars, with the half title h in pixels, needs m * width / (n - 1 + 2m) >= h.
-        n, half = len(titles), max(widths[:1] + widths[-1:], default=0) / 2 + 3
-        needed = half * (n - 1) / (width - 2 * half) if width > 2 * half + 1 else 0.0
-        margin = max(0.6, math.ceil(needed * 8) / 8)  # in eighths: a few steps, exact in binary, as the chart grows
-        self.x_range = (-margin, n - 1 + margin) if n else x_range(0)
-        per_bar = width / (self.x_range[1] - self.x_range[0]) if width > 1 else float("inf")
-        crowded = any((a + b) / 2 + metrics.horizontalAdvance(" ") > per_bar for a, b in pairwise(widths))
-        if crowded == self._staggered:
+        space = metrics.horizontalAdvance(" ")
+        n = len(titles)
+        modes = ((1, False), (2, False), (2, True))
+        current = modes.index(self._title_mode) if self._title_mode in modes else 0  # none yet: no slack
+        for index, (levels, wrapped) in enumerate(modes):
+            # A roomier way than the one shown must fit with pixels to spare: each way changes the axes' sizes, and
+            # so the plot's width a little, which without this slack can flip two ways back and forth for ever.
+            slack = TITLE_SLACK if index < current else 0.0
+            lines = [t.split(" ") if wrapped else [t] for t in titles]
+            widths = [max(metrics.horizontalAdvance(line) for line in words) for words in lines]
+            # The end bars stand further in when their titles would run past the axis's ends, where pyqtgraph
+            # drops them: a margin of m bars, with the half title h in pixels, needs m * width / (n - 1 + 2m) >= h.
+            half = max(widths[:1] + widths[-1:], default=0) / 2 + 3
+            needed = half * (n - 1) / (width - 2 * half) if width > 2 * half + 1 else 0.0
+            margin = max(0.6, math.ceil(needed * 8) / 8)  # in eighths: a few steps, exact in binary, as it grows
+            shown = -self.x_range[0]
+            if (levels, wrapped) == self._title_mode and margin <= shown <= margin + 0.25:
+                # Kept while it is enough and not much more: the margin moves the bars, the bars move the value
+                # labels, they the y axis's numbers and so its width, and so the plot's: without this, a margin an
+                # eighth apart at each of two widths flipped back and forth for ever (the tab never stopped drawing).
+                margin = shown
+            span = (-margin, n - 1 + margin) if n else x_range(0)
+            per_bar = width / (span[1] - span[0]) if width > 1 else float("inf")
+            # titles on the same line are `levels` bars apart
+            if not any((widths[i] + widths[i + levels]) / 2 + space + slack > levels * per_bar
+                       for i in range(n - levels)):
+                break
+        else:  # no titles
+            levels, wrapped, span, lines = 0, False, x_range(n), [[] for _ in titles]
+        self.x_range = span
+        mode = (levels, wrapped)
+        if mode == self._title_mode:
             return
-        self._staggered = crowded
-        axis.setTicks([[(i, ("\n" if crowded and i % 2 else "") + t) for i, t in enumerate(titles)]])
-        # pyqtgraph sizes the axis for one line of text; the lower line needs room of its own
-        axis.setHeight(2 * metrics.lineSpacing() + 14 if crowded else None)
+        self._title_mode, self._staggered = mode, levels > 1
+        # Each level starts under the tallest title of the levels above it.
+        tallest = [max((len(lines[i]) for i in range(level, n, levels)), default=0) for level in range(levels)]
+        starts = [sum(tallest[:level]) for level in range(levels)]
+        axis.setTicks([[(i, "\n" * starts[i % levels] + "\n".join(words)) for i, words in enumerate(lines)]
+                       if levels else []])
+        rows = sum(tallest) or 1
+        # pyqtgraph sizes the axis for one line of text; more lines need room of their own
+        axis.setHeight(rows * metrics.lineSpacing() + 14 if rows > 1 else None)
 
     def _shown(self, value: float) -> float:
         return math.log10(max(value, 1e-6)) if self.spec.log else value
@@ -222,9 +255,25 @@ class MetricChart(pg.PlotWidget):
             self._items.append(self.not_measured)
             tip += " The figures shown were measured before this one existed."
         self.setToolTip(tip)
+        self._fix_axis_width()
         for item in self._items:
             self.addItem(item)
         self._lay_out()
+
+    def _fix_axis_width(self) -> None:
+        """The y axis as wide as its widest possible number, whatever the y range. Left to pyqtgraph it fits the
+        numbers shown, which change with the range, which the value labels' places set, which depend on the plot's
+        width, which the axis's width takes from: with five families that circle never came to rest."""
+        axis = self.getAxis("left")
+        metrics = QFontMetrics(axis.style["tickFont"] or axis.font())
+        if self.spec.log and self.values:
+            low = math.floor(self._bottom)
+            high = math.ceil(math.log10(max(self.values.values())))
+            texts = [f"{10.0**k:,g}{self.spec.unit}" for k in range(low, high + 1)]
+        else:
+            top = max([abs(v) for v in self.values.values()] + [abs(self.reference_value or 0.0), 1.0])
+            texts = [f"{top * 1.3:,.0f}", "0.000"]  # pyqtgraph's ticks here: whole numbers, or up to 3 decimals
+        axis.setWidth(max(metrics.horizontalAdvance(t) for t in texts) + 12)
 
     def _lay_out(self) -> None:
         """The y range and every text's place, for the plot's present size in pixels."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from explorer.worker.inference_jobs import (
 )
 from explorer.worker.requests import Interpolate, Request, Result, Step
 from models.atomic_file import atomic_write_bytes
+from models.checkpoint import card_path
 from models.cache import (
     cached_path,
     feature_net_digest,
@@ -33,7 +34,9 @@ from models.cache import (
     read_cached,
     write_cached,
 )
+from models.family import family_of
 from models.generative import Decoding
+from models.guidance_measures import guidance_hits_steps, knob_curve_steps, knob_of
 from models.image_io import to_uint8
 from models.progress import Progress
 
@@ -41,6 +44,12 @@ from models.progress import Progress
 # reconstruction_error and reconstruction_faces added (a shipped card without them is still shown: the tab says
 # where they are missing, and Recompute measures them).
 METRICS_VERSION = 2
+# Faces per setting when the knob curve and the guidance hit rates are measured in the app (every setting is a
+# separate batch of samples: five guidance scales of an iterative model at 2,000 would take far longer than the
+# rest). 100 faces give precision and recall within about ±0.1 (1/sqrt(n)): enough to see the trade's direction,
+# which is what the chart is for; the shipped cards' curves are measured on more.
+KNOB_SAMPLES = 100
+GUIDANCE_SAMPLES = 100
 # Figures that older measurements lack; when present they must be numbers, else they are dropped as not measured.
 LATER_FIGURES = ("sharpness", "sharpness_real", "reconstruction_error", "reconstruction_faces")
 
@@ -89,12 +98,6 @@ class Sampled(Result):
 
 
 # -------------------------------------------------------------------------------------------------- caching
-def card_path(checkpoint: Path) -> Path:
-    """A checkpoint's model card: `NAME.card.json` beside `NAME.safetensors`."""
-    checkpoint = Path(checkpoint)
-    return checkpoint.with_name(checkpoint.name.removesuffix(".safetensors") + ".card.json")
-
-
 def cache_path(digest: str) -> Path:
     return cached_path("metrics", METRICS_VERSION, digest, ".json", feature_net_tag())
 
@@ -116,7 +119,43 @@ def _usable(figures: Any) -> bool:
 def _numbers_only(figures: dict) -> dict:
     """The figures without a later figure that is not a finite number (a hand-edited or damaged card): the charts
     and the reading then treat it as not measured instead of failing on it or showing "nan"."""
-    return {k: v for k, v in figures.items() if k not in LATER_FIGURES or _finite(v)}
+    kept = {k: v for k, v in figures.items() if k not in LATER_FIGURES or _finite(v)}
+    for key, clean in (("knob_curve", clean_knob_curve), ("guidance", clean_guidance)):
+        if key in kept:
+            value = clean(kept.pop(key))
+            if value is not None:
+                kept[key] = value
+    return kept
+
+
+def clean_knob_curve(curve: Any) -> dict | None:
+    """A card's knob curve if it can be drawn — a knob's name and as many finite values, precisions and recalls,
+    at least one — else None (not measured). A damaged real-faces point is dropped alone."""
+    if not isinstance(curve, dict) or not isinstance(curve.get("knob"), str):
+        return None
+    lists = [curve.get(k) for k in ("values", "precision", "recall")]
+    if not all(isinstance(v, list) and v for v in lists) or len({len(v) for v in lists}) != 1:
+        return None
+    if not all(_finite(x) for v in lists for x in v) or not _finite(curve.get("samples", 0)):
+        return None
+    return {k: v for k, v in curve.items() if k not in ("precision_real", "recall_real") or _finite(v)}
+
+
+def clean_guidance(guidance: Any) -> dict | None:
+    """A card's guidance hit rates if they can be shown: wanted (name, value) pairs, the scale and the hit rate of
+    them all; a damaged optional figure (base rate, recall, one attribute's rate) is dropped alone."""
+    if not isinstance(guidance, dict) or not _finite(guidance.get("scale")) or not _finite(guidance.get("all")):
+        return None
+    wants = guidance.get("wants")
+    if not isinstance(wants, list) or not wants or not all(
+            isinstance(w, (list, tuple)) and len(w) == 2 and isinstance(w[0], str) and _finite(w[1]) for w in wants):
+        return None
+    kept = {k: v for k, v in guidance.items()
+            if k not in ("base_rate", "recall", "recall_unguided", "samples") or _finite(v)}
+    for key in ("per_attribute", "base_per_attribute"):
+        rates = kept.get(key)
+        kept[key] = {n: r for n, r in rates.items() if _finite(r)} if isinstance(rates, dict) else {}
+    return kept
 
 
 def stored_figures(checkpoint: Path, digest: str) -> tuple[dict | None, str]:
@@ -175,12 +214,46 @@ def measure(store: ModelStore, req: Measure, control: Control) -> Iterator[Resul
             break
         words = progress.message[:1].upper() + progress.message[1:] + "…"
         yield Step(req.id, req.slot, progress=Progress(progress.done, progress.total, words))
+    knobs = yield from knob_figures(entry.model, net, req, control)
+    if knobs is None:
+        yield Measured(req.id, req.slot, created=req.created, model=req.model, error="Stopped.")
+        return
+    figures.update(knobs)
     figures["device"] = str(store.device)
     figures["seconds_to_measure"] = round(time.perf_counter() - start, 1)
     if digest is not None:
         save_figures(digest, figures)
     yield Measured(req.id, req.slot, seconds=time.perf_counter() - start, created=req.created, model=req.model,
                    figures=figures, source=f"measured just now on {req.samples:,} samples")
+
+
+def knob_figures(model, net, req: Measure, control: Control) -> Generator[Result, None, dict | None]:
+    """The "quality for variety" curve of a family with a knob, and a guided family's hit rates, measured live on
+    fewer faces than the other figures (KNOB_SAMPLES, GUIDANCE_SAMPLES; a shipped card's were measured on more).
+    Yields progress; returns the figures to add (none for a family without a knob), or None when stopped."""
+    family = family_of(model)
+    found: dict[str, Any] = {}
+    jobs = []
+    if knob_of(family) is not None:
+        n = min(req.samples, KNOB_SAMPLES)
+        jobs.append(("knob_curve", "quality-for-variety curve", lambda n=n: knob_curve_steps(model, net, samples=n)))
+    if family.guided:
+        n = min(req.samples, GUIDANCE_SAMPLES)
+        jobs.append(("guidance", "guidance hit rates", lambda n=n: guidance_hits_steps(model, net, samples=n)))
+    for key, words, start in jobs:
+        steps = start()
+        while True:
+            if control.stop_requested():
+                steps.close()
+                return None
+            try:
+                progress = next(steps)
+            except StopIteration as done:
+                found[key] = done.value
+                break
+            yield Step(req.id, req.slot, progress=Progress(progress.done, progress.total,
+                                                           f"{words[:1].upper() + words[1:]}: {progress.message}…"))
+    return found
 
 
 def stored(store: ModelStore, req: StoredFigures, control: Control) -> Iterator[Result]:

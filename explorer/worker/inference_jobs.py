@@ -7,6 +7,7 @@ result. The worker closes a job's generator when a newer request of the same slo
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from collections.abc import Iterator
@@ -31,6 +32,8 @@ from explorer.worker.requests import (
     Endpoint,
     FaceImage,
     FacePixels,
+    ForwardNoise,
+    ForwardNoised,
     Interpolate,
     Interpolated,
     Loaded,
@@ -41,6 +44,8 @@ from explorer.worker.requests import (
     Request,
     Result,
     Step,
+    StepsCurve,
+    StepsCurveRead,
 )
 from models.cache import (
     cached_path,
@@ -49,7 +54,7 @@ from models.cache import (
     read_cached,
     write_cached,
 )
-from models.checkpoint import Checkpoint, load_checkpoint
+from models.checkpoint import Checkpoint, card_path, load_checkpoint
 from models.data import HELD_OUT_SEED, load_image, synthetic_face, synthetic_faces
 from models.directions import ANALYSIS_FACES, ANALYSIS_SAMPLES
 from models.distributed import memory_exhausted, out_of_memory_words
@@ -256,16 +261,24 @@ def render(store: ModelStore, req: Render, control: Control) -> Iterator[Result]
     z = _tensor(req.latent, model.device)[None]
     # ψ only where the family offers it: a request keeps the slider's value whichever model it is for.
     psi = req.psi if family.truncation else 1.0
+    guidance = ({"attributes": tuple(req.attributes), "guidance": req.guidance, "guide": req.guide}
+                if family.guided else {})
+    decoding = Decoding(sampler=req.sampler, steps=req.steps, truncation=psi, **guidance)
+    # A model that diffuses in a latent decodes only the last step's latent: decode_steps would run its decoder at
+    # every step for a preview nobody sees here (20 decoder passes doubled a 20-step face's time).
+    in_latent = diffuses_a_latent(model)
     final = None
     with torch.no_grad():
-        for final in model.decode_steps(z, Decoding(sampler="ddim", steps=req.steps, truncation=psi)):
+        for final in (model.latent_steps if in_latent else model.decode_steps)(z, decoding):
             if not final.finished:
                 yield Step(req.id, req.slot, progress=Progress(final.done, final.total, "Denoising…"))
+        image = model.from_latent(final.image) if in_latent else final.image
     # The latent drawn: a one-pass decoder's state is the latent it decoded (truncated, where ψ applies); a stepwise
     # decoder's is its picture in progress, so its latent is the one it started from.
     drawn = z if family.iterative else final.state
     yield Rendered(req.id, req.slot, seconds=_elapsed(start), created=req.created, model=req.model,
-                   image=to_uint8(final.image[0]), latent=drawn[0].detach().cpu().numpy())
+                   image=to_uint8(image[0]), latent=drawn[0].detach().cpu().numpy(),
+                   draft=req.draft and family.iterative)
 
 
 def _encode(model: GenerativeModel, x: torch.Tensor, diffusion_steps: int, what: str,
@@ -347,12 +360,13 @@ def interpolate_models(store: ModelStore, req: Interpolate, control: Control) ->
         yield from _endpoint_latent(model, req.a, req.steps, f"face A ({name})", req, ends)
         yield from _endpoint_latent(model, req.b, req.steps, f"face B ({name})", req, ends)
         path = interpolate(ends[0][0], ends[1][0], req.frames, req.mode)
-        final = None
+        final, in_latent = None, diffuses_a_latent(model)  # as in render: the decoder once, at the end
         with torch.no_grad():
-            for final in model.decode_steps(path, Decoding(sampler="ddim", steps=req.steps)):
+            for final in (model.latent_steps if in_latent else model.decode_steps)(
+                    path, Decoding(sampler="ddim", steps=req.steps)):
                 if not final.finished:
                     yield Step(req.id, req.slot, progress=Progress(final.done, final.total, f"{name}: denoising…"))
-        strips[key] = to_uint8(final.image)
+            strips[key] = to_uint8(model.from_latent(final.image) if in_latent else final.image)
         latents[key] = path.cpu().numpy()
         labels[key] = _how(model.family, req.a, req.b)
     yield Interpolated(req.id, req.slot, seconds=_elapsed(start), created=req.created, strips=strips, labels=labels,
@@ -365,19 +379,46 @@ def _how(family: str, a: Endpoint, b: Endpoint) -> str:
     return view_of(family).morph_how
 
 
+def diffuses_a_latent(model: GenerativeModel) -> bool:
+    """A model that runs the process in a latent and decodes it into a face (latent diffusion), as against one that
+    diffuses the pixels themselves: asked of what the model can do, never of its family's name."""
+    return callable(getattr(model, "from_latent", None)) and callable(getattr(model, "latent_steps", None))
+
+
+def _latent_frames(model: GenerativeModel, x_T: torch.Tensor,
+                   decoding: Decoding) -> Iterator[tuple[Progress, torch.Tensor, torch.Tensor]]:
+    """A latent model's sampling, each step with the decoder's pictures of z_t and of the predicted clean latent
+    (one image each): a noisy latent decodes to a smeared face, not to noise (the decoder only knows faces)."""
+    for p in model.latent_steps(x_T, decoding):
+        with torch.no_grad():
+            pictures = model.from_latent(torch.cat([p.state[:1], p.image[:1]]))
+        yield p, pictures[0], pictures[1]
+
+
 def diffuse(store: ModelStore, req: Diffuse, control: Control) -> Iterator[Result]:
-    """Reverse diffusion, recording every step; Stop keeps what was recorded so far."""
+    """Reverse diffusion, recording every step; Stop keeps what was recorded so far. A model that diffuses in a
+    latent also records z_t itself, and its pictures are the decoder's (of z_t and of the predicted clean latent)."""
     start = time.perf_counter()
     model = store.get(req.model).model
+    latent = diffuses_a_latent(model)
+    decoding = Decoding(sampler=req.sampler, steps=req.steps, eta=req.eta, seed=req.seed)
     x_T = model.latents_for_seeds([req.seed])
-    xt, x0, times = [to_uint8(x_T[0])], [np.full_like(to_uint8(x_T[0]), 255)], [model.schedule.timesteps - 1]
-    stopped, shown = False, 0.0
-    steps = model.decode_steps(x_T, Decoding(sampler=req.sampler, steps=req.steps, eta=req.eta, seed=req.seed))
     with torch.no_grad():
-        for p in steps:
-            xt.append(to_uint8(p.state[0]))
-            x0.append(to_uint8(p.image[0]))
+        first = model.from_latent(x_T) if latent else x_T
+    xt, x0, times = [to_uint8(first[0])], [np.full_like(to_uint8(first[0]), 255)], [model.schedule.timesteps - 1]
+    latents = [x_T[0].cpu().numpy().astype(np.float32)] if latent else None
+    stopped, shown = False, 0.0
+    if latent:
+        steps = _latent_frames(model, x_T, decoding)
+    else:
+        steps = ((p, p.state[0], p.image[0]) for p in model.decode_steps(x_T, decoding))
+    with torch.no_grad():
+        for p, picture_t, picture_0 in steps:
+            xt.append(to_uint8(picture_t))
+            x0.append(to_uint8(picture_0))
             times.append(int(p.t))
+            if latents is not None:
+                latents.append(p.state[0].cpu().numpy().astype(np.float32))
             if p.finished:
                 break
             if control.stop_requested():
@@ -386,11 +427,80 @@ def diffuse(store: ModelStore, req: Diffuse, control: Control) -> Iterator[Resul
             preview = {}
             if time.perf_counter() - shown > PREVIEW_INTERVAL:  # every step reports; few carry pictures
                 shown = time.perf_counter()
-                preview = {"xt": xt[-1], "x0": x0[-1]}
+                preview = {"xt": xt[-1], "x0": x0[-1]} | ({"latent": latents[-1]} if latents is not None else {})
             yield Step(req.id, req.slot, progress=Progress(p.done, p.total, f"Step {p.done} of {p.total}", t=int(p.t)),
                        preview=preview)
     yield Diffused(req.id, req.slot, seconds=_elapsed(start), created=req.created, model=req.model, xt=np.stack(xt),
-                   x0=np.stack(x0), timesteps=tuple(times), stopped=stopped)
+                   x0=np.stack(x0), timesteps=tuple(times), stopped=stopped,
+                   latents=np.stack(latents) if latents is not None else None)
+
+
+FORWARD_NOISE_SEED = 0  # the same noise at every t: dragging t changes only its amount
+
+
+def forward_noise(store: ModelStore, req: ForwardNoise, control: Control) -> Iterator[Result]:
+    """The forward process on a real face: for a latent model, encoder -> z_0 -> z_t = q(z_t | z_0) -> decoder."""
+    start = time.perf_counter()
+    model = store.get(req.model).model
+    face = endpoint_pixels(req.source, model.image_size)
+    t = min(max(int(req.t), 0), model.schedule.timesteps - 1)
+    if not diffuses_a_latent(model):
+        yield ForwardNoised(req.id, req.slot, seconds=_elapsed(start), created=req.created, face=face, t=t)
+        return
+    with torch.no_grad():
+        z0 = model.to_latent(_pixels_to_tensor(face, model.device))
+        noise = torch.randn(z0.shape, generator=torch.Generator().manual_seed(FORWARD_NOISE_SEED)).to(z0)
+        zt = model.schedule.q_sample(z0, torch.tensor([t], device=z0.device), noise)
+        pictures = model.from_latent(torch.cat([zt, z0]))
+    yield ForwardNoised(req.id, req.slot, seconds=_elapsed(start), created=req.created, face=face, t=t,
+                        latent=z0[0].cpu().numpy().astype(np.float32), noisy=zt[0].cpu().numpy().astype(np.float32),
+                        decoded=to_uint8(pictures[0]), rebuilt=to_uint8(pictures[1]))
+
+
+def _fd(value: Any) -> float | None:
+    finite = isinstance(value, (int, float)) and not isinstance(value, bool) and np.isfinite(value)
+    return float(value) if finite and value >= 0 else None
+
+
+def read_steps_curve(card: Any) -> dict[str, Any] | None:
+    """A card's steps curve as the Diffusion tab draws it, or None when it holds none that is usable: only finite,
+    non-negative distances at whole step counts are kept (a card is a file anybody can edit)."""
+    evaluate = card.get("evaluate") if isinstance(card, dict) else None
+    raw = evaluate.get("steps_curve") if isinstance(evaluate, dict) else None
+    if not isinstance(raw, dict) or not isinstance(raw.get("curves"), dict):
+        return None
+    curves = {}
+    for sampler, points in raw["curves"].items():
+        if not isinstance(sampler, str) or not isinstance(points, dict):
+            continue
+        kept = sorted((int(k), fd) for k, v in points.items()
+                      if isinstance(k, str) and k.isdigit() and 0 < int(k) <= 100_000 and (fd := _fd(v)) is not None)
+        if kept:
+            curves[sampler] = tuple(kept)
+    if not curves:
+        return None
+    samples = raw.get("samples")
+    return {"samples": samples if isinstance(samples, int) and not isinstance(samples, bool) and samples > 0 else None,
+            "fd_real": _fd(raw.get("fd_real")), "curves": curves}
+
+
+def steps_curve(store: ModelStore, req: StepsCurve, control: Control) -> Iterator[Result]:
+    """The loaded file's card's steps curve (NAME.card.json beside NAME.safetensors, for this very file)."""
+    entry = store.get(req.model)
+    path = card_path(Path(entry.checkpoint.path))
+    curve, why = None, "no_card"
+    try:
+        card = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        card = None
+    if isinstance(card, dict):
+        digest = entry.file_digest()
+        if digest is None or card.get("checkpoint_sha256") != digest:
+            why = "other_file"
+        else:
+            curve = read_steps_curve(card)
+            why = "" if curve is not None else "no_curve"
+    yield StepsCurveRead(req.id, req.slot, created=req.created, curve=curve, why=why)
 
 
 def face_image(store: ModelStore, req: FaceImage, control: Control) -> Iterator[Result]:
@@ -398,7 +508,8 @@ def face_image(store: ModelStore, req: FaceImage, control: Control) -> Iterator[
 
 
 JOBS = {LoadModel: load_model, AnalyseModel: analyse_model, Render: render, EncodeImage: encode_image,
-        Interpolate: interpolate_models, Diffuse: diffuse, FaceImage: face_image}
+        Interpolate: interpolate_models, Diffuse: diffuse, FaceImage: face_image,
+        ForwardNoise: forward_noise, StepsCurve: steps_curve}
 
 
 def is_expected(exc: BaseException) -> bool:

@@ -17,7 +17,7 @@ from PySide6.QtCore import QObject, QThread, Signal
 from explorer.error_log import where_the_details_are
 from explorer.worker import compare_jobs, latent_map_jobs, model_catalog
 from explorer.worker.inference_jobs import JOBS, ModelStore, error_text, is_expected
-from explorer.worker.requests import AnalyseModel, Render, Request, Result, Step
+from explorer.worker.requests import AnalyseModel, ForwardNoise, Render, Request, Result, Step
 from models.distributed import (
     describe_device,
     free_device_memory,
@@ -31,7 +31,8 @@ ALL_JOBS = {**JOBS, **compare_jobs.JOBS, **latent_map_jobs.JOBS, **model_catalog
 # Three priorities. Interactive requests (what a person is dragging right now) run first and also between
 # the steps of any longer job; background ones (studying a model for its sliders, which can take a minute)
 # let every other request run between their steps; the rest run in order of arrival.
-INTERACTIVE = (Render,)
+# A latent model's forward process (the Diffusion tab's t slider) is dragged too: it runs between a run's steps.
+INTERACTIVE = (Render, ForwardNoise)
 BACKGROUND = (AnalyseModel, compare_jobs.Measure)
 
 

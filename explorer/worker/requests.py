@@ -60,11 +60,18 @@ class AnalyseModel(Request):
 
 @dataclass(frozen=True)
 class Render(Request):
-    """Decode one latent: the Explore view. For diffusion, deterministic DDIM with `steps` steps."""
+    """Decode one latent: the Explore view. For a family that decodes in steps, `sampler` with `steps` steps
+    (deterministic DDIM by default; a slider drag asks for a few-step draft, `draft` True, then the full one)."""
     model: str
     latent: np.ndarray  # float32, the model's latent shape
     psi: float = 1.0  # GAN truncation
     steps: int = 20  # diffusion only
+    sampler: str = "ddim"  # diffusion only: "ddim" or "dpm++" (both deterministic)
+    draft: bool = False  # a quick draft while a slider moves; the result says so
+    # Guidance toward attributes, for a family that takes it (models.generative.Decoding's fields of that name).
+    attributes: tuple[tuple[str, float], ...] = ()
+    guidance: float | None = None
+    guide: str = "free"
 
 
 @dataclass(frozen=True)
@@ -109,6 +116,22 @@ class Diffuse(Request):
     steps: int = 50
     eta: float = 0.0
     seed: int = 0
+
+
+@dataclass(frozen=True)
+class ForwardNoise(Request):
+    """The forward process on a real face, for the Diffusion tab: the face's pixels and, for a model that diffuses
+    in a latent (it has `from_latent`), the face's latent z_0, that latent noised to step t (the same noise at every
+    t) and both decoded. A pixel model's noising is drawn by the tab itself, in closed form."""
+    model: str
+    source: Endpoint
+    t: int = 250
+
+
+@dataclass(frozen=True)
+class StepsCurve(Request):
+    """The model card's measured Fréchet distance against step count per sampler ("how many steps is enough")."""
+    model: str
 
 
 @dataclass(frozen=True)
@@ -194,6 +217,7 @@ class Rendered(Result):
     model: str = ""
     image: np.ndarray | None = None  # uint8 (H, W, 3)
     latent: np.ndarray | None = None  # the latent that was decoded (after truncation)
+    draft: bool = False  # drawn by the few-step draft sampler while a slider moves
 
 
 @dataclass(frozen=True)
@@ -218,6 +242,28 @@ class Diffused(Result):
     x0: np.ndarray | None = None  # uint8 (S+1, H, W, 3): the predicted x_0 (frame 0: blank)
     timesteps: tuple[int, ...] = ()  # t of each frame of xt; -1 for the finished image
     stopped: bool = False
+    # A model that diffuses in a latent: z_t itself at every frame, float32 (S+1, C, h, w) (its xt and x0 are then
+    # the decoder's pictures of z_t and of the predicted clean latent); None for a model that diffuses pixels.
+    latents: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class ForwardNoised(Result):
+    face: np.ndarray | None = None  # uint8 (H, W, 3): the real face at the model's size
+    t: int = 0
+    # Only for a model that diffuses in a latent (all None for a pixel model):
+    latent: np.ndarray | None = None  # float32 (C, h, w): the face's clean latent z_0
+    noisy: np.ndarray | None = None  # float32 (C, h, w): z_t, z_0 noised to step t
+    decoded: np.ndarray | None = None  # uint8 (H, W, 3): the decoder's picture of z_t
+    rebuilt: np.ndarray | None = None  # uint8 (H, W, 3): the decoder's picture of z_0 (the autoencoder's copy)
+
+
+@dataclass(frozen=True)
+class StepsCurveRead(Result):
+    # {"samples": N, "fd_real": float | None, "curves": {sampler: ((steps, fd), ...) sorted by steps}}, or None when
+    # the model has no card, the card is another file's, or it holds no usable curve (`why` says which).
+    curve: dict[str, Any] | None = None
+    why: str = ""
 
 
 @dataclass(frozen=True)

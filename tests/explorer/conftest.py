@@ -13,7 +13,7 @@ from models.checkpoint import save_checkpoint
 from models.data import synthetic_faces
 from models.family import build_model, get_family, register_family, unregister_family
 from models.vae import VAE
-from tests.models.tiny import tiny_diffusion, tiny_gan, tiny_vae
+from tests.models.tiny import tiny_diffusion, tiny_gan, tiny_latent_diffusion, tiny_vae
 
 # The diffusion model is smaller than the others on purpose, as the shipped one is (32 px against 64):
 # panels that show the families side by side must cope with different sizes.
@@ -31,6 +31,22 @@ def tiny_checkpoints(tmp_path_factory) -> dict[str, str]:
         model = build_model(family, config())
         paths[family] = str(save_checkpoint(folder / f"{family}.safetensors", model, dataset=data, step=7))
     return paths
+
+
+@pytest.fixture(scope="session")
+def latent_checkpoint(tmp_path_factory) -> str:
+    """A tiny latent diffusion checkpoint (random weights, the real architecture, 16 px faces, a 2 x 4 x 4 latent,
+    its scale factor measured as training measures it). Not among tiny_checkpoints, so tests that count the
+    families see the first three; a test that wants it adds it to LATENT_EXPLORER_MODELS."""
+    from models.latent_diffusion import LatentDiffusion
+
+    torch.manual_seed(0)
+    model: LatentDiffusion = build_model("latent-diffusion", tiny_latent_diffusion())
+    faces = synthetic_faces(16, 16, 0)
+    with torch.no_grad():
+        model.scale_factor.fill_(float(1.0 / model.first_stage(faces.batch(range(16)))[0].std()))
+    path = tmp_path_factory.mktemp("latent") / "latent-diffusion.safetensors"
+    return str(save_checkpoint(path, model, dataset=faces.describe(), step=7))
 
 
 class FourthModel(VAE):
@@ -110,6 +126,25 @@ def panel_of(window, qtbot):
         return panel
 
     return build
+
+
+def open_window(qtbot, tmp_path, monkeypatch, paths: list[str]):
+    """The app's window on exactly these checkpoints (analyses on few faces, settings in a temporary file), shown,
+    once every model has loaded: for tests that want models besides the tiny three (the VAE-GAN, latent diffusion)."""
+    from PySide6.QtCore import QSettings
+
+    from explorer.main_window import MainWindow
+
+    monkeypatch.setenv("LATENT_EXPLORER_MODELS", os.pathsep.join(paths))
+    monkeypatch.setattr(inference_jobs, "ANALYSIS_FACES", 200)
+    monkeypatch.setattr(inference_jobs, "ANALYSIS_SAMPLES", 64)
+    window = MainWindow("cpu", settings=QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(window)
+    window.show()
+    with qtbot.waitSignal(window.startup_done, timeout=60_000):
+        window.load_startup_models()
+    qtbot.waitUntil(lambda: len(window.context.models) == len(paths), timeout=60_000)
+    return window
 
 
 def key_of(context, family: str) -> str:

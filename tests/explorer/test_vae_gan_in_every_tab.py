@@ -27,7 +27,6 @@ from explorer.worker.requests import Encoded
 from models.cache import feature_net_digest, file_digest
 from models.checkpoint import load_checkpoint
 from models.data import HELD_OUT_SEED, load_image, synthetic_face
-from models.family import families
 from models.feature_net import DEFAULT_FEATURE_NET
 from models.image_io import to_uint8
 from tests.explorer.conftest import key_of
@@ -174,7 +173,7 @@ def test_interpolate_morphs_it_among_all_models_and_the_diffusion_tab_keeps_its_
     morph = win.interpolate
     assert isinstance(morph, InterpolatePanel)
     win.select_tab("interpolate")
-    assert len(families()) == 4 and morph.all_three.text() == "All four models"
+    assert len(context.models) == 4 and morph.all_three.text() == "All four models"
     morph.all_three.setChecked(True)
     qtbot.waitUntil(lambda: len(morph.strips) == 4, timeout=120_000)
     assert key in morph.strips and morph.strips[key].shape == (morph.frames.value(), 16, 16, 3)

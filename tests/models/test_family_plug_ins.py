@@ -29,9 +29,9 @@ def families_in_a_fresh_process(plug_ins: str, tmp_path: Path) -> subprocess.Com
 def test_a_plug_in_adds_its_family_and_a_broken_one_is_one_sentence(tmp_path):
     (tmp_path / "half_made.py").write_text("from tests.toy_family import register\nregister()\nraise RuntimeError('oops')\n")
     done = families_in_a_fresh_process("tests.toy_plug_in", tmp_path)
-    assert done.returncode == 0 and done.stdout.split() == ["vae", "vae-gan", "gan", "diffusion", "toy"], done.stderr
+    assert done.returncode == 0 and done.stdout.split() == ["vae", "vae-gan", "gan", "diffusion", "latent-diffusion", "toy"], done.stderr
     done = families_in_a_fresh_process("no_such_module, half_made", tmp_path)
-    assert done.returncode == 0 and done.stdout.split() == ["vae", "vae-gan", "gan", "diffusion"]  # nothing half-made stays
+    assert done.returncode == 0 and done.stdout.split() == ["vae", "vae-gan", "gan", "diffusion", "latent-diffusion"]  # nothing half-made stays
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 2 and "'no_such_module'" in lines[0] and "'half_made'" in lines[1], done.stderr
     assert all("going on without it" in line and "Traceback" not in line for line in lines)
@@ -58,7 +58,7 @@ def test_a_family_that_would_break_the_others_is_refused_in_a_sentence(change, w
     with pytest.raises(ValueError, match="cannot be added") as refused:
         register_family(family)
     assert words in str(refused.value)
-    assert family_names() == ("vae", "vae-gan", "gan", "diffusion")
+    assert family_names() == ("vae", "vae-gan", "gan", "diffusion", "latent-diffusion")
 
 
 def test_a_switch_must_start_off():

@@ -30,7 +30,7 @@ from models.train_events import CheckpointEvent, DoneEvent, SamplesEvent, StartE
 from models.train_settings import TrainSettings
 from tests.models.sketch_family import FAMILY, NAME, Sketch, SketchConfig, SketchTrainer, registered_sketch
 
-BUILT_IN = ("vae", "vae-gan", "gan", "diffusion")
+BUILT_IN = ("vae", "vae-gan", "gan", "diffusion", "latent-diffusion")
 
 
 def built_in() -> tuple[str, ...]:
@@ -46,7 +46,7 @@ def sketch():
 
 def test_the_built_in_families_in_the_apps_order():
     assert built_in() == BUILT_IN
-    assert [get_family(name).title for name in BUILT_IN] == ["VAE", "VAE-GAN", "GAN", "Diffusion"]
+    assert [get_family(name).title for name in BUILT_IN] == ["VAE", "VAE-GAN", "GAN", "Diffusion", "Latent diffusion"]
     orders = [f.order for f in families()]
     assert orders == sorted(orders)
 

@@ -75,3 +75,22 @@ def test_an_old_card_without_the_new_figures_still_renders(tmp_path):
     shipped_vae(tmp_path)
     text = summary_markdown(tmp_path)
     assert "| precision | 0.100 | 0.900 |" in text and "sharpness" not in text
+
+
+def test_curves_only_adds_the_knob_curve_and_keeps_every_other_figure(tmp_path, one_thread, capsys):
+    before = shipped_vae(tmp_path)
+    assert main(["--curves-only", "--name", "vae", "--samples", "12", "--out", str(tmp_path)]) == 0
+    card = json.loads((tmp_path / "vae.card.json").read_text(encoding="utf-8"))
+    assert {key for key in card if card[key] != before.get(key)} == {"evaluate", "curves_command"}
+    figures = card["evaluate"]
+    assert {k: v for k, v in figures.items() if k != "knob_curve"} == before["evaluate"]
+    curve = figures["knob_curve"]
+    assert curve["knob"] == "temperature" and curve["samples"] == 12 and "steps_curve" not in figures
+    assert len(curve["values"]) == len(curve["precision"]) == len(curve["recall"]) == 4
+    assert all(0 <= p <= 1 for p in curve["precision"] + curve["recall"])
+    assert card["curves_command"].endswith("--curves-only --samples 12")
+    card["checkpoint_sha256"] = "0" * 64
+    (tmp_path / "vae.card.json").write_text(json.dumps(card), encoding="utf-8")
+    with pytest.raises(SystemExit):
+        main(["--curves-only", "--name", "vae", "--samples", "12", "--out", str(tmp_path)])
+    assert "describes another checkpoint" in capsys.readouterr().err

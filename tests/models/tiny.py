@@ -66,3 +66,12 @@ class DrawnFaces(GenerativeModel):
 
     def encode_steps(self, images: torch.Tensor, encoding: Encoding = DEFAULT_ENCODING) -> Iterator[Progress]:
         raise NotImplementedError("drawn faces are only decoded")
+
+
+def tiny_latent_diffusion(**kw):
+    from models.latent_diffusion import LatentDiffusionConfig
+
+    return LatentDiffusionConfig(**{"image_size": 16, "latent_channels": 2, "latent_factor": 4,
+                                    "autoencoder_channels": 8, "discriminator_channels": 8, "base_channels": 8,
+                                    "channel_mults": (1, 2), "attention_resolutions": (2,), "timesteps": 100,
+                                    "classifier_channels": 8, **kw})

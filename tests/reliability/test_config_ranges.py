@@ -57,6 +57,10 @@ def settings_to_try(family: str) -> list[dict]:
             if family == "diffusion" and field == "channel_mults":
                 config["image_size"] = 256  # seven levels: 256 px down to 4 px
                 config["channel_mults"] = list(value)[:7]
+            if family == "latent-diffusion" and field == "image_size":
+                config |= {"channel_mults": [1], "attention_resolutions": []}  # one level: a 2 x 2 latent takes it
+            if family == "latent-diffusion" and field == "channel_mults":
+                config["image_size"] = 256  # five levels: a 64 x 64 latent down to 4 x 4
             tries.append(config)
     return tries
 
@@ -68,6 +72,12 @@ def check_shapes(family: str, config: dict) -> None:
         if family == "diffusion":
             noise = model.eps(torch.zeros(2, 3, size, size), torch.zeros(2, dtype=torch.long))
             assert noise.shape == (2, 3, size, size)
+        elif family == "latent-diffusion":  # one denoising step, the decoder, the encoder and the classifier
+            z = torch.zeros(2, *model.latent_shape)
+            assert model.eps(z, torch.zeros(2, dtype=torch.long)).shape == z.shape
+            assert model.from_latent(z).shape == (2, 3, size, size)
+            assert model.to_latent(torch.zeros(2, 3, size, size)).shape == z.shape
+            assert model.classifier(z, torch.zeros(2, dtype=torch.long)).shape[0] == 2
         else:
             images = model.decode(torch.zeros(2, *model.latent_shape))
             assert images.shape == (2, 3, size, size)

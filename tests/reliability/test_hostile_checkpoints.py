@@ -36,7 +36,7 @@ from models.family import build_model, family_names, get_family
 from models.feature_net import FeatureNet, FeatureNetConfig, FeatureNetError, load_feature_net, save_feature_net
 from models.safetensors_file import MAX_DATA
 from models.shipped import resources_dir
-from tests.models.tiny import tiny_diffusion, tiny_gan, tiny_vae, tiny_vae_gan
+from tests.models.tiny import tiny_diffusion, tiny_gan, tiny_latent_diffusion, tiny_vae, tiny_vae_gan
 from tests.reliability.hostile_files import (
     assert_one_sentence,
     checkpoint_with,
@@ -50,7 +50,7 @@ from tests.reliability.hostile_files import (
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = {"vae": tiny_vae, "vae-gan": tiny_vae_gan, "gan": lambda: tiny_gan(spectral_norm=True),
-        "diffusion": tiny_diffusion}
+        "diffusion": tiny_diffusion, "latent-diffusion": tiny_latent_diffusion}
 READERS = {  # name -> (read(path), the error it raises, kind of good file)
     "load_checkpoint": (load_checkpoint, CheckpointError, "checkpoint"),
     "read_metadata": (read_metadata, CheckpointError, "checkpoint"),
@@ -314,10 +314,11 @@ def test_every_setting_out_of_its_range_is_refused_naming_it_before_anything_is_
 
 def test_the_examples_of_the_issue_are_refused_naming_the_setting(tmp_path):
     examples = {"vae": {"image_size": 16384}, "gan": {"latent_dim": 2_000_000}, "diffusion": {"timesteps": 400_000_000},
-                "vae-gan": {"recon_layer": 99}}
+                "vae-gan": {"recon_layer": 99}, "latent-diffusion": {"latent_factor": 3}}
     more = {"diffusion": [{"timesteps": 0}, {"timesteps": -3}, {"timesteps": 4e8}, {"base_channels": 0}],
             "vae": [{"latent_dim": 0}, {"image_size": -64}, {"base_channels": -1}], "gan": [{"image_size": 0}],
-            "vae-gan": [{"margin": 0.9}, {"discriminator_channels": 0}]}
+            "vae-gan": [{"margin": 0.9}, {"discriminator_channels": 0}],
+            "latent-diffusion": [{"latent_channels": 0}, {"stage": "everything"}, {"timesteps": 4e8}]}
     for family in family_names():
         good = save_tiny(tmp_path / f"{family}.safetensors", family)
         meta = read_metadata(good)

@@ -17,6 +17,8 @@ from PySide6.QtWidgets import (
 from explorer import texts
 from explorer.app_context import AppContext
 from explorer.family_views import view_of
+from explorer.panels.compare.guidance_hits import GuidanceHits
+from explorer.panels.compare.knob_chart import KnobBox
 from explorer.panels.compare.reading import reading
 from explorer.panels.compare.sections import (
     GRID_SEEDS,
@@ -38,7 +40,8 @@ from explorer.worker.compare_jobs import (
     StoredFigures,
 )
 from explorer.worker.requests import Endpoint, Interpolated, Result, Step
-from models.family import family_names
+from models.family import family_names, get_family
+from models.guidance_measures import knob_of
 from models.image_io import make_grid
 
 MORPH_FRAMES = 8
@@ -115,6 +118,14 @@ class ComparePanel(QWidget):
         self.face_a, self.face_b, self.morph = morph_box.face_a, morph_box.face_b, morph_box.morph
         self.strips, self.strip_titles, self.morph_message = morph_box.strips, morph_box.strip_titles, morph_box.message
         morph_box.morph_asked.connect(self.request_morph)
+        # Each family's "quality for variety" knob on one chart, and beside it what guidance toward attributes
+        # achieves: the trade the bars above cannot show, since they measure every model at one setting.
+        self.knobs = KnobBox()
+        self.hits = GuidanceHits()
+        knobs = self._knobs = QHBoxLayout()
+        knobs.addWidget(self.knobs, 3)
+        knobs.addWidget(self.hits, 2)
+
         pictures = self._pictures = QHBoxLayout()
         pictures.addWidget(seeds_box, 1)
         pictures.addWidget(morph_box, 1)
@@ -127,6 +138,7 @@ class ComparePanel(QWidget):
         layout.addWidget(controls)
         layout.addWidget(self.status)
         layout.addLayout(numbers, 3)
+        layout.addLayout(knobs, 2)
         layout.addLayout(pictures, 2)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
@@ -146,10 +158,10 @@ class ComparePanel(QWidget):
         """Side by side in a wide window; in a narrow one the reading goes under the charts and the morphs under
         the sample grids, so nothing is cut off at the right or needs sideways scrolling."""
         direction = QBoxLayout.Direction.LeftToRight if wide else QBoxLayout.Direction.TopToBottom
-        for row in (self._numbers, self._pictures):
+        for row in (self._numbers, self._knobs, self._pictures):
             row.setDirection(direction)
         self._reading_box.show_whole(not wide)
-        self._content.setMinimumHeight(820 if wide else 1500)
+        self._content.setMinimumHeight(1240 if wide else 2300)
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
@@ -288,6 +300,7 @@ class ComparePanel(QWidget):
         """Everything that depends on the figures: the status lines, the charts and the reading."""
         self._update_status()
         self.bars.set_figures(self.figures)
+        self._update_knobs()
         said = reading(self.figures)
         sizes = {int(f.get("image_size", 0)) for f in self.figures.values()}
         if len(sizes) > 1:
@@ -296,6 +309,19 @@ class ComparePanel(QWidget):
                 + "): each is measured against real faces of its own size, and a smaller face is quicker to draw.")
         self._reading_box.set_text("<br><br>".join(said) if said else
                                    "The reading appears here once the models are measured.")
+
+    def _update_knobs(self) -> None:
+        """The knob chart and the guidance hit rates, from the figures of the models loaded now."""
+        loaded = tuple(f for f in self.families if f in self.models())
+        with_knob = [f for f in loaded if knob_of(get_family(f)) is not None]
+        if not with_knob:
+            empty = "None of the models loaded has a knob that trades variety for realism."
+        elif any(f in self.figures for f in with_knob):
+            empty = "Not measured yet for these models: Recompute measures it."
+        else:
+            empty = "The curves appear here once the models are measured."
+        self.knobs.set_figures({f: v for f, v in self.figures.items() if f in with_knob}, empty)
+        self.hits.set_figures(self.figures, tuple(f for f in loaded if get_family(f).guided))
 
     def _update_status(self) -> None:
         """One line per family: where its figures come from, or how far measuring it has got."""

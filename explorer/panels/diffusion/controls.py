@@ -3,6 +3,8 @@ with saving."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
@@ -22,8 +24,38 @@ from explorer.widgets.flow_layout import flow_row
 from models.setting_ranges import SEED
 
 
+@dataclass(frozen=True)
+class SamplerChoice:
+    key: str  # models.diffusion.SAMPLERS: what Decoding.sampler and a picture's state say
+    item: str  # the sampler box's line
+    name: str  # in titles and captions: "DPM-Solver++ 2M, 20 steps"
+    steps: int  # its steps when chosen
+    useful: tuple[int, int]  # the steps it is meant for: outside them, choosing it sets `steps`
+    tip: str
+
+
+# In the sampler box's order, which is picture_state.SAMPLERS's (a picture's state names one of these).
+SAMPLER_CHOICES = (
+    SamplerChoice("ddim", "DDIM (fast, deterministic)", "DDIM", 50, (10, 200),
+                  "DDIM looks good with 20–50 steps; the same seed always gives the same face."),
+    SamplerChoice("ddpm", "DDPM (the original, noisy steps)", "DDPM", 1000, (100, 1000),
+                  "DDPM adds fresh noise at every step and needs hundreds of steps (all 1,000 by default)."),
+    # Lu et al. 2022: a second-order solver of the same process that reuses the previous step's guess.
+    SamplerChoice("dpm++", "DPM-Solver++ 2M (fewest steps)", "DPM-Solver++ 2M", 20, (5, 50),
+                  "DPM-Solver++ 2M (Lu et al. 2022) reuses the previous step's guess to take larger accurate steps: "
+                  "10–20 steps are often enough."),
+)
+_BY_KEY = {c.key: c for c in SAMPLER_CHOICES}
+
+
+def sampler_name(key: str) -> str:
+    """A sampler's name for titles and captions ("DPM-Solver++ 2M"); the key itself, upper-cased, if unknown."""
+    choice = _BY_KEY.get(key)
+    return choice.name if choice is not None else key.upper()
+
+
 class SamplerControls(QWidget):
-    """DDIM or DDPM, steps, η (DDIM only), seed, Generate and Stop."""
+    """DDIM, DDPM or DPM-Solver++, steps, η (DDIM only), seed, Generate and Stop."""
 
     generate_clicked = Signal()
     stop_clicked = Signal()
@@ -31,13 +63,13 @@ class SamplerControls(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.sampler = QComboBox()
-        self.sampler.addItem("DDIM (fast, deterministic)", "ddim")
-        self.sampler.addItem("DDPM (the original, noisy steps)", "ddpm")
+        for choice in SAMPLER_CHOICES:
+            self.sampler.addItem(choice.item, choice.key)
+            self.sampler.setItemData(self.sampler.count() - 1, choice.tip, Qt.ItemDataRole.ToolTipRole)
         self.steps = QSpinBox()
         self.steps.setRange(DIFFUSION_STEPS.low, DIFFUSION_STEPS.high)
         self.steps.setValue(50)
         self.steps.setSuffix(" steps")
-        self.steps.setToolTip("How many denoising steps: DDIM looks good with 20–50, DDPM needs hundreds.")
         self.eta = QDoubleSpinBox()
         self.eta.setRange(DIFFUSION_ETA.low, DIFFUSION_ETA.high)
         self.eta.setSingleStep(0.1)
@@ -59,14 +91,18 @@ class SamplerControls(QWidget):
         self.stop.clicked.connect(self.stop_clicked)
         self._sampler_changed()
 
+    def choice(self) -> SamplerChoice:
+        return _BY_KEY[self.sampler.currentData()]
+
     def _sampler_changed(self) -> None:
-        """η is DDIM's; each sampler's steps start in its own useful range."""
-        ddim = self.sampler.currentData() == "ddim"
-        self.eta.setEnabled(ddim)
-        if not ddim and self.steps.value() < 100:
-            self.steps.setValue(1000)
-        elif ddim and self.steps.value() > 200:
-            self.steps.setValue(50)
+        """η is DDIM's; each sampler's steps start in its own useful range (kept when already in it)."""
+        choice = self.choice()
+        self.eta.setEnabled(choice.key == "ddim")
+        low, high = choice.useful
+        if not low <= self.steps.value() <= high:
+            self.steps.setValue(choice.steps)
+        self.steps.setToolTip(f"How many denoising steps. {choice.tip}")
+        self.sampler.setToolTip(choice.tip)
 
 
 class RunTimeline(QWidget):

@@ -1,4 +1,8 @@
-"""Diffusion: watch noise become a face step by step (x_t and the predicted x_0), then scrub the timeline."""
+"""Diffusion: watch noise become a face step by step (x_t and the predicted x_0), then scrub the timeline.
+
+A model that diffuses in a latent (latent diffusion) shows the same two pictures decoded, the latent itself as one grey
+picture per channel, and a strip of words for its pipeline. Which kind a model is, the worker says (its results carry
+the latent); the explanation is the family view's, with the model card's steps curve under it."""
 
 from __future__ import annotations
 
@@ -11,25 +15,34 @@ from superqt.utils import qthrottled
 
 from explorer import texts
 from explorer.app_context import AppContext
-from explorer.panels.diffusion.controls import RunTimeline, SamplerControls
+from explorer.family_views import view_of
+from explorer.panels.diffusion.controls import RunTimeline, SamplerControls, sampler_name
 from explorer.panels.diffusion.forward_process_view import ForwardProcessView
+from explorer.panels.diffusion.latent_channels import ChannelStrip
+from explorer.panels.diffusion.steps_curve import steps_curve_html
 from explorer.pictures.slide_pictures import Label, slide_picture
 from explorer.widgets.explain_box import ExplainBox
 from explorer.widgets.pixel_image import PixelImage
 from explorer.widgets.shown_text import shown_html
 from explorer.widgets.step_progress import StepProgress
-from explorer.worker.requests import Diffuse, Diffused, Result, Step
+from explorer.worker.requests import Diffuse, Diffused, Result, Step, StepsCurve, StepsCurveRead
 
 COLUMN_LABELS = (Label("x_t", "the picture being cleaned"), Label("predicted x0", "its guess of the finished face"))
+LATENT_COLUMN_LABELS = (Label("x_t, decoded", "the noisy latent, as the decoder draws it"),
+                        Label("predicted x0, decoded", "its guess of the clean latent, drawn"))
 
 
-def _captioned(image: PixelImage, caption: str) -> QVBoxLayout:
+PIXEL_CAPTIONS = ("x_t — the picture being cleaned", "predicted x₀ — the model's guess of the end result")
+PIXEL_TIPS = ("x_t: the picture being cleaned, at the current step.",)
+
+
+def _captioned(image: QWidget, caption: str) -> tuple[QVBoxLayout, QLabel]:
     box = QVBoxLayout()
     box.addWidget(image, 1)
     label = QLabel(caption)
     label.setAlignment(Qt.AlignmentFlag.AlignCenter)
     box.addWidget(label)
-    return box
+    return box, label
 
 
 EXPLAIN_WIDTH = 360
@@ -52,6 +65,10 @@ class DiffusionPanel(QWidget):
         self._model = ""
         self.run: Diffused | None = None
         self._requests: dict[int, Diffuse] = {}  # the shown run's request and the newest: their settings title a GIF
+        self.latent = False  # the model diffuses a latent: the worker's results carry it
+        self._presenter = False
+        self._curve_request = 0
+        self._curve_html = ""
         self._build()
         context.current_changed.connect(lambda _: self._model_changed())
         context.models_changed.connect(self._model_changed)
@@ -66,12 +83,21 @@ class DiffusionPanel(QWidget):
         self.sampler, self.steps, self.eta, self.seed = controls.sampler, controls.steps, controls.eta, controls.seed
         self.generate, self.stop = controls.generate, controls.stop
         self.xt = PixelImage("Press Generate to start from pure noise.", 160)
-        self.xt.setToolTip("x_t: the picture being cleaned, at the current step.")
+        self.xt.setToolTip(PIXEL_TIPS[0])
         self.x0 = PixelImage("The model's guess of the finished face appears here.", 160)
         self.x0.setToolTip("The predicted x₀: at every step, the model's guess of the final face.")
+        self.pipeline = QLabel("")
+        self.pipeline.setWordWrap(True)
+        self.pipeline.setStyleSheet("QLabel { background: palette(alternate-base); padding: 4px; }")
+        self.pipeline.hide()
+        self.channels = ChannelStrip(texts.LATENT_DIFFUSION_TAB["channels"], 36)
+        self.channels.hide()
         images = QHBoxLayout()
-        images.addLayout(_captioned(self.xt, "x_t — the picture being cleaned"), 1)
-        images.addLayout(_captioned(self.x0, "predicted x₀ — the model's guess of the end result"), 1)
+        xt_box, self.xt_caption = _captioned(self.xt, PIXEL_CAPTIONS[0])
+        x0_box, self.x0_caption = _captioned(self.x0, PIXEL_CAPTIONS[1])
+        images.addLayout(xt_box, 1)
+        images.addLayout(x0_box, 1)
+        images.addWidget(self.channels, 1)
         self.progress = StepProgress(hidden=False)
         run = self.run_timeline = RunTimeline()
         self.timeline, self.step_label = run.timeline, run.step_label
@@ -80,6 +106,7 @@ class DiffusionPanel(QWidget):
         left = self._left = QVBoxLayout()
         left.addWidget(self.model_label)
         left.addWidget(controls)
+        left.addWidget(self.pipeline)
         left.addLayout(images, 3)
         left.addWidget(self.progress)
         left.addWidget(run)
@@ -92,6 +119,7 @@ class DiffusionPanel(QWidget):
         controls.generate_clicked.connect(self.start)
         controls.stop_clicked.connect(self.stop_run)
         run.save_gif_clicked.connect(self.export_animation)
+        self.forward.opened.connect(lambda _: self._fit_pictures())
         self.timeline.valueChanged.connect(self._scrub)
         self.timeline.stepped.connect(self.step)
 
@@ -103,12 +131,42 @@ class DiffusionPanel(QWidget):
             return
         self._model = key
         self.generate.setEnabled(info is not None)
+        self._set_latent(False)  # until the worker's first answer says otherwise
         self.forward.set_model(info)
+        self._curve_html = ""
+        self._curve_request = self.context.submit(StepsCurve(key)) if info is not None else 0
+        self._explain()
         if info is None:
             self.model_label.setText("<b>No diffusion model is loaded.</b> Open one with File → Open checkpoint…")
             return
         self.model_label.setText(f"Model: <b>{shown_html(info.label)}</b> (this tab always uses a diffusion model)")
         self.start()
+
+    def _explain(self) -> None:
+        """The family's own words for this tab (the general ones for a family without), then how many steps."""
+        info = self.context.info(self._model) if self._model else None
+        own = view_of(info.family).diffusion_text if info is not None else ""
+        text = own or texts.DIFFUSION
+        self.explain.set_text(f"{text}<br><br>{self._curve_html}" if self._curve_html else text)
+
+    def _set_latent(self, latent: bool) -> None:
+        """Show or hide what only a latent model has: the pipeline strip, the channels, the decoded captions."""
+        self.latent = latent
+        info = self.context.info(self._model) if self._model else None
+        words = texts.LATENT_DIFFUSION_TAB
+        if latent and info is not None:
+            shape = tuple(info.latent_shape)
+            pixels, numbers = 3 * info.image_size**2, int(np.prod(shape))
+            self.pipeline.setText(words["pipeline"].format(size=info.image_size, latent="×".join(map(str, shape)),
+                                                           ratio=pixels / max(numbers, 1)))
+            self.pipeline.setToolTip(words["pipeline_tip"].format(pixels=pixels, numbers=numbers))
+        self.pipeline.setVisible(latent)
+        self.channels.setVisible(latent)
+        if not latent:
+            self.channels.set_latent(None)
+        self.xt_caption.setText(words["xt"] if latent else PIXEL_CAPTIONS[0])
+        self.xt.setToolTip(words["xt_tip"] if latent else PIXEL_TIPS[0])
+        self.x0_caption.setText(words["x0"] if latent else PIXEL_CAPTIONS[1])
 
     def start(self) -> None:
         if not self._model:
@@ -121,8 +179,9 @@ class DiffusionPanel(QWidget):
         self.generate.setEnabled(False)
         self.stop.setEnabled(True)
         self.timeline.setEnabled(False)
-        self.progress.show_step(0, request.steps, f"starting a {request.sampler.upper()} run of {request.steps} steps…")
-        self.step_label.setText(f"{request.sampler.upper()}, {request.steps} steps: running")
+        name = sampler_name(request.sampler)
+        self.progress.show_step(0, request.steps, f"starting a {name} run of {request.steps} steps…")
+        self.step_label.setText(f"{name}, {request.steps} steps: running")
 
     def stop_run(self) -> None:
         self.context.worker.stop(Diffuse.slot_for())
@@ -139,8 +198,20 @@ class DiffusionPanel(QWidget):
         if step.preview:
             self.xt.set_image(step.preview["xt"])
             self.x0.set_image(step.preview["x0"])
+            latent = step.preview.get("latent")
+            if (latent is not None) != self.latent:
+                self._set_latent(latent is not None)
+            self.channels.set_latent(latent)
 
     def _on_result(self, result: Result) -> None:
+        if result.request_id == self._curve_request and self._curve_request:
+            self._curve_request = 0
+            if isinstance(result, StepsCurveRead):
+                info = self.context.info(self._model)
+                path = info.path if info is not None else "MODEL.safetensors"
+                self._curve_html = steps_curve_html(result.curve, result.why, path)
+                self._explain()
+            return
         if result.request_id != self._request:
             return
         self._show_step.cancel()  # the finished run is shown whole below; no older step may follow it
@@ -151,6 +222,8 @@ class DiffusionPanel(QWidget):
             return
         assert isinstance(result, Diffused)
         self.run = result
+        if (result.latents is not None) != self.latent:
+            self._set_latent(result.latents is not None)
         frames = len(result.xt)
         self.progress.show_step(frames - 1, self.progress.maximum(),
                                 "stopped at step %v of %m" if result.stopped else f"done in {result.seconds:.1f} s")
@@ -171,6 +244,8 @@ class DiffusionPanel(QWidget):
         index = min(index, len(run.xt) - 1)
         self.xt.set_image(run.xt[index])
         self.x0.set_image(run.x0[index])
+        if run.latents is not None:
+            self.channels.set_latent(run.latents[index])
         self.step_label.setText(self._step_caption(index))
 
     def export_title(self) -> str:
@@ -185,7 +260,7 @@ class DiffusionPanel(QWidget):
             return title
         eta = f", eta {request.eta:.1f}" if request.sampler == "ddim" else ""
         stopped = f" (stopped after {len(self.run.xt) - 1})" if not running and self.run.stopped else ""
-        return f"{title}: {request.sampler.upper()}, {request.steps} steps{stopped}{eta}, seed {request.seed}"
+        return f"{title}: {sampler_name(request.sampler)}, {request.steps} steps{stopped}{eta}, seed {request.seed}"
 
     def _step_caption(self, index: int) -> str:
         t = self.run.timesteps[index]
@@ -200,7 +275,8 @@ class DiffusionPanel(QWidget):
         running = self.stop.isEnabled()  # the views then show a live step, not the timeline's
         caption = "" if running or self.run is None else self._step_caption(min(self.timeline.value(),
                                                                                   len(self.run.xt) - 1))
-        return slide_picture([[a, b]], self.export_size.face_size(), self.export_title(), column_labels=COLUMN_LABELS,
+        labels = LATENT_COLUMN_LABELS if self.latent else COLUMN_LABELS
+        return slide_picture([[a, b]], self.export_size.face_size(), self.export_title(), column_labels=labels,
                              caption=caption)
 
     def animation_job(self) -> Callable[[], list[np.ndarray]] | None:
@@ -213,9 +289,10 @@ class DiffusionPanel(QWidget):
         picks = sorted(set(np.linspace(0, count - 1, min(count, 60)).round().astype(int)))
         title, size = self.export_title(), self.export_size.face_size()
         captions = {i: self._step_caption(i) for i in picks}
+        labels = LATENT_COLUMN_LABELS if run.latents is not None else COLUMN_LABELS
 
         def frames() -> list[np.ndarray]:
-            return [slide_picture([[run.xt[i], run.x0[i]]], size, title, column_labels=COLUMN_LABELS,
+            return [slide_picture([[run.xt[i], run.x0[i]]], size, title, column_labels=labels,
                                   caption=captions[i]) for i in picks]
         return frames
 
@@ -231,10 +308,19 @@ class DiffusionPanel(QWidget):
         """A projector's layout: large x_t and x̂₀; the explanation one line under them, not a column beside them;
         the forward process folded to a button."""
         self.explain.move_for_presenter(on, self._left, self._body, EXPLAIN_WIDTH, stretch=1)
+        self._presenter = on
         self.forward.set_foldable(on)
         self._left.setStretchFactor(self.forward, 0 if on else 2)
+        self._fit_pictures()
+
+    def _fit_pictures(self) -> None:
+        """The pictures' smallest sizes: large on a projector, unless the forward process is opened there too and
+        the two must share 768 pixels of height."""
+        on = self._presenter
+        shared = on and self.forward.unfold.isChecked()
         for view in (self.xt, self.x0):
-            view.set_minimum(220 if on else 160)
+            view.set_minimum(96 if shared else 220 if on else 160)
+        self.channels.set_minimum(28 if shared else 48 if on else 36)
 
     def step(self, delta: int) -> None:
         """A clicker's Page Down / Page Up: the next or previous step of the finished run."""

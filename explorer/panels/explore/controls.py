@@ -1,5 +1,5 @@
-"""The Explore tab's two rows of controls under the face: the seed (with ψ, DDIM steps and the map button), and
-bringing in a face from the data set or a photo."""
+"""The Explore tab's controls under the face: the seed (with ψ, DDIM steps and the map button), bringing in a face
+from the data set or a photo, and guidance toward attributes."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from explorer.panels.explore.guide_box import GuideBox
 from explorer.pictures.picture_state import EXPLORE_PSI, EXPLORE_STEPS
 from explorer.widgets.flow_layout import flow_row
 from explorer.worker.latent_map_jobs import MAP_FACES
@@ -93,13 +94,17 @@ class BringInRow(QWidget):
 
 
 class ExploreControls(QWidget):
-    """The seed row over the bring-in row: one piece, under the face in a window, under the sliders on a projector."""
+    """The seed row over the bring-in row, and the "Guide toward" box for a model that takes guidance: one piece,
+    under the face in a window, under the sliders on a projector."""
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.seed_row = SeedRow()
         self.bring_row = BringInRow()
+        self.guide_box = GuideBox()
+        self.guide_box.hide()  # shown once a model says it can be guided
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.seed_row)
         layout.addWidget(self.bring_row)
+        layout.addWidget(self.guide_box)

@@ -22,6 +22,7 @@ class DirectionBanks(QTabWidget):
 
     direction_moved = Signal(str, float)
     raw_moved = Signal(int, float)
+    handle_released = Signal()  # a person let go of a slider's handle (Explore then draws the full face)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -40,6 +41,14 @@ class DirectionBanks(QTabWidget):
 
     def banks(self) -> tuple[SliderBank, SliderBank, SliderBank]:
         return self.attribute_bank, self.principal_bank, self.raw_bank
+
+    def handle_held(self) -> bool:
+        """A person is holding a slider's handle (dragging it, or pressing it still)."""
+        return any(s.slider.isSliderDown() for bank in self.banks() for s in bank.sliders.values())
+
+    def _watch_handles(self, bank: SliderBank) -> None:
+        for slider in bank.sliders.values():  # new sliders for every analysis: each is watched once, when made
+            slider.slider.sliderReleased.connect(self.handle_released)
 
     def set_compact(self, compact: bool) -> None:
         for bank in self.banks():
@@ -65,6 +74,7 @@ class DirectionBanks(QTabWidget):
             for bank, found, intro in ((self.attribute_bank, analysis.attributes, "attributes"),
                                        (self.principal_bank, analysis.principal, "principal")):
                 bank.set_specs([slider_spec(d) for d in found])
+                self._watch_handles(bank)
                 # Most properties measured not to move (or not even predicted): say why such a model is hard to steer.
                 missing = analysis.missing_attributes if intro == "attributes" else ()
                 lesson = texts.HARD_TO_STEER.format(missing=", ".join(missing)) if len(missing) > len(found) else ""
@@ -93,6 +103,7 @@ class DirectionBanks(QTabWidget):
                                            "(near 0: the decoder ignores it)." if kl else "."))
             specs.append(SliderSpec(f"dim:{i}", f"Number {i}{extra}", tooltip=tip, minimum=-4.0, maximum=4.0))
         self.raw_bank.set_specs(specs)
+        self._watch_handles(self.raw_bank)
 
     def sync(self, state: LatentState, raw_only: bool = False) -> None:
         """Every slider to what the latent is now (without emitting moves)."""

@@ -13,6 +13,7 @@ from explorer.app_context import AppContext
 from explorer.family_views import view_of
 from explorer.panels.explore.controls import MAX_SEED, ExploreControls
 from explorer.panels.explore.direction_banks import DirectionBanks
+from explorer.panels.explore.drag_drafts import DRAFT_SAMPLER, DRAFT_STEPS, DraftTag, DragDrafts
 from explorer.panels.explore.encoded_face_view import EncodedFaceView
 from explorer.panels.explore.history import ExploreHistory, ExploreSnapshot
 from explorer.panels.explore.latent_state import LatentState
@@ -57,7 +58,11 @@ class ExplorePanel(QWidget):
         self._random = False  # the seed is changing because of "Random face"
         self.history = ExploreHistory(self._go_to, self)
         self.render_count = 0
+        self.shown_draft = False  # the face on screen is a draft (drawn in a few steps while a slider moved)
+        self._family = None
+        self.drafts = DragDrafts(self)
         self._build()
+        self.drafts.refine.connect(self.request_render)
         context.current_changed.connect(self._model_changed)
         context.analysis_ready.connect(self._analysis_ready)
         # A training run saved new weights for this model: draw the same point of the space again.
@@ -80,6 +85,8 @@ class ExplorePanel(QWidget):
         self.psi, self.steps, self.map_button = seed_row.psi, seed_row.steps, seed_row.map_button
         self.face_index, self.face_button = bring_row.face_index, bring_row.face_button
         self.open_button = bring_row.open_button
+        self.guide_box = self._controls.guide_box
+        self.draft_tag = DraftTag(self.image)
         self.progress = StepProgress()
         self.message = QLabel("")
         self.message.setWordWrap(True)
@@ -115,6 +122,9 @@ class ExplorePanel(QWidget):
         bring_row.face_asked.connect(lambda index: self.bring_in(Endpoint("face", index)))
         self.map_view.face_chosen.connect(self._map_face_chosen)
         self.map_view.latent_dragged.connect(self._map_dragged)
+        self.guide_box.changed.connect(self.request_render)
+        self.guide_box.scale_moved.connect(self._render_move)
+        self.guide_box.scale.slider.sliderReleased.connect(self.drafts.released)
 
     def _build_right(self) -> QWidget:
         """The slider banks over the explanation."""
@@ -122,6 +132,7 @@ class ExplorePanel(QWidget):
         self.attribute_bank, self.principal_bank, self.raw_bank = self.banks.banks()
         self.banks.direction_moved.connect(self._direction_moved)
         self.banks.raw_moved.connect(self._raw_moved)
+        self.banks.handle_released.connect(self.drafts.released)
         self.explain = ExplainBox(texts.NO_MODEL)
         right = self._right = QWidget()
         right_layout = self._right_layout = QVBoxLayout(right)
@@ -136,6 +147,7 @@ class ExplorePanel(QWidget):
         self._right.setMinimumWidth(0 if on else NORMAL_BANK_WIDTH)
         self.banks.set_compact(on)
         self.explain.set_compact(on)
+        self.guide_box.set_folded(on)  # a projector's column keeps its height for the sliders; a click opens it
         self._right_layout.setStretchFactor(self.explain, 0 if on else 1)
         self.map_view.explain.set_compact(on)
         if on:
@@ -166,12 +178,16 @@ class ExplorePanel(QWidget):
         self._encode_id = 0  # a face still being brought in was for the model shown before
         self.progress.finish()
         self.message.setText("")
+        self.drafts.forget()
+        self._family = find_family(info.family) if info is not None else None
+        self.guide_box.setVisible(self._family is not None and self._family.guided)
         if info is None:
+            self._show_draft_tag(False)
             self.state = None
             self.explain.set_text(texts.NO_MODEL)
             self.map_view.set_latent("", None)
             return
-        family = find_family(info.family)
+        family = self._family
         self.psi.setVisible(family is not None and family.truncation)
         self.steps.setVisible(family is not None and family.iterative)
         self.explain.set_text(view_of(info.family).explore_text)
@@ -204,14 +220,14 @@ class ExplorePanel(QWidget):
             before = self._snapshot()
             self.state.set_amount(key, value)
             self._sync_sliders(raw_only=True)
-            self.request_render()
+            self._render_move()
             self._record(f"move {self.banks.label(key)}", before, merge_key=key)
 
     def _raw_moved(self, index: int, value: float) -> None:
         if self.state is not None:
             before = self._snapshot()
             self.state.set_raw(index, value)
-            self.request_render()
+            self._render_move()
             self._record(f"move {self.banks.label(f'dim:{index}')}", before, merge_key=f"dim:{index}")
 
     def _sync_sliders(self, raw_only: bool = False) -> None:
@@ -297,16 +313,30 @@ class ExplorePanel(QWidget):
             before = self._snapshot()
             self.state.shift(delta)
             self._sync_sliders(raw_only=True)
-            self.request_render()
+            self._render_move()
             self._record("drag on the map", before, merge_key="map")
 
     # ------------------------------------------------------------------ requests and results
-    def request_render(self) -> None:
+    def request_render(self, draft: bool = False) -> None:
+        """Draw the current point: in full, or (draft) in a few quick steps while a slider moves."""
         if self.state is None or not self._model:
             return
+        if not draft:
+            self.drafts.forget()
         latent = self.state.latent()
-        self.context.submit(Render(self._model, latent, psi=float(self.psi.value()), steps=int(self.steps.value())))
+        steps, sampler = (DRAFT_STEPS, DRAFT_SAMPLER) if draft else (int(self.steps.value()), "ddim")
+        guide = self.guide_box
+        self.context.submit(Render(self._model, latent, psi=float(self.psi.value()), steps=steps, sampler=sampler,
+                                   draft=draft, attributes=guide.wants(), guidance=guide.guidance(),
+                                   guide=guide.guide_name()))
         self.map_view.set_latent(self._model, latent)  # the target leads the picture: a projection is instant
+
+    def _render_move(self) -> None:
+        """A slider (or the map's target) moved: a draft while it keeps moving, for a model that draws in steps and
+        whose full face takes more steps than a draft; the full face once it rests."""
+        drafts = self._family is not None and self._family.iterative and DRAFT_STEPS < int(self.steps.value())
+        held = self.banks.handle_held() or self.guide_box.scale.slider.isSliderDown()
+        self.request_render(draft=drafts and self.drafts.moved(held))
 
     def bring_in(self, source: Endpoint) -> None:
         if not self._model:
@@ -354,6 +384,11 @@ class ExplorePanel(QWidget):
         self._pending_created = result.created if self.image.isVisible() else None
         self._worker_seconds = result.seconds
         self.image.set_image(result.image)
+        self._show_draft_tag(result.draft)
+
+    def _show_draft_tag(self, draft: bool) -> None:
+        self.shown_draft = draft
+        self.draft_tag.show_for(draft, int(self.steps.value()))
 
     def _painted(self, when: float) -> None:
         if self._pending_created is not None:

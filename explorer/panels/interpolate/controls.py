@@ -51,9 +51,8 @@ class MorphSettings(QWidget):
                              "a curved path that stays as far from the middle as real faces are.")
         self.current_only = QRadioButton("Current model")
         # One model of each family ("all_three" from when there were three: the picture state keeps that name).
-        self.all_three = QRadioButton(f"All {_count_words(len(families()))} models")
-        names = _listed(["the " + view_of(f).compare_name for f in families()])
-        self.all_three.setToolTip(f"The same two faces morphed in {names}.")
+        self.all_three = QRadioButton()
+        self.set_families([f.name for f in families()])
         self.current_only.setChecked(True)
         group = QButtonGroup(self)
         group.addButton(self.current_only)
@@ -66,6 +65,14 @@ class MorphSettings(QWidget):
         for signal in (self.frames.valueChanged, self.mode.currentIndexChanged, self.all_three.toggled,
                        self.go.clicked):
             signal.connect(lambda *_: self.changed.emit())
+
+    def set_families(self, names: list[str]) -> None:
+        """Name the "one model of each family" choice after the families of the models loaded (all registered
+        families until the models are known): four models loaded is "All four models", whatever is registered."""
+        shown = [f for f in families() if f.name in set(names)] or list(families())
+        self.all_three.setText(f"All {_count_words(len(shown))} models")
+        names = _listed(["the " + view_of(f).compare_name for f in shown])
+        self.all_three.setToolTip(f"The same two faces morphed in {names}.")
 
 
 class MorphPlayback(QWidget):

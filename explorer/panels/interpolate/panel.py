@@ -58,6 +58,7 @@ class InterpolatePanel(QWidget):
         self._order: list[str] = []
         self._build()
         context.current_changed.connect(lambda _: self.request())
+        context.models_changed.connect(self._name_the_families)
         context.models_changed.connect(self.request)
         context.result.connect(self._on_result)
         context.progress.connect(self._on_progress)
@@ -104,6 +105,10 @@ class InterpolatePanel(QWidget):
         self.position.stepped.connect(self.step)
         for signal in (self.a.changed, self.b.changed, self.settings.changed):
             signal.connect(lambda *_: self.request())
+
+    def _name_the_families(self) -> None:
+        self.settings.set_families([m.family for m in self.context.models.values()])
+        self.explain.set_text(texts.interpolate(self.all_three.text()))
 
     def _build_lower(self) -> QHBoxLayout:
         """The animation with its playback under it, beside the explanation."""

@@ -13,12 +13,14 @@ from explorer.cli.bench import (
     Figure,
     StallMeter,
     bench_settings,
+    diffusion_slider_figures,
     print_table,
     slider_latencies,
     stall_figures,
     training_figures,
 )
 from models.family import get_family, register_family, unregister_family
+from tests.explorer.panels.explore.awake_latent import awake_latent_checkpoint, win  # noqa: F401 - fixtures
 
 
 def test_the_stall_meter_counts_only_the_lateness_of_each_tick(qapp, monkeypatch):
@@ -66,6 +68,26 @@ def test_slider_latencies_time_each_move_to_its_paint(window, qtbot):
     assert len(latencies) == 5 and all(0 < v < 10_000 for v in latencies)
 
 
+def test_diffusion_slider_figures_time_the_draft_and_the_full_face_apart(win, qtbot):
+    """A held slider's draft and the full face after letting go, each beside the bare sampler of its own steps (the
+    tiny latent model: the tiny pixel one, at 8 px, gets no sliders)."""
+    from PySide6.QtWidgets import QApplication
+
+    from explorer.panels.explore.drag_drafts import DRAFT_STEPS
+    latent = next(k for k, info in win.context.models.items() if info.family == "latent-diffusion")
+    figures = diffusion_slider_figures(win, QApplication.instance(), latent, 3, "Latent")
+    steps = win.explore.steps.value()
+    assert [f.name for f in figures] == [
+        f"Latent slider draft (DPM-Solver++ {DRAFT_STEPS}) on screen, median",
+        f"Latent bare DPM-Solver++ {DRAFT_STEPS} sampler",
+        f"Latent slider let go: full face (DDIM-{steps}) on screen, median",
+        f"Latent bare DDIM-{steps} sampler"]
+    assert all(0 < f.value < 10_000 for f in figures)
+    assert figures[0].met is not None and figures[2].met is not None
+    assert [r.draft for r in win.renders[-6:]] == [True, False] * 3  # each move a draft, each release the full face
+    assert not win.explore.shown_draft  # it ends on the full face
+
+
 def test_the_table_marks_missed_targets(capsys):
     print_table({"device": "CPU", "seconds": 1.0, "figures": [
         Figure("a", 1.0, "ms", "< 2 ms", True).__dict__, Figure("b", 3.0, "ms", "< 2 ms", False).__dict__]})
@@ -92,6 +114,6 @@ def test_training_figures_cover_every_family_by_its_title(swirl, monkeypatch):
     measured = []
     monkeypatch.setattr(bench, "_in_subprocess", lambda function, family: measured.append(family) or 100.0)
     names = [figure.name for figure in training_figures()]
-    assert names == [f"{title} training{how}" for title in ("VAE", "VAE-GAN", "GAN", "Diffusion", "Swirl")
-                     for how in (", bare loop", " through `train`")]
+    titles = ("VAE", "VAE-GAN", "GAN", "Diffusion", "Latent diffusion", "Swirl")  # the registry's order
+    assert names == [f"{title} training{how}" for title in titles for how in (", bare loop", " through `train`")]
     assert measured[:4] == ["vae", "vae", "vae", "vae"] and measured[-1] == "swirl"

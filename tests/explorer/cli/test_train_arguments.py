@@ -83,16 +83,16 @@ def test_every_flag_and_default_of_before_is_still_there(tmp_path):
 
 def test_the_help_names_the_families_each_flag_concerns(capsys):
     words = train_help(capsys)
-    assert "--model {vae,vae-gan,gan,diffusion}" in words
+    assert "--model {vae,vae-gan,gan,diffusion,latent-diffusion}" in words
     assert "--latent-dim LATENT_DIM VAE, VAE-GAN and GAN: size of the latent vector" in words
     assert "--gan-loss {non-saturating,minimax,hinge,wgan-gp} GAN:" in words
-    assert "--sample-steps SAMPLE_STEPS Diffusion: sampling steps" in words
+    assert "--sample-steps SAMPLE_STEPS Diffusion and Latent diffusion: sampling steps" in words
     assert "--steps STEPS optimisation steps" in words  # a setting of every family: no family named
 
 
 def test_a_registered_family_is_offered_with_its_own_flags(pocket, capsys):
     words = train_help(capsys)
-    assert "--model {vae,vae-gan,gan,diffusion,pocket}" in words
+    assert "--model {vae,vae-gan,gan,diffusion,latent-diffusion,pocket}" in words
     assert "--latent-dim LATENT_DIM VAE, VAE-GAN, GAN and Pocket: size of the latent vector" in words
     assert "--layers LAYERS Pocket: how many layers deep" in words
     assert "--palette {warm,cool} Pocket: its colours, 50% warmer or cooler" in words
