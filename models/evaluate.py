@@ -117,6 +117,12 @@ def _extra_measures(model: GenerativeModel, net: FeatureNet, extras: Extras, sam
     # Never more than the evaluation's own samples: a quick look at 40 samples is not made slow by 200 guided ones.
     extras = dataclasses.replace(extras, guidance_samples=min(extras.guidance_samples, samples),
                                  curve_samples=min(extras.curve_samples, samples))
+    # Refused here, before an evaluation of hours, rather than when the measure finally starts.
+    asked = ((extras.guidance_samples if family.guided else 0, "guidance samples"),
+             (extras.curve_samples if extras.curves and (knob or family.iterative) else 0, "curve samples"))
+    for count, what in asked:
+        if 0 < count < 10:
+            raise ValueError(f"{count} {what} are too few: precision and recall need at least 10 (or 0 for none).")
     measures = []
     if family.guided and extras.guidance_samples > 0:
         scale = model.guidance_of(Decoding(guide=extras.guide))

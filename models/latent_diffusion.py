@@ -35,6 +35,10 @@ from models.progress import Progress
 
 STAGES = ("autoencoder", "denoiser")
 CONDITION_DIM = 2 * len(ATTRIBUTE_NAMES)  # each attribute's value (0..1 scale) and whether it is given
+# How sharply classifier guidance wants a continuous attribute: a quarter of its range, the width a hit is judged by
+# (models/guidance_measures.py). Narrower made its gradient ~100x a Bernoulli's (glasses) at the same scale, so one
+# continuous attribute would drown the others and push the latent off the data. Not yet tuned on a trained model.
+CLASSIFIER_WIDTH = 0.25
 _BINARY = torch.tensor([a.binary for a in ATTRIBUTES])
 
 
@@ -163,7 +167,7 @@ def training_condition(attributes: torch.Tensor, dropout: float, generator: torc
 
 def classifier_log_likelihood(outputs: torch.Tensor, attributes: Sequence[tuple[str, float]]) -> torch.Tensor:
     """log p(wanted attributes | z_t) per image (N,), up to a constant, from the classifier's raw outputs: a Gaussian
-    of width 0.1 (on the 0..1 scale) around each wanted continuous value, a Bernoulli for glasses."""
+    of width CLASSIFIER_WIDTH (on the 0..1 scale) around each wanted continuous value, a Bernoulli for glasses."""
     total = outputs.new_zeros(outputs.shape[0])
     for name, value in attributes:
         i = attribute_index(name)
@@ -175,7 +179,7 @@ def classifier_log_likelihood(outputs: torch.Tensor, attributes: Sequence[tuple[
             total = total + (target * torch.nn.functional.logsigmoid(logit)
                              + (1 - target) * torch.nn.functional.logsigmoid(-logit))
         else:
-            total = total - (outputs[:, i] - target).pow(2) / (2 * 0.1**2)
+            total = total - (outputs[:, i] - target).pow(2) / (2 * CLASSIFIER_WIDTH**2)
     return total
 
 

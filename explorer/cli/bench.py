@@ -259,12 +259,14 @@ def diffusion_slider_latencies(window, app, key: str, moves: int) -> tuple[list[
     return drafts, full
 
 
-# The draft's target. Measured bare on one CPU thread of a shared 2-core machine (batch 1): DPM-Solver++ in 5 steps
-# took 81 ms a face for the 32 px pixel model and 72-90 ms for 64 px latent models (8 x 8 x 8 and 4 x 16 x 16),
-# where DDIM-20, the full face, took 183-408 ms. The app may add what it adds to a one-pass decoder (1.5 x, the VAE's
-# target), which puts a draft at 110-135 ms: 150 ms (between 6 and 7 faces a second) is what a hand dragging a slider
-# still sees follow it on such a machine, and what the DDIM-20 full face cannot reach there.
+# The draft's target. Its steps come from the measured steps curve (explorer/panels/explore/drag_drafts.py: DDIM-5
+# is the cheapest draft near the full face). Measured bare on one CPU thread of a shared 2-core machine (batch 1), 5
+# steps took about 80 ms a face for the 32 px pixel model and 72-90 ms for 64 px latent models, where DDIM-20, the
+# full face, took 183-408 ms. The app may add what it adds to a one-pass decoder (1.5 x, the VAE's target), which
+# puts a draft at 110-135 ms: 150 ms (between 6 and 7 faces a second) is what a hand dragging a slider still sees
+# follow it on such a machine, and what the DDIM-20 full face cannot reach there.
 DRAFT_TARGET_MS = 150.0
+SAMPLER_NAMES = {"ddim": "DDIM", "ddpm": "DDPM", "dpm++": "DPM-Solver++"}
 
 
 def diffusion_slider_figures(window, app, key: str, moves: int, title: str) -> list[Figure]:
@@ -277,7 +279,7 @@ def diffusion_slider_figures(window, app, key: str, moves: int, title: str) -> l
     bare_draft = bare_decoder_ms(path, 10, Decoding(DRAFT_SAMPLER, DRAFT_STEPS))
     bare_full = bare_decoder_ms(path, 5, Decoding("ddim", steps))
     draft, refined = statistics.median(drafts), statistics.median(full)
-    what = f"DPM-Solver++ {DRAFT_STEPS}"
+    what = f"{SAMPLER_NAMES.get(DRAFT_SAMPLER, DRAFT_SAMPLER)}-{DRAFT_STEPS}"
     return [
         Figure(f"{title} slider draft ({what}) on screen, median", draft, "ms",
                f"≤ 1.5 × bare ({1.5 * bare_draft:.0f} ms), < {DRAFT_TARGET_MS:.0f} ms",

@@ -127,7 +127,9 @@ def build_parser() -> Parser:
                    help="a guided family: the scales to measure hit rates at besides the guide's default "
                         f"({DEFAULT_GUIDANCE['free']:g}); default 0 (unguided). 0,1,2,3,5 gives the card's "
                         "curve, about three times the hit rates' default cost")
-    e.add_argument("--guidance-samples", type=whole(Whole(0, EVAL_SAMPLES.high)), default=200,
+    e.add_argument("--guidance-samples", default=200,
+                   type=whole(Whole(0, EVAL_SAMPLES.high, lambda n: n == 0 or n >= EVAL_SAMPLES.low,
+                                    f"0 or at least {EVAL_SAMPLES.low}")),
                    help="samples per guidance scale (default 200, never more than --samples; 0 leaves hit rates out)")
     e.add_argument("--curves", action="store_true",
                    help="also measure each family's quality-for-variety knob as precision against recall "

@@ -108,7 +108,18 @@ def _read_json(path: Path) -> Any:
 
 def _finite(value: Any) -> bool:
     """A real number: Python's json reads NaN and Infinity, which a chart or a sentence would show as "nan×"."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an integer too large for a float (JSON allows any number of digits)
+        return False
+
+
+def _share(value: Any) -> bool:
+    """A precision, recall or hit rate: a finite number from 0 to 1 (anything else would stretch a chart's axes
+    off the page or overflow them)."""
+    return _finite(value) and 0.0 <= value <= 1.0
 
 
 def _usable(figures: Any) -> bool:
@@ -136,25 +147,29 @@ def clean_knob_curve(curve: Any) -> dict | None:
     lists = [curve.get(k) for k in ("values", "precision", "recall")]
     if not all(isinstance(v, list) and v for v in lists) or len({len(v) for v in lists}) != 1:
         return None
-    if not all(_finite(x) for v in lists for x in v) or not _finite(curve.get("samples", 0)):
+    values, shares = lists[0], lists[1] + lists[2]
+    if not all(_finite(x) and abs(x) <= 1e6 for x in values) or not all(_share(x) for x in shares):
         return None
-    return {k: v for k, v in curve.items() if k not in ("precision_real", "recall_real") or _finite(v)}
+    if not _finite(curve.get("samples", 0)):
+        return None
+    return {k: v for k, v in curve.items() if k not in ("precision_real", "recall_real") or _share(v)}
 
 
 def clean_guidance(guidance: Any) -> dict | None:
     """A card's guidance hit rates if they can be shown: wanted (name, value) pairs, the scale and the hit rate of
     them all; a damaged optional figure (base rate, recall, one attribute's rate) is dropped alone."""
-    if not isinstance(guidance, dict) or not _finite(guidance.get("scale")) or not _finite(guidance.get("all")):
+    if not isinstance(guidance, dict) or not _finite(guidance.get("scale")) or not _share(guidance.get("all")):
         return None
     wants = guidance.get("wants")
     if not isinstance(wants, list) or not wants or not all(
             isinstance(w, (list, tuple)) and len(w) == 2 and isinstance(w[0], str) and _finite(w[1]) for w in wants):
         return None
     kept = {k: v for k, v in guidance.items()
-            if k not in ("base_rate", "recall", "recall_unguided", "samples") or _finite(v)}
+            if k not in ("base_rate", "recall", "recall_unguided", "samples")
+            or (_finite(v) if k == "samples" else _share(v))}
     for key in ("per_attribute", "base_per_attribute"):
         rates = kept.get(key)
-        kept[key] = {n: r for n, r in rates.items() if _finite(r)} if isinstance(rates, dict) else {}
+        kept[key] = {n: r for n, r in rates.items() if _share(r)} if isinstance(rates, dict) else {}
     return kept
 
 

@@ -8,6 +8,7 @@ result. The worker closes a job's generator when a newer request of the same slo
 from __future__ import annotations
 
 import json
+import math
 import sys
 import time
 from collections.abc import Iterator
@@ -65,7 +66,8 @@ from models.latent import interpolate
 from models.printable import printable
 from models.progress import Progress
 
-ANALYSIS_VERSION = 3  # 2: every direction's measured effects; 3: no region colours for other pictures
+ANALYSIS_VERSION = 4  # 2: every direction's measured effects; 3: no region colours for other pictures; 4: diffusion
+# sampled on the grid from t = 980 (DDIM at other than 50 steps drew other faces before)
 GAN_INVERSION_STEPS = 200
 PREVIEW_INTERVAL = 1 / 30  # seconds between progress previews: no faster than a screen can show them
 
@@ -458,8 +460,13 @@ def forward_noise(store: ModelStore, req: ForwardNoise, control: Control) -> Ite
 
 
 def _fd(value: Any) -> float | None:
-    finite = isinstance(value, (int, float)) and not isinstance(value, bool) and np.isfinite(value)
-    return float(value) if finite and value >= 0 else None
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return None
+    try:
+        value = float(value)  # an integer too large for a float raises here
+    except OverflowError:
+        return None
+    return value if math.isfinite(value) and value >= 0 else None
 
 
 def read_steps_curve(card: Any) -> dict[str, Any] | None:
@@ -474,7 +481,8 @@ def read_steps_curve(card: Any) -> dict[str, Any] | None:
         if not isinstance(sampler, str) or not isinstance(points, dict):
             continue
         kept = sorted((int(k), fd) for k, v in points.items()
-                      if isinstance(k, str) and k.isdigit() and 0 < int(k) <= 100_000 and (fd := _fd(v)) is not None)
+                      if isinstance(k, str) and k.isascii() and k.isdecimal() and len(k) <= 6
+                      and 0 < int(k) <= 100_000 and (fd := _fd(v)) is not None)
         if kept:
             curves[sampler] = tuple(kept)
     if not curves:

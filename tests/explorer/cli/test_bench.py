@@ -78,8 +78,8 @@ def test_diffusion_slider_figures_time_the_draft_and_the_full_face_apart(win, qt
     figures = diffusion_slider_figures(win, QApplication.instance(), latent, 3, "Latent")
     steps = win.explore.steps.value()
     assert [f.name for f in figures] == [
-        f"Latent slider draft (DPM-Solver++ {DRAFT_STEPS}) on screen, median",
-        f"Latent bare DPM-Solver++ {DRAFT_STEPS} sampler",
+        f"Latent slider draft (DDIM-{DRAFT_STEPS}) on screen, median",
+        f"Latent bare DDIM-{DRAFT_STEPS} sampler",
         f"Latent slider let go: full face (DDIM-{steps}) on screen, median",
         f"Latent bare DDIM-{steps} sampler"]
     assert all(0 < f.value < 10_000 for f in figures)
