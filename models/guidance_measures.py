@@ -138,6 +138,14 @@ def _real_faces(real: ImageSet | None, samples: int, size: int) -> ImageSet:
     return synthetic_faces(2 * samples, size, HELD_OUT_SEED)
 
 
+def _real_features(net: FeatureNet, real: ImageSet | None, samples: int, size: int
+                   ) -> tuple[ImageSet, np.ndarray, np.ndarray]:
+    """The held-out faces (_real_faces) and the feature network's features of set A and of set B."""
+    faces = _real_faces(real, samples, size)
+    f_a, f_b = (features_of(faces.batch(r), net.features) for r in (range(samples), range(samples, 2 * samples)))
+    return faces, f_a, f_b
+
+
 def _check_samples(samples: int) -> None:
     if samples < 10:  # the k-nearest-neighbour manifolds of precision and recall need neighbours
         raise ValueError(f"measuring needs at least 10 samples, not {samples}.")
@@ -175,9 +183,8 @@ def guidance_hits_steps(model: GenerativeModel, net: FeatureNet, wants: Wants = 
     measured = guidance_scales_measured(scales, scale)
     counter = _Counter(guidance_hits_step_count(samples, scales, scale))
     yield Progress(0, counter.total, f"drawing {2 * samples:,} held-out faces")
-    faces = _real_faces(real, samples, model.image_size)
+    faces, f_a, f_b = _real_features(net, real, samples, model.image_size)
     features = net.features
-    f_a, f_b = (features_of(faces.batch(r), features) for r in (range(samples), range(samples, 2 * samples)))
     precision_real, recall_real = precision_recall(f_a, f_b, k=3)
     yield counter.step("held-out faces ready")
     unguided = dataclasses.replace(decoding, attributes=(), attributes_each=(), guidance=None)
@@ -232,9 +239,8 @@ def knob_curve_steps(model: GenerativeModel, net: FeatureNet, samples: int = 500
     values = [float(v) for v in (KNOB_VALUES[knob] if values is None else values)]
     counter = _Counter(knob_curve_step_count(samples, values))
     yield Progress(0, counter.total, f"drawing {2 * samples:,} held-out faces")
-    faces = _real_faces(real, samples, model.image_size)
+    faces, f_a, f_b = _real_features(net, real, samples, model.image_size)
     features = net.features
-    f_a, f_b = (features_of(faces.batch(r), features) for r in (range(samples), range(samples, 2 * samples)))
     precision_real, recall_real = precision_recall(f_a, f_b, k=3)
     yield counter.step("held-out faces ready")
     base = dataclasses.replace(decoding, attributes=(), attributes_each=(), guidance=None)
@@ -285,9 +291,8 @@ def steps_curve_steps(model: GenerativeModel, net: FeatureNet, samples: int = 50
             raise ValueError(f"'{sampler}' is not a sampler; choose from {', '.join(SAMPLERS)}.")
     counter = _Counter(steps_curve_step_count(samples, counts, samplers))
     yield Progress(0, counter.total, f"drawing {2 * samples:,} held-out faces")
-    faces = _real_faces(real, samples, model.image_size)
+    _, f_a, f_b = _real_features(net, real, samples, model.image_size)
     features = net.features
-    f_a, f_b = (features_of(faces.batch(r), features) for r in (range(samples), range(samples, 2 * samples)))
     yield counter.step("held-out faces ready")
     curves: dict[str, dict[str, float]] = {}
     seconds: dict[str, dict[str, float]] = {}

@@ -14,7 +14,7 @@ from models.families.vae_gan import adaptive_weight, agreed
 from models.family import Family, Option, register_family
 from models.feature_net import feature_net_loss
 from models.latent_autoencoder import hinge_discriminator_loss, kl_to_standard_normal
-from models.latent_diffusion import LatentDiffusion, LatentDiffusionConfig, training_condition
+from models.latent_diffusion import CONDITION_DIM, LatentDiffusion, LatentDiffusionConfig, training_condition
 from models.trainer import EMA, FamilyTrainer, NextBatch, StepResult, adam
 
 GAN_BETAS = (0.5, 0.9)  # CompVis's for the first stage's autoencoder and discriminator
@@ -137,7 +137,7 @@ class LatentDiffusionTrainer(FamilyTrainer):
             z0 = z_unscaled * model.scale_factor
         n = x.shape[0]
         if attributes is None:  # the user's own images: no attributes, so only the unconditional model
-            condition = torch.zeros(n, model.unet.condition_mlp[0].in_features, device=x.device)
+            condition = torch.zeros(n, CONDITION_DIM, device=x.device)
         else:
             condition = training_condition(attributes, cfg.condition_dropout, self.noise).to(x.device)
         t = torch.randint(0, model.schedule.timesteps, (n,), generator=self.noise).to(x.device)
