@@ -14,7 +14,7 @@ from models.data import HELD_OUT_SEED, synthetic_faces
 from models.face_renderer import ATTRIBUTES, render_range
 from models.family import family_of
 from models.feature_net import FeatureNet
-from models.generative import Decoding, Encoding, GenerativeModel
+from models.generative import DEFAULT_GUIDE, Decoding, Encoding, GenerativeModel
 from models.guidance_measures import (
     DEFAULT_WANTS,
     GUIDANCE_SCALES,
@@ -94,7 +94,7 @@ class Extras:
       each on `curve_samples` samples."""
 
     wants: tuple[tuple[str, float], ...] = DEFAULT_WANTS
-    guide: str = "free"
+    guide: str = DEFAULT_GUIDE
     guidance_scales: tuple[float, ...] = (0.0,)  # with the guide's default always added: unguided and the default
     guidance_samples: int = 200
     curves: bool = False

@@ -32,7 +32,13 @@ from models.progress import Progress
 # Guidance toward attributes (Decoding.attributes), in every family that takes it (Family.guided): the two ways to
 # steer, how hard by default and at most.
 GUIDES = ("free", "classifier")  # classifier-free guidance; a noise-aware classifier's gradient
-DEFAULT_GUIDANCE = {"free": 3.0, "classifier": 3.0}
+# Measured on the shipped latent diffusion model (200 samples toward smile=1 and glasses=1, DDIM-50): classifier
+# guidance found both in 39 % of faces at scale 3, 48 % at 5 (precision 0.66, recall 0.47; unguided 3 %, 0.77,
+# 0.73), 70 % at 10 (recall 0.15); classifier-free guidance in 17 % at 3 (precision 0.57) and 32 % at 6 (precision
+# 0.23). The classifier's gradient steers harder for what it costs, so it is the default, at 5: about half the
+# faces have both while they still differ from one another.
+DEFAULT_GUIDE = "classifier"
+DEFAULT_GUIDANCE = {"free": 3.0, "classifier": 5.0}
 MAX_GUIDANCE = 20.0
 
 
@@ -55,7 +61,7 @@ class Decoding:
     # "free" (classifier-free guidance) or "classifier" (an attribute classifier's gradient).
     attributes: tuple[tuple[str, float], ...] = ()
     guidance: float | None = None
-    guide: str = "free"
+    guide: str = DEFAULT_GUIDE
     # Per-image wants instead of one set for all: one tuple of (name, value) pairs per latent decoded (its length is
     # the batch's). The guidance trade-off curve conditions each sample on a real face's attributes this way.
     attributes_each: tuple[tuple[tuple[str, float], ...], ...] = ()

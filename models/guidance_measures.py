@@ -25,7 +25,7 @@ from models.data import HELD_OUT_SEED, ImageSet, synthetic_faces
 from models.face_renderer import ATTRIBUTE_NAMES, ATTRIBUTES
 from models.family import Family, family_of
 from models.feature_net import FeatureNet
-from models.generative import Decoding, GenerativeModel
+from models.generative import DEFAULT_GUIDE, Decoding, GenerativeModel
 from models.metrics import METRIC_DECODING, features_of, frechet_distance, precision_recall
 from models.progress import Progress
 
@@ -167,7 +167,8 @@ def _default_scale(model: GenerativeModel, guide: str) -> float:
     return float(model.guidance_of(Decoding(guide=guide, guidance=None)))
 
 
-def guidance_hits_steps(model: GenerativeModel, net: FeatureNet, wants: Wants = DEFAULT_WANTS, guide: str = "free",
+def guidance_hits_steps(model: GenerativeModel, net: FeatureNet, wants: Wants = DEFAULT_WANTS,
+                        guide: str = DEFAULT_GUIDE,
                         scales: Sequence[float] = GUIDANCE_SCALES, samples: int = 200, seed: int = 0,
                         decoding: Decoding = METRIC_DECODING,
                         real: ImageSet | None = None) -> Generator[Progress, None, dict]:

@@ -37,7 +37,8 @@ STAGES = ("autoencoder", "denoiser")
 CONDITION_DIM = 2 * len(ATTRIBUTE_NAMES)  # each attribute's value (0..1 scale) and whether it is given
 # How sharply classifier guidance wants a continuous attribute: a quarter of its range, the width a hit is judged by
 # (models/guidance_measures.py). Narrower made its gradient ~100x a Bernoulli's (glasses) at the same scale, so one
-# continuous attribute would drown the others and push the latent off the data. Not yet tuned on a trained model.
+# continuous attribute would drown the others and push the latent off the data. Not tuned further: on the shipped
+# model smile and glasses both rise with the scale at this width (models/generative.py, DEFAULT_GUIDANCE).
 CLASSIFIER_WIDTH = 0.25
 _BINARY = torch.tensor([a.binary for a in ATTRIBUTES])
 

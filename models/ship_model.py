@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -50,30 +51,57 @@ from models.family import (
 from models.feature_net import DEFAULT_FEATURE_NET, load_feature_net
 from models.guidance_measures import knob_curve_steps, knob_of, steps_curve_steps
 from models.image_io import make_grid, save_png, to_uint8
-from models.metrics import METRIC_DECODING, drain, generate
+from models.metrics import METRIC_DECODING, drain, generate, seconds_per_image
 from models.printable import printable
 from models.shipped import resources_dir
 
 RESOURCES = resources_dir()
 
 
-def quality_bars(family: str, figures: dict, out: Path = RESOURCES) -> dict:
+def timed_pairs(model, out: Path = RESOURCES, rounds: int = 3) -> dict[str, tuple[float, float]]:
+    """For each of the model's family's bars on a time (BarAgainst.timed) whose other model is shipped in `out`:
+    (this model's, the other's) seconds per image with METRIC_DECODING, one image at a time, timed here in turns so
+    that a slow spell of the machine falls on both; the medians of `rounds` turns."""
+    pairs = {}
+    for bar in family_of(model).bars_against:
+        path = out / f"{bar.other}.safetensors"
+        if not bar.timed or not path.is_file():
+            continue
+        print(f"timing it beside the shipped {bar.other}…", file=sys.stderr, flush=True)
+        other = load_checkpoint(path, torch.device("cpu")).model.eval()
+        mine, theirs = [], []
+        for _ in range(rounds):
+            mine.append(seconds_per_image(model, n=4, decoding=METRIC_DECODING))
+            theirs.append(seconds_per_image(other, n=4, decoding=METRIC_DECODING))
+        pairs[bar.other] = (statistics.median(mine), statistics.median(theirs))
+    return pairs
+
+
+def quality_bars(family: str, figures: dict, out: Path = RESOURCES,
+                 timed: dict[str, tuple[float, float]] | None = None) -> dict:
     """Per barred figure: its ratio to real-vs-real, the ratio needed, and whether it is met. The bars are the
     family's own (Family.ship_bars, issue 5's): each figure as a fraction of the same figure for real faces against
     real faces; a family without any has none to meet. Then its bars against other families' shipped models
     (Family.bars_against), read from their cards in `out`: "vae: precision" and the like, with both figures; a bar
-    whose other model or figure is not there is recorded as not met, saying why."""
+    whose other model or figure is not there is recorded as not met, saying why. A bar on a time takes both figures
+    from `timed` (timed_pairs: measured in one run), never from two cards."""
     known = find_family(family)
     bars = {}
     for key, needed in (known.ship_bars if known else {}).items():
         ratio = figures[key] / figures[f"{key}_real"]
         bars[key] = {"ratio_to_real": round(ratio, 3), "needed": needed, "met": bool(ratio >= needed)}
     for bar in known.bars_against if known else ():
-        theirs = _card_figure(out / f"{bar.other}.card.json", bar.figure)
-        mine = figures.get(bar.figure)
+        if bar.timed:
+            mine, theirs = (timed or {}).get(bar.other, (None, None))
+        else:
+            theirs, mine = _card_figure(out / f"{bar.other}.card.json", bar.figure), figures.get(bar.figure)
         entry = {"rule": bar.words(), "value": mine, "theirs": theirs}
+        if bar.timed:
+            entry["measured"] = "both in one run, taking turns"
         if isinstance(theirs, (int, float)) and isinstance(mine, (int, float)):
             entry["met"] = bool(bar.met(mine, theirs))
+        elif bar.timed:
+            entry.update(met=False, why=f"it was not timed beside a shipped {bar.other}")
         else:
             entry.update(met=False, why=f"the shipped {bar.other}'s card has no {bar.figure}" if mine is not None
                          else f"{bar.figure} was not measured")
@@ -170,7 +198,8 @@ def ship(run: Path, name: str, command: str, samples: int = 2000, notes: str = "
         "dataset": meta.get("dataset", {}).get("name"),
         **(training_log(log) if log.exists() else {}),
         "evaluate_command": evaluate_command(name, samples, family_of(model)),
-        "evaluate": figures, "quality_bars": quality_bars(model.family, figures, out), "samples_png": f"{name}.samples.png",
+        "evaluate": figures, "quality_bars": quality_bars(model.family, figures, out, timed_pairs(model, out)),
+        "samples_png": f"{name}.samples.png",
         "notes": notes,
     }
     path = out / f"{name}.card.json"
@@ -206,7 +235,7 @@ def refresh_card(name: str, samples: int = 2000, out: Path = RESOURCES) -> Path:
     figures = measured_figures(model, load_feature_net(DEFAULT_FEATURE_NET)[0].eval(), name, samples)
     card.update({"feature_net_sha256": file_digest(DEFAULT_FEATURE_NET),
                  "evaluate_command": evaluate_command(name, samples, family_of(model)), "evaluate": figures,
-                 "quality_bars": quality_bars(model.family, figures, out)})
+                 "quality_bars": quality_bars(model.family, figures, out, timed_pairs(model, out))})
     atomic_write_bytes(path, (json.dumps(card, indent=2) + "\n").encode("utf-8"))
     return path
 
@@ -300,7 +329,8 @@ def extra_measure_lines(e: dict) -> list[str]:
     k = e.get("knob_curve")
     if k:
         pairs = "; ".join(f"{v:g}: {p:.2f} / {r:.2f}" for v, p, r in zip(k["values"], k["precision"], k["recall"]))
-        lines.append(f"\nQuality for variety, {k['knob']} (precision / recall, {k['samples']:,} samples; real "
+        knob = k["knob"] + (" (classifier-free)" if k.get("guide") == "free" else "")
+        lines.append(f"\nQuality for variety, {knob} (precision / recall, {k['samples']:,} samples; real "
                      f"{k['precision_real']:.2f} / {k['recall_real']:.2f}): {pairs}.")
     c = e.get("steps_curve")
     if c:
@@ -317,7 +347,8 @@ def bar_words(key: str, bar: dict) -> str:
         return f"{key} {bar['ratio_to_real']:.2f}× real (needs {bar['needed']}×): {verdict}"
     if "why" in bar:
         return f"{bar['rule']}: {verdict} ({bar['why']})"
-    return f"{bar['rule']} ({bar['value']:.4g} against {bar['theirs']:.4g}): {verdict}"
+    timed = ", timed in one run" if bar.get("measured") else ""
+    return f"{bar['rule']} ({bar['value']:.4g} against {bar['theirs']:.4g}{timed}): {verdict}"
 
 
 def main(argv: list[str] | None = None) -> int:

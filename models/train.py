@@ -98,6 +98,10 @@ class BatchSource:
         self.last_indices = idx
         return self.images[idx].float().div_(127.5).sub_(1.0)
 
+    def __len__(self) -> int:
+        """How many images the data set holds (last_indices index them)."""
+        return len(self.images)
+
     def labelled(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         """The next batch and its images' attributes (B, 15) in their own units (None when the data has none)."""
         images = self()

@@ -163,10 +163,29 @@ def app_figures(window, app, quick: bool) -> list[Figure]:
         if not drag_stalls:  # dragging the first family's sliders (the VAE's when it is loaded) is enough
             drag_stalls = drag_stall_ms(window, app, key, 2.0 if quick else 5.0)
     figures += stall_figures("while sliders are dragged", drag_stalls)
+    ddim_seconds: dict[str, float] = {}
     for family in (f for f in loaded if f.iterative):
         figures += diffusion_slider_figures(window, app, models[family.name], 10 if quick else 40, family.title)
-        figures += diffusion_figures(window, app, models[family.name], quick, family.title)
+        measured = diffusion_figures(window, app, models[family.name], quick, family.title)
+        ddim_seconds[family.name] = measured[0].value
+        figures += measured
+    figures += time_bar_figures(loaded, ddim_seconds)
     figures += stall_figures("while a training run is going", training_stall_ms(window, app, 3.0 if quick else 8.0))
+    return figures
+
+
+def time_bar_figures(loaded, ddim_seconds: dict[str, float]) -> list[Figure]:
+    """A family's bars on time against another family (BarAgainst.timed: latent diffusion at most a quarter of the
+    pixel model's), judged on the bare DDIM-50 seconds per image that diffusion_figures measured in this run."""
+    figures = []
+    for family in loaded:
+        for bar in (b for b in family.bars_against if b.timed):
+            mine, theirs = ddim_seconds.get(family.name), ddim_seconds.get(bar.other)
+            if mine is None or theirs is None:
+                continue
+            other = next(f.title for f in loaded if f.name == bar.other)
+            figures.append(Figure(f"{family.title} DDIM-50 time against the {other}'s", mine / theirs, "×",
+                                  f"≤ {bar.needed:g} ×", bar.met(mine, theirs)))
     return figures
 
 

@@ -15,7 +15,7 @@ from explorer.pictures.slide_pictures import Label, morph_frames, morph_strip, m
 from models.checkpoint import load_checkpoint
 from models.distributed import resolve_device
 from models.family import family_of
-from models.generative import Decoding, GenerativeModel
+from models.generative import DEFAULT_GUIDE, Decoding, GenerativeModel
 from models.image_io import make_grid, save_gif, save_png, to_uint8
 from models.latent import interpolate
 from models.printable import printable
@@ -48,7 +48,7 @@ def guidance_options(args: argparse.Namespace, family) -> dict:
             raise UsageError(f"There is nothing for {' and '.join(asked)} to steer toward: name the wanted "
                              "attributes with --attributes (such as --attributes smile=1,glasses=1).")
         return {}
-    return {"attributes": tuple(attributes), "guidance": guidance, "guide": guide or "free"}
+    return {"attributes": tuple(attributes), "guidance": guidance, "guide": guide or DEFAULT_GUIDE}
 
 
 def run_sample(args: argparse.Namespace) -> int:

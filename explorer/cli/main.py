@@ -77,7 +77,7 @@ def build_parser() -> Parser:
     from explorer.cli.guidance_arguments import attribute_wants, scale_list
     from models.config_check import Number, Whole
     from models.diffusion import SAMPLERS
-    from models.generative import DEFAULT_GUIDANCE, GUIDES, MAX_GUIDANCE
+    from models.generative import DEFAULT_GUIDANCE, DEFAULT_GUIDE, GUIDES, MAX_GUIDANCE
 
     s = sub.add_parser("sample", help=COMMANDS["sample"], description=COMMANDS["sample"])
     s.add_argument("--checkpoint", required=True, type=checkpoint_argument, help=CHECKPOINT_HELP)
@@ -94,10 +94,11 @@ def build_parser() -> Parser:
                         "..1 grey, skin_tone 0 light..1 dark)")
     s.add_argument("--guidance", type=number(Number(0.0, MAX_GUIDANCE)), default=None, metavar="SCALE",
                    help=f"how hard to steer toward --attributes, 0 to {MAX_GUIDANCE:g} (0 unguided; default "
-                        f"{DEFAULT_GUIDANCE['free']:g})")
+                        f"{DEFAULT_GUIDANCE['free']:g} classifier-free, {DEFAULT_GUIDANCE['classifier']:g} with the "
+                        "classifier)")
     s.add_argument("--guide", choices=GUIDES, default=None,
-                   help="free: classifier-free guidance (Ho & Salimans 2022; the default); classifier: a "
-                        "noise-aware attribute classifier's gradient (Dhariwal & Nichol 2021)")
+                   help=f"free: classifier-free guidance (Ho & Salimans 2022); classifier: a noise-aware attribute "
+                        f"classifier's gradient (Dhariwal & Nichol 2021); default {DEFAULT_GUIDE}")
     s.add_argument("--out", required=True, type=output_file(".png"), help="a .png file")
     s.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
 
@@ -122,10 +123,11 @@ def build_parser() -> Parser:
                         "Guided families always get hit rates: GUIDANCE-SAMPLES samples unguided and as many at "
                         "each guided scale, each guided one costing two denoiser passes a step (with the defaults "
                         "about a quarter more denoiser passes than the rest of the run)")
-    e.add_argument("--guide", choices=GUIDES, default=None, help="a guided family: free (default) or classifier")
+    e.add_argument("--guide", choices=GUIDES, default=None,
+                   help=f"a guided family: free or classifier (default {DEFAULT_GUIDE})")
     e.add_argument("--guidance-scales", type=scale_list(MAX_GUIDANCE), default=None, metavar="S,S,...",
                    help="a guided family: the scales to measure hit rates at besides the guide's default "
-                        f"({DEFAULT_GUIDANCE['free']:g}); default 0 (unguided). 0,1,2,3,5 gives the card's "
+                        f"({DEFAULT_GUIDANCE[DEFAULT_GUIDE]:g}); default 0 (unguided). 0,1,2,3,5 gives the card's "
                         "curve, about three times the hit rates' default cost")
     e.add_argument("--guidance-samples", default=200,
                    type=whole(Whole(0, EVAL_SAMPLES.high, lambda n: n == 0 or n >= EVAL_SAMPLES.low,

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from models.generative import DEFAULT_GUIDE
 from models.progress import Progress
 
 _ids = itertools.count(1)
@@ -71,7 +72,7 @@ class Render(Request):
     # Guidance toward attributes, for a family that takes it (models.generative.Decoding's fields of that name).
     attributes: tuple[tuple[str, float], ...] = ()
     guidance: float | None = None
-    guide: str = "free"
+    guide: str = DEFAULT_GUIDE
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from models.evaluate import evaluate
 from models.family import family_of
 from models.feature_net import DEFAULT_FEATURE_NET, load_feature_net
 
-FAMILIES = ("vae", "vae-gan", "gan", "diffusion")
+FAMILIES = ("vae", "vae-gan", "gan", "diffusion", "latent-diffusion")
 CARD_KEYS = ("command", "steps", "training_seconds", "devices", "evaluate", "checkpoint_sha256", "evaluate_command")
 FIGURES = ("fd", "fd_real", "precision", "recall", "density", "coverage", "precision_real", "recall_real", "ppl",
            "seconds_per_image")
@@ -48,6 +48,8 @@ def test_each_family_ships_a_small_model_with_its_card_directions_and_samples(fa
     analysis = load_analysis(RESOURCES / f"{family}.analysis.safetensors")
     assert analysis.family == family
     assert (RESOURCES / card["samples_png"]).exists()
+    shipped_files = (path, card_path(path), RESOURCES / f"{family}.analysis.safetensors", RESOURCES / card["samples_png"])
+    assert sum(f.stat().st_size for f in shipped_files) < 20_000_000  # under 20 MB with everything that comes with it
 
 
 @pytest.mark.parametrize("family", FAMILIES)

@@ -10,6 +10,7 @@ import torch
 from models.face_renderer import ATTRIBUTE_NAMES
 from models.family import build_model, get_family
 from models.feature_net import DEFAULT_FEATURE_NET, load_feature_net
+from models.generative import DEFAULT_GUIDANCE, DEFAULT_GUIDE
 from models.guidance_measures import (
     check_wants,
     guidance_hits_steps,
@@ -96,7 +97,7 @@ def test_hit_rates_follow_the_scale_on_the_same_latents_and_the_base_rate_is_ung
     steps = list(guidance_hits_steps(model, ReadsBrightness(), samples=30, seed=5))
     result = steps[-1].result
     assert [p.done for p in steps] == list(range(steps[-1].total + 1)) and steps[-1].finished
-    assert result["scales"] == [0.0, 1.0, 2.0, 3.0, 5.0] and result["scale"] == 3.0
+    assert result["scales"] == [0.0, 1.0, 2.0, 3.0, 5.0] and result["scale"] == DEFAULT_GUIDANCE[DEFAULT_GUIDE]
     assert result["all_by_scale"] == [0.0, 0.0, 1.0, 1.0, 1.0]
     assert result["all"] == 1.0 and result["base_rate"] == 0.0
     assert result["per_attribute"] == {"smile": 1.0, "glasses": 1.0}
@@ -127,7 +128,7 @@ def test_guidance_hits_run_through_the_real_guidance(guide, one_thread):
     net = load_feature_net(DEFAULT_FEATURE_NET)[0].eval()
     result = drain(guidance_hits_steps(model, net, (("smile", 1.0),), guide, (0.0, 5.0), samples=10,
                                        decoding=Decoding(steps=2)))
-    assert result["scales"] == [0.0, 3.0, 5.0] and result["guide"] == guide
+    assert result["scales"] == sorted({0.0, 5.0, DEFAULT_GUIDANCE[guide]}) and result["guide"] == guide
     assert all(0.0 <= v <= 1.0 for v in result["all_by_scale"] + result["recall_by_scale"])
     assert result["all_by_scale"][0] == result["base_rate"]
 
@@ -192,7 +193,7 @@ def test_evaluate_adds_the_measures_only_where_the_family_has_the_feature(one_th
     # A 1,000-step schedule as shipped (the tiny fixture's 100 steps are too few for DPM++ at 50).
     latent = build_model("latent-diffusion", tiny_latent_diffusion(timesteps=1000)).eval()
     result = evaluate(latent, net, samples=10, ppl_samples=4, reconstruction_faces=0, extras=Extras(curves=True))
-    assert result["guidance"]["samples"] == 10 and result["guidance"]["scales"] == [0.0, 3.0]
+    assert result["guidance"]["samples"] == 10 and result["guidance"]["scales"] == [0.0, DEFAULT_GUIDANCE[DEFAULT_GUIDE]]
     assert result["knob_curve"]["knob"] == "guidance"
     assert list(result["steps_curve"]["curves"]["dpm++"]) == ["5", "10", "20", "50"]
 

@@ -70,13 +70,13 @@ def test_classifier_free_guidance_mixes_the_two_predictions():
     cond = condition_vector(wanted, 2)
     eps_u, eps_c = model.eps(z, t), model.eps(z, t, cond)
     with torch.no_grad():
-        one = model.guided_eps(Decoding(attributes=wanted, guidance=1.0))(z, t)
-        three = model.guided_eps(Decoding(attributes=wanted, guidance=3.0))(z, t)
-        zero = model.guided_eps(Decoding(attributes=wanted, guidance=0.0))(z, t)
+        one = model.guided_eps(Decoding(attributes=wanted, guidance=1.0, guide="free"))(z, t)
+        three = model.guided_eps(Decoding(attributes=wanted, guidance=3.0, guide="free"))(z, t)
+        zero = model.guided_eps(Decoding(attributes=wanted, guidance=0.0, guide="free"))(z, t)
     assert torch.allclose(one, eps_c, atol=1e-5) and torch.allclose(zero, eps_u, atol=1e-5)
     assert torch.allclose(three, eps_u + 3 * (eps_c - eps_u), atol=1e-4)
     assert model.guided_eps(Decoding()) == model.eps  # nothing wanted: unguided
-    each = model.guided_eps(Decoding(attributes_each=(wanted, ()), guidance=1.0))(z, t)
+    each = model.guided_eps(Decoding(attributes_each=(wanted, ()), guidance=1.0, guide="free"))(z, t)
     assert torch.allclose(each[0], eps_c[0], atol=1e-5) and torch.allclose(each[1], eps_u[1], atol=1e-5)
     with pytest.raises(ValueError, match="unknown attribute"):
         model.guided_eps(Decoding(attributes=(("moustache", 1.0),)))
@@ -178,6 +178,35 @@ def test_denoiser_stage_freezes_the_autoencoder_measures_the_scale_and_learns():
     early = sum(r.losses["loss"] for r in results[:10]) / 10
     late = sum(r.losses["loss"] for r in results[-10:]) / 10
     assert late < early and "classifier_loss" in results[0].losses
+
+
+def test_denoiser_stage_encodes_each_data_set_image_once():
+    model = tiny_model(stage="denoiser").train()
+    trainer = LatentDiffusionTrainer(model, 2e-3, 0.0, lambda m: m, torch.Generator().manual_seed(0))
+    data = torch.rand(6, 3, 16, 16) * 2 - 1
+    encoded = []
+    model.encoder.register_forward_hook(lambda module, args, out: encoded.append(len(args[0])))
+
+    class Batches:  # the training loop's BatchSource: batches of a data set, and which of its images they are
+        last_indices = None
+
+        def __len__(self):
+            return len(data)
+
+        def __call__(self):
+            return self.labelled()[0]
+
+        def labelled(self):
+            self.last_indices = torch.tensor(order.pop(0))
+            return data[self.last_indices], None
+
+    order = [[0, 1, 2], [2, 3, 4], [4, 1, 5], [0, 5, 3]]
+    for _ in range(4):
+        trainer.step(Batches())
+    assert encoded == [3, 2, 1]  # the third batch only had image 5 not seen before, the fourth none
+    with torch.no_grad():
+        mean, logvar = model.encoder(data)
+    assert torch.allclose(trainer.moments, torch.cat([mean, logvar], dim=1), atol=1e-5)
 
 
 def test_checkpoint_keeps_the_scale_and_drops_the_discriminator(tmp_path):

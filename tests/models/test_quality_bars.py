@@ -3,9 +3,12 @@
 import json
 
 import pytest
+import torch
 
-from models.family import BarAgainst
-from models.ship_model import bar_words, quality_bars
+from models.checkpoint import save_checkpoint
+from models.family import BarAgainst, build_model
+from models.ship_model import bar_words, quality_bars, timed_pairs
+from tests.models.tiny import tiny_diffusion, tiny_latent_diffusion
 
 FIGURES = {"precision": 0.80, "precision_real": 0.90, "recall": 0.77, "recall_real": 0.91, "sharpness": 0.95,
            "ppl": 357.0, "reconstruction_error": 0.0019}
@@ -48,3 +51,24 @@ def test_a_figure_the_model_was_not_measured_for_is_a_bar_not_met(tmp_path):
     figures = {k: v for k, v in FIGURES.items() if k != "reconstruction_error"}
     bar = quality_bars("vae-gan", figures, tmp_path)["vae: reconstruction_error"]
     assert bar["met"] is False and bar["why"] == "reconstruction_error was not measured"
+
+
+def test_a_bar_on_time_is_judged_on_both_models_timed_in_one_run_never_on_cards(tmp_path):
+    # A card's time was measured on another day, maybe another machine: it is not read.
+    (tmp_path / "diffusion.card.json").write_text(json.dumps({"evaluate": {"seconds_per_image": 100.0}}),
+                                                  encoding="utf-8")
+    figures = FIGURES | {"seconds_per_image": 1.0}
+    bar = quality_bars("latent-diffusion", figures, tmp_path)["diffusion: seconds_per_image"]
+    assert bar["met"] is False and bar["why"] == "it was not timed beside a shipped diffusion"
+    bar = quality_bars("latent-diffusion", figures, tmp_path, {"diffusion": (0.5, 2.5)})["diffusion: seconds_per_image"]
+    assert bar["met"] is True and (bar["value"], bar["theirs"]) == (0.5, 2.5)
+    assert bar_words("x", bar) == "seconds_per_image ≤ 0.25× the diffusion's (0.5 against 2.5, timed in one run): met"
+    assert quality_bars("latent-diffusion", figures, tmp_path, {"diffusion": (0.7, 2.5)})[
+        "diffusion: seconds_per_image"]["met"] is False
+    # timed_pairs times the model and the shipped other one in turns.
+    torch.manual_seed(0)
+    save_checkpoint(tmp_path / "diffusion.safetensors", build_model("diffusion", tiny_diffusion()))
+    model = build_model("latent-diffusion", tiny_latent_diffusion()).eval()
+    mine, theirs = timed_pairs(model, tmp_path, rounds=1)["diffusion"]
+    assert mine > 0 and theirs > 0
+    assert timed_pairs(model, tmp_path / "nowhere", rounds=1) == {}

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 
 from explorer import texts
 from explorer.widgets.value_slider import ValueSlider
-from models.generative import DEFAULT_GUIDANCE, GUIDES, MAX_GUIDANCE
+from models.generative import DEFAULT_GUIDANCE, DEFAULT_GUIDE, GUIDES, MAX_GUIDANCE
 
 
 @dataclass(frozen=True)
@@ -75,15 +75,16 @@ class GuideBox(QWidget):
             self.ticks[want.attribute] = box
             grid.addWidget(box, i // COLUMNS, i % COLUMNS)
         self.scale = ValueSlider(0.0, MAX_GUIDANCE)
-        self.scale.setValue(DEFAULT_GUIDANCE["free"])
+        self.scale.setValue(DEFAULT_GUIDANCE[DEFAULT_GUIDE])
         self.scale.setToolTip(texts.GUIDE["scale"])
         self.scale.setMinimumWidth(120)
         self.scale.valueChanged.connect(lambda _: self._changed(self.scale_moved))
         self.guide = QComboBox()
         for guide in GUIDES:
             self.guide.addItem(GUIDE_LABELS.get(guide, guide), guide)
+        self.guide.setCurrentIndex(self.guide.findData(DEFAULT_GUIDE))
         self.guide.setToolTip(texts.GUIDE["guide"])
-        self.guide.currentIndexChanged.connect(lambda _: self._changed())
+        self.guide.currentIndexChanged.connect(lambda _: self._guide_changed())
         scale_row = QHBoxLayout()
         scale_row.setContentsMargins(0, 0, 0, 0)
         scale_row.addWidget(QLabel("How hard:"))
@@ -136,6 +137,16 @@ class GuideBox(QWidget):
         self._sync_enabled()
         self._summarise()
         (signal or self.changed).emit()
+
+    def _guide_changed(self) -> None:
+        """Each guide's scale means another push (a mix of two guesses, or a gradient's multiple): a new guide
+        starts at its own default, measured for the shipped model (DEFAULT_GUIDANCE)."""
+        self.scale.blockSignals(True)
+        try:
+            self.scale.setValue(DEFAULT_GUIDANCE[self.guide_name()])
+        finally:
+            self.scale.blockSignals(False)
+        self._changed()
 
     def _sync_enabled(self) -> None:
         wanted = bool(self.wants())  # with nothing ticked the scale and the guide change nothing: say so by greying

@@ -17,6 +17,7 @@ from explorer.cli.bench import (
     print_table,
     slider_latencies,
     stall_figures,
+    time_bar_figures,
     training_figures,
 )
 from models.family import get_family, register_family, unregister_family
@@ -86,6 +87,15 @@ def test_diffusion_slider_figures_time_the_draft_and_the_full_face_apart(win, qt
     assert figures[0].met is not None and figures[2].met is not None
     assert [r.draft for r in win.renders[-6:]] == [True, False] * 3  # each move a draft, each release the full face
     assert not win.explore.shown_draft  # it ends on the full face
+
+
+def test_a_bar_on_time_is_judged_on_the_ddim_seconds_of_this_run():
+    loaded = [get_family("diffusion"), get_family("latent-diffusion")]
+    met, = time_bar_figures(loaded, {"diffusion": 2.0, "latent-diffusion": 0.4})
+    assert met.name == "Latent diffusion DDIM-50 time against the Diffusion's" and met.value == pytest.approx(0.2)
+    assert met.met is True and met.target == "≤ 0.25 ×"
+    assert time_bar_figures(loaded, {"diffusion": 2.0, "latent-diffusion": 0.6})[0].met is False
+    assert time_bar_figures(loaded[1:], {"latent-diffusion": 0.4}) == []  # the other model is not loaded
 
 
 def test_the_table_marks_missed_targets(capsys):

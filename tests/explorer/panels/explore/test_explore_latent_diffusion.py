@@ -15,7 +15,7 @@ from explorer.worker import inference_jobs
 from explorer.worker.requests import Endpoint
 from models.checkpoint import load_checkpoint
 from models.face_renderer import ATTRIBUTES
-from models.generative import Decoding, Encoding
+from models.generative import DEFAULT_GUIDANCE, DEFAULT_GUIDE, GUIDES, Decoding, Encoding
 from models.image_io import to_uint8
 from tests.explorer.conftest import key_of
 from tests.explorer.panels.explore.awake_latent import awake_latent_checkpoint, win  # noqa: F401 - fixtures
@@ -69,21 +69,24 @@ def test_guidance_controls_show_only_for_a_guided_family_and_steer_the_face(win,
     box.ticks["glasses"].setChecked(True)
     settle(qtbot, win)
     asked = win.renders[-1]
-    assert asked.attributes == (("smile", 1.0), ("glasses", 1.0)) and asked.guide == "free"
+    assert asked.attributes == (("smile", 1.0), ("glasses", 1.0)) and asked.guide == DEFAULT_GUIDE
+    assert asked.guidance == pytest.approx(DEFAULT_GUIDANCE[DEFAULT_GUIDE])
     assert asked.guidance == pytest.approx(box.guidance()) and not asked.draft
     guided = panel.image.image().copy()
     assert np.array_equal(guided, drawn(win, key, Decoding("ddim", steps, attributes=asked.attributes,
-                                                              guidance=asked.guidance, guide="free")))
+                                                              guidance=asked.guidance, guide=DEFAULT_GUIDE)))
     assert not np.array_equal(guided, unguided)
 
-    box.guide.setCurrentIndex(box.guide.findData("classifier"))
+    other = next(guide for guide in GUIDES if guide != DEFAULT_GUIDE)
+    box.guide.setCurrentIndex(box.guide.findData(other))
+    assert box.guidance() == pytest.approx(DEFAULT_GUIDANCE[other])  # each guide starts at its own default scale
     box.scale.setValue(7.5)
     settle(qtbot, win)
     asked = win.renders[-1]
-    assert asked.guide == "classifier" and asked.guidance == pytest.approx(7.5)
+    assert asked.guide == other and asked.guidance == pytest.approx(7.5)
     steered = panel.image.image().copy()
     assert np.array_equal(steered, drawn(win, key, Decoding("ddim", steps, attributes=asked.attributes,
-                                                              guidance=7.5, guide="classifier")))
+                                                              guidance=7.5, guide=other)))
     assert not np.array_equal(steered, guided)
 
 
