@@ -180,7 +180,7 @@ def test_an_unknown_name_is_one_sentence_that_lists_the_shipped_models(command, 
         main([*command, "--checkpoint", "vea"])
     lines = capsys.readouterr().err.strip().splitlines()
     assert exit_.value.code == 2 and len(lines) == 1
-    assert "'vea'" in lines[0] and "(vae, vae-gan, gan, diffusion)" in lines[0]
+    assert "'vea'" in lines[0] and "(vae, vae-gan, gan, diffusion, latent-diffusion)" in lines[0]
 
 
 def test_naming_a_shipped_model_opens_the_app_with_it(monkeypatch):
