@@ -91,20 +91,20 @@ def quality_bars(family: str, figures: dict, out: Path = RESOURCES,
         ratio = figures[key] / figures[f"{key}_real"]
         bars[key] = {"ratio_to_real": round(ratio, 3), "needed": needed, "met": bool(ratio >= needed)}
     for bar in known.bars_against if known else ():
+        entry: dict[str, Any] = {"rule": bar.words()}
         if bar.timed:
             mine, theirs = (timed or {}).get(bar.other, (None, None))
+            entry["measured"] = "both in one run, taking turns"
+            why = f"it was not timed beside a shipped {bar.other}"
         else:
             theirs, mine = _card_figure(out / f"{bar.other}.card.json", bar.figure), figures.get(bar.figure)
-        entry = {"rule": bar.words(), "value": mine, "theirs": theirs}
-        if bar.timed:
-            entry["measured"] = "both in one run, taking turns"
+            why = (f"the shipped {bar.other}'s card has no {bar.figure}" if mine is not None
+                   else f"{bar.figure} was not measured")
+        entry |= {"value": mine, "theirs": theirs}
         if isinstance(theirs, (int, float)) and isinstance(mine, (int, float)):
             entry["met"] = bool(bar.met(mine, theirs))
-        elif bar.timed:
-            entry.update(met=False, why=f"it was not timed beside a shipped {bar.other}")
         else:
-            entry.update(met=False, why=f"the shipped {bar.other}'s card has no {bar.figure}" if mine is not None
-                         else f"{bar.figure} was not measured")
+            entry.update(met=False, why=why)
         bars[f"{bar.other}: {bar.figure}"] = entry
     return bars
 
