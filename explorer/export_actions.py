@@ -79,6 +79,10 @@ class Exports(QObject):
             self.window.statusBar().showMessage("Export animation works on the Interpolate and Diffusion tabs, after a "
                                                 "morph or a run.", 8000)
             return
+        not_ready = panel.animation_not_ready() if hasattr(panel, "animation_not_ready") else ""
+        if not_ready:
+            self.window.statusBar().showMessage(not_ready, 8000)
+            return
         path = path or self._ask("Export animation", "animation.gif", "GIF animation (*.gif)")
         if not path:
             return

@@ -107,30 +107,63 @@ class Layout:
     line_label: Box | None
 
 
+def bar_boxes(frame: Frame, bars: list[tuple[float, float]], bottom: float, bar_width: float) -> list[Box]:
+    """Each bar's rectangle in plot pixels (bars: (x, top) in data, `bar_width` wide in data)."""
+    boxes = []
+    for x, top in bars:
+        left, right = frame.px(x - bar_width / 2), frame.px(x + bar_width / 2)
+        boxes.append(Box(left, min(frame.py(top), frame.py(bottom)), right, max(frame.py(top), frame.py(bottom))))
+    return boxes
+
+
+# How much taller a chart's range may grow so that the line's label clears the bars: more squashes the bars (the
+# Fréchet distance chart, whose line lies under every bar, grew to 4x), so the label is then left out.
+BAR_CLEARING_GROWTH = 1.5
+
+
 def lay_out(width: float, height: float, x_range: tuple[float, float], bottom: float,
             bars: list[tuple[float, float]], value_sizes: list[tuple[float, float]],
             line: float | None = None, line_size: tuple[float, float] | None = None,
-            headroom: float = 0.08) -> Layout:
+            headroom: float = 0.08, bar_width: float = 0.0) -> Layout:
     """The y range (from `bottom`, with room over the tallest bar and the line) and every text's box. The top of
     the range is raised until every text fits inside the plot without covering another and the line's label is
-    near its line; in a plot too small for that, the label goes wherever it covers nothing (or least)."""
+    near its line; in a plot too small for that, the label goes wherever it covers nothing (or least). With
+    `bar_width` (in data) the label also keeps off the bars, where that costs the range at most BAR_CLEARING_GROWTH,
+    and is left out (line_label None) where it cannot: five families' bars leave no gap between them, a label over
+    a bar hid its top, and the caller says what the line is elsewhere."""
     tops = [top for _, top in bars] + ([line] if line is not None else [])
     highest = max(tops) if tops else bottom + 1.0
     y_top = highest + max(highest - bottom, 1e-9) * headroom
+    if bar_width > 0 and line is not None:
+        layout, fitted = _fit(width, height, x_range, bottom, y_top, bars, value_sizes, line, line_size, bar_width)
+        if fitted and layout.y_range[1] - bottom <= BAR_CLEARING_GROWTH * (y_top - bottom):
+            return layout
+        without = _fit(width, height, x_range, bottom, y_top, bars, value_sizes, None, None, 0.0)[0]
+        return Layout(without.y_range, without.values, None)
+    return _fit(width, height, x_range, bottom, y_top, bars, value_sizes, line, line_size, 0.0)[0]
+
+
+def _fit(width: float, height: float, x_range: tuple[float, float], bottom: float, y_top: float,
+         bars: list[tuple[float, float]], value_sizes: list[tuple[float, float]], line: float | None,
+         line_size: tuple[float, float] | None, bar_width: float) -> tuple[Layout, bool]:
+    """lay_out's search from the range's top `y_top`, the bars in the way when bar_width > 0; and whether every
+    text found a free place (else the label has gone wherever it covers least)."""
+    def blocked(frame: Frame, values: list[Box]) -> list[Box]:
+        return values + (bar_boxes(frame, bars, bottom, bar_width) if bar_width > 0 else [])
+
     layout = Layout((bottom, y_top), [], None)
-    frame = Frame(width, height, x_range, (bottom, y_top))
     for _ in range(12):
         frame = Frame(width, height, x_range, (bottom, y_top))
         values = place_values(frame, bars, value_sizes)
         label, free = (None, True)
         if line is not None and line_size is not None:
-            label, free = place_line_label(frame, line, line_size, values, [x for x, _ in bars])
+            label, free = place_line_label(frame, line, line_size, blocked(frame, values), [x for x, _ in bars])
         layout = Layout((bottom, y_top), values, label)
         boxes = values + ([label] if label is not None else [])
         clear = all(not a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
         over = -min((b.top for b in boxes), default=0.0)  # pixels sticking out over the plot's top
         if free and clear and over <= 0:
-            return layout
+            return layout, True
         # Lift the top so that what sticks out fits, or by a text height when texts still collide or the label
         # found no room near its line.
         text_h = max([s[1] for s in value_sizes] + ([line_size[1]] if line_size else []), default=0.0)
@@ -140,6 +173,7 @@ def lay_out(width: float, height: float, x_range: tuple[float, float], bottom: f
         y_top += (y_top - bottom) * lift_px / (height - lift_px)
     if line is not None and line_size is not None and layout.line_label is not None:
         frame = Frame(width, height, x_range, layout.y_range)
-        label, _ = place_line_label(frame, line, line_size, layout.values, [x for x, _ in bars], reach=None)
+        label, _ = place_line_label(frame, line, line_size, blocked(frame, layout.values), [x for x, _ in bars],
+                                    reach=None)
         layout = Layout(layout.y_range, layout.values, label)
-    return layout
+    return layout, False

@@ -20,6 +20,7 @@ from explorer.widgets.chart_labels import Frame, lay_out
 from models.family import family_names
 
 LINE_TEXT = "real faces"
+BAR_WIDTH = 0.6  # in data units: one family per unit
 # Pixels to spare before the titles under a chart go back to a roomier layout (see MetricChart._fit_titles).
 TITLE_SLACK = 12.0
 # In a chart whose figure none of the shown models has: figures measured before that metric existed.
@@ -233,7 +234,8 @@ class MetricChart(pg.PlotWidget):
         for i, family in enumerate(self.families):
             if family in self.values:
                 bar = pg.BarGraphItem(x=[i], height=[self._shown(self.values[family]) - self._bottom],
-                                      y0=[self._bottom], width=0.6, brush=view_of(family).colour, pen=pg.mkPen(None))
+                                      y0=[self._bottom], width=BAR_WIDTH, brush=view_of(family).colour,
+                                      pen=pg.mkPen(None))
                 shown = format_metric(self.values[family], self.spec.unit)
                 self.value_labels[family] = _text(shown, "k", self.font())
                 self._items += [bar, self.value_labels[family]]
@@ -294,14 +296,17 @@ class MetricChart(pg.PlotWidget):
         line = self._shown(self.reference_value) if self.reference_value is not None else None
         line_size = self._size(self.line_label) if self.line_label is not None else None
         layout = lay_out(width, height, self.x_range, self._bottom, bars, sizes, line, line_size,
-                         headroom=0.15 if self.spec.log else 0.08)
+                         headroom=0.15 if self.spec.log else 0.08, bar_width=BAR_WIDTH)
         self.setXRange(*self.x_range, padding=0)
         self.setYRange(*layout.y_range, padding=0)
         frame = Frame(width, height, self.x_range, layout.y_range)
         for (_, family), box in zip(present, layout.values):
             self.value_labels[family].setPos(frame.data_x(box.left), frame.data_y(box.top))
-        if self.line_label is not None and layout.line_label is not None:
-            self.line_label.setPos(frame.data_x(layout.line_label.left), frame.data_y(layout.line_label.top))
+        if self.line_label is not None:
+            # Left out where it would cover a bar or squash them all; the colour key above the charts says it.
+            self.line_label.setVisible(layout.line_label is not None)
+            if layout.line_label is not None:
+                self.line_label.setPos(frame.data_x(layout.line_label.left), frame.data_y(layout.line_label.top))
 
     @staticmethod
     def _size(item: pg.TextItem) -> tuple[float, float]:

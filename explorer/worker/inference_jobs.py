@@ -387,40 +387,93 @@ def diffuses_a_latent(model: GenerativeModel) -> bool:
     return callable(getattr(model, "from_latent", None)) and callable(getattr(model, "latent_steps", None))
 
 
-def _latent_frames(model: GenerativeModel, x_T: torch.Tensor,
-                   decoding: Decoding) -> Iterator[tuple[Progress, torch.Tensor, torch.Tensor]]:
-    """A latent model's sampling, each step with the decoder's pictures of z_t and of the predicted clean latent
-    (one image each): a noisy latent decodes to a smeared face, not to noise (the decoder only knows faces)."""
-    for p in model.latent_steps(x_T, decoding):
-        with torch.no_grad():
-            pictures = model.from_latent(torch.cat([p.state[:1], p.image[:1]]))
-        yield p, pictures[0], pictures[1]
+# A latent model's pictures are its decoder's, and at 64 px one decoder pass costs several denoiser steps (measured
+# in `bench`: decoding both pictures at every step made a DDIM-50 run take 7.9x the bare sampler). So its run
+# decodes a live preview only while the decoding so far stays within this share of the run's time, and at the end
+# only the finished face; the timeline's other pictures are decoded afterwards, on demand (run_frames_jobs.py).
+PREVIEW_SHARE = 0.08
+# Before the first preview has been timed, what one is expected to cost: about the shipped 64 px decoder's two
+# pictures on 2 CPU threads. A run that ends sooner than PREVIEW_SHARE of this lets pass shows only its result.
+FIRST_PREVIEW_GUESS = 0.025
+
+
+def _decode_pictures(model: GenerativeModel, z_t: torch.Tensor, z_0: torch.Tensor | None
+                     ) -> tuple[np.ndarray, np.ndarray | None]:
+    """The decoder's pictures of z_t and of the predicted clean latent (each (C, h, w)); one pass when they are
+    the same latent (the last step), none for z_0 when there is none (the pure noise)."""
+    with torch.no_grad():
+        if z_0 is None:
+            return to_uint8(model.from_latent(z_t[None])[0]), None
+        if torch.equal(z_t, z_0):
+            picture = to_uint8(model.from_latent(z_t[None])[0])
+            return picture, picture
+        pictures = model.from_latent(torch.stack([z_t, z_0]))
+    return to_uint8(pictures[0]), to_uint8(pictures[1])
+
+
+def _diffuse_latent(model: GenerativeModel, req: Diffuse, decoding: Decoding, x_T: torch.Tensor,
+                    control: Control, start: float) -> Iterator[Result]:
+    """A latent model's run: every step's z_t and predicted clean latent recorded, pictures decoded within
+    PREVIEW_SHARE of the time (see above), the finished face decoded at the end."""
+    latents, latents0, times = [x_T[0]], [torch.zeros_like(x_T[0])], [model.schedule.timesteps - 1]
+    stopped, shown, decoding_seconds, cost = False, 0.0, 0.0, FIRST_PREVIEW_GUESS
+    with torch.no_grad():
+        for p in model.latent_steps(x_T, decoding):
+            latents.append(p.state[0])
+            latents0.append(p.image[0])
+            times.append(int(p.t))
+            if p.finished:
+                break
+            if control.stop_requested():
+                stopped = True
+                break
+            preview: dict[str, np.ndarray] = {}
+            now = time.perf_counter()
+            if now - shown > PREVIEW_INTERVAL:
+                shown = now
+                preview["latent"] = latents[-1].cpu().numpy().astype(np.float32)
+                if decoding_seconds + cost <= PREVIEW_SHARE * (now - start):
+                    preview["xt"], preview["x0"] = _decode_pictures(model, latents[-1], latents0[-1])
+                    cost = time.perf_counter() - now
+                    decoding_seconds += cost
+            yield Step(req.id, req.slot, progress=Progress(p.done, p.total, f"Step {p.done} of {p.total}", t=int(p.t)),
+                       preview=preview)
+    count = len(latents)
+    xt, x0 = _blank_frames(model, count), _blank_frames(model, count)
+    last = count - 1
+    xt[last], picture_0 = _decode_pictures(model, latents[last], latents0[last] if last else None)
+    if picture_0 is not None:
+        x0[last] = picture_0
+    decoded = np.zeros(count, dtype=bool)
+    decoded[last] = True
+    yield Diffused(req.id, req.slot, seconds=_elapsed(start), created=req.created, model=req.model, xt=xt, x0=x0,
+                   timesteps=tuple(times), stopped=stopped, decoded=decoded,
+                   latents=torch.stack(latents).cpu().numpy().astype(np.float32),
+                   latents0=torch.stack(latents0).cpu().numpy().astype(np.float32))
+
+
+def _blank_frames(model: GenerativeModel, count: int) -> np.ndarray:
+    """White pictures (count, H, W, 3), the look of a frame with nothing to show yet (as x̂₀ before any step)."""
+    return np.full((count, model.image_size, model.image_size, 3), 255, dtype=np.uint8)
 
 
 def diffuse(store: ModelStore, req: Diffuse, control: Control) -> Iterator[Result]:
     """Reverse diffusion, recording every step; Stop keeps what was recorded so far. A model that diffuses in a
-    latent also records z_t itself, and its pictures are the decoder's (of z_t and of the predicted clean latent)."""
+    latent records z_t and the predicted clean latent instead, its pictures being the decoder's (_diffuse_latent)."""
     start = time.perf_counter()
     model = store.get(req.model).model
-    latent = diffuses_a_latent(model)
     decoding = Decoding(sampler=req.sampler, steps=req.steps, eta=req.eta, seed=req.seed)
     x_T = model.latents_for_seeds([req.seed])
-    with torch.no_grad():
-        first = model.from_latent(x_T) if latent else x_T
-    xt, x0, times = [to_uint8(first[0])], [np.full_like(to_uint8(first[0]), 255)], [model.schedule.timesteps - 1]
-    latents = [x_T[0].cpu().numpy().astype(np.float32)] if latent else None
+    if diffuses_a_latent(model):
+        yield from _diffuse_latent(model, req, decoding, x_T, control, start)
+        return
+    xt, x0, times = [to_uint8(x_T[0])], [np.full_like(to_uint8(x_T[0]), 255)], [model.schedule.timesteps - 1]
     stopped, shown = False, 0.0
-    if latent:
-        steps = _latent_frames(model, x_T, decoding)
-    else:
-        steps = ((p, p.state[0], p.image[0]) for p in model.decode_steps(x_T, decoding))
     with torch.no_grad():
-        for p, picture_t, picture_0 in steps:
-            xt.append(to_uint8(picture_t))
-            x0.append(to_uint8(picture_0))
+        for p in model.decode_steps(x_T, decoding):
+            xt.append(to_uint8(p.state[0]))
+            x0.append(to_uint8(p.image[0]))
             times.append(int(p.t))
-            if latents is not None:
-                latents.append(p.state[0].cpu().numpy().astype(np.float32))
             if p.finished:
                 break
             if control.stop_requested():
@@ -429,12 +482,11 @@ def diffuse(store: ModelStore, req: Diffuse, control: Control) -> Iterator[Resul
             preview = {}
             if time.perf_counter() - shown > PREVIEW_INTERVAL:  # every step reports; few carry pictures
                 shown = time.perf_counter()
-                preview = {"xt": xt[-1], "x0": x0[-1]} | ({"latent": latents[-1]} if latents is not None else {})
+                preview = {"xt": xt[-1], "x0": x0[-1]}
             yield Step(req.id, req.slot, progress=Progress(p.done, p.total, f"Step {p.done} of {p.total}", t=int(p.t)),
                        preview=preview)
     yield Diffused(req.id, req.slot, seconds=_elapsed(start), created=req.created, model=req.model, xt=np.stack(xt),
-                   x0=np.stack(x0), timesteps=tuple(times), stopped=stopped,
-                   latents=np.stack(latents) if latents is not None else None)
+                   x0=np.stack(x0), timesteps=tuple(times), stopped=stopped)
 
 
 FORWARD_NOISE_SEED = 0  # the same noise at every t: dragging t changes only its amount

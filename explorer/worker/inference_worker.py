@@ -15,7 +15,7 @@ import torch
 from PySide6.QtCore import QObject, QThread, Signal
 
 from explorer.error_log import where_the_details_are
-from explorer.worker import compare_jobs, latent_map_jobs, model_catalog
+from explorer.worker import compare_jobs, latent_map_jobs, model_catalog, run_frames_jobs
 from explorer.worker.inference_jobs import JOBS, ModelStore, error_text, is_expected
 from explorer.worker.requests import AnalyseModel, ForwardNoise, Render, Request, Result, Step
 from models.distributed import (
@@ -26,14 +26,15 @@ from models.distributed import (
 )
 
 # Each job module maps its request types to generator functions.
-ALL_JOBS = {**JOBS, **compare_jobs.JOBS, **latent_map_jobs.JOBS, **model_catalog.JOBS}
+ALL_JOBS = {**JOBS, **compare_jobs.JOBS, **latent_map_jobs.JOBS, **model_catalog.JOBS, **run_frames_jobs.JOBS}
 
 # Three priorities. Interactive requests (what a person is dragging right now) run first and also between
 # the steps of any longer job; background ones (studying a model for its sliders, which can take a minute)
 # let every other request run between their steps; the rest run in order of arrival.
 # A latent model's forward process (the Diffusion tab's t slider) is dragged too: it runs between a run's steps.
+# Decoding a finished latent run's timeline pictures waits for anything else.
 INTERACTIVE = (Render, ForwardNoise)
-BACKGROUND = (AnalyseModel, compare_jobs.Measure)
+BACKGROUND = (AnalyseModel, compare_jobs.Measure, run_frames_jobs.DecodeRunFrames)
 
 
 def _priority(request: Request) -> int:

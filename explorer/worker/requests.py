@@ -243,9 +243,20 @@ class Diffused(Result):
     x0: np.ndarray | None = None  # uint8 (S+1, H, W, 3): the predicted x_0 (frame 0: blank)
     timesteps: tuple[int, ...] = ()  # t of each frame of xt; -1 for the finished image
     stopped: bool = False
-    # A model that diffuses in a latent: z_t itself at every frame, float32 (S+1, C, h, w) (its xt and x0 are then
-    # the decoder's pictures of z_t and of the predicted clean latent); None for a model that diffuses pixels.
+    # A model that diffuses in a latent: z_t itself at every frame, float32 (S+1, C, h, w), and the predicted clean
+    # latent (frame 0: zeros); its xt and x0 are then the decoder's pictures of the two, drawn only where `decoded`
+    # is True (at first the finished face; the rest on demand, explorer/worker/run_frames_jobs.py). All three are
+    # None for a model that diffuses pixels, whose every picture is there.
     latents: np.ndarray | None = None
+    latents0: np.ndarray | None = None
+    decoded: np.ndarray | None = None  # bool (S+1,)
+
+    @property
+    def frames(self) -> int:
+        return len(self.timesteps)
+
+    def has_pictures(self, index: int) -> bool:
+        return self.decoded is None or bool(self.decoded[index])
 
 
 @dataclass(frozen=True)

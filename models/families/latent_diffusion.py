@@ -192,6 +192,10 @@ class LatentDiffusionTrainer(FamilyTrainer):
 
     def export(self) -> LatentDiffusion:
         exported = copy.deepcopy(self.model)
+        if self.stage == "autoencoder":
+            # The scale factor is measured on the latents of one autoencoder: one being trained makes it stale, and
+            # zero tells the denoiser stage started from this checkpoint to measure it again.
+            exported.scale_factor.zero_()
         if self.ema is not None:
             (FirstStage if self.stage == "autoencoder" else SecondStage)(exported).load_state_dict(
                 self.ema.module.state_dict())

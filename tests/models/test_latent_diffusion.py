@@ -153,6 +153,15 @@ def test_autoencoder_stage_learns_to_reconstruct_and_previews_reconstructions():
     assert torch.allclose(grid[:4], images[:4])  # the first row: the real faces, over their reconstructions
 
 
+def test_an_autoencoder_stage_checkpoint_asks_for_its_scale_to_be_measured_again():
+    """The scale factor belongs to the autoencoder it was measured on; one trained further makes it stale."""
+    model = tiny_model(stage="autoencoder")
+    model.scale_factor.fill_(0.8)  # as a warm start from a shipped model brings it
+    trainer = LatentDiffusionTrainer(model, 1e-3, 0.0, lambda m: m, torch.Generator().manual_seed(0))
+    run_steps(trainer, torch.rand(4, 3, 16, 16) * 2 - 1, None, 1)
+    assert float(trainer.export().scale_factor) == 0.0
+
+
 def test_adversarial_term_joins_after_its_start():
     model = tiny_model(stage="autoencoder", adversarial_weight=0.5, discriminator_start=2).train()
     trainer = LatentDiffusionTrainer(model, 1e-3, 0.0, lambda m: m, torch.Generator().manual_seed(0))

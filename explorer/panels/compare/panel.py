@@ -30,7 +30,7 @@ from explorer.panels.compare.sections import (
 from explorer.panels.interpolate.panel import same_size
 from explorer.panels.train.time_left import TimeLeft
 from explorer.widgets.explain_box import ExplainBox
-from explorer.widgets.metric_bars import MetricBars
+from explorer.widgets.metric_bars import LINE_TEXT, MetricBars
 from explorer.worker.compare_jobs import (
     CompareMorph,
     Measure,
@@ -98,7 +98,8 @@ class ComparePanel(QWidget):
         # Which colour is which family, once above all the charts: a chart's titles under its bars can be scrolled
         # out of sight on a projector, and two of the colours look alike to some viewers.
         self.colour_key = QLabel("Bars: " + " ".join(
-            f"<span style='color:{view_of(f).colour}'>■</span>&nbsp;{view_of(f).title}&nbsp;" for f in self.families))
+            f"<span style='color:{view_of(f).colour}'>■</span>&nbsp;{view_of(f).title}&nbsp;" for f in self.families)
+            + f" &nbsp;<span style='color:#555555'>- - -</span>&nbsp;{LINE_TEXT} against real faces")
         self.colour_key.setTextFormat(Qt.TextFormat.RichText)
         charts = QVBoxLayout()
         charts.setContentsMargins(0, 0, 0, 0)

@@ -26,6 +26,7 @@ from explorer.widgets.pixel_image import PixelImage
 from explorer.widgets.shown_text import shown_html
 from explorer.widgets.step_progress import StepProgress
 from explorer.worker.requests import Diffuse, Diffused, Result, Step, StepsCurve, StepsCurveRead
+from explorer.worker.run_frames_jobs import DecodeRunFrames, RunFramesDecoded
 
 COLUMN_LABELS = (Label("x_t", "the picture being cleaned"), Label("predicted x0", "its guess of the finished face"))
 LATENT_COLUMN_LABELS = (Label("x_t, decoded", "the noisy latent, as the decoder draws it"),
@@ -69,6 +70,7 @@ class DiffusionPanel(QWidget):
         self._presenter = False
         self._curve_request = 0
         self._curve_html = ""
+        self._frames_request = 0  # the newest request for the shown latent run's pictures
         self._build()
         context.current_changed.connect(lambda _: self._model_changed())
         context.models_changed.connect(self._model_changed)
@@ -173,6 +175,7 @@ class DiffusionPanel(QWidget):
             return
         request = Diffuse(self._model, self.sampler.currentData(), self.steps.value(), float(self.eta.value()),
                           self.seed.value())
+        self.context.worker.stop(DecodeRunFrames.slot_for())  # the old run's pictures are not wanted any more
         self._request = self.context.submit(request)
         shown = self.run.request_id if self.run is not None else None
         self._requests = {**{k: v for k, v in self._requests.items() if k == shown}, request.id: request}
@@ -196,8 +199,9 @@ class DiffusionPanel(QWidget):
         # The timeline's label says "running" till the end.
         self.progress.show_step(step.progress.done, step.progress.total, f"step %v of %m (t = {step.progress.t})")
         if step.preview:
-            self.xt.set_image(step.preview["xt"])
-            self.x0.set_image(step.preview["x0"])
+            if "xt" in step.preview:  # a latent model's run decodes pictures for only some of its previews
+                self.xt.set_image(step.preview["xt"])
+                self.x0.set_image(step.preview["x0"])
             latent = step.preview.get("latent")
             if (latent is not None) != self.latent:
                 self._set_latent(latent is not None)
@@ -212,6 +216,9 @@ class DiffusionPanel(QWidget):
                 self._curve_html = steps_curve_html(result.curve, result.why, path)
                 self._explain()
             return
+        if isinstance(result, RunFramesDecoded) or result.request_id == self._frames_request:
+            self._frames_decoded(result)
+            return
         if result.request_id != self._request:
             return
         self._show_step.cancel()  # the finished run is shown whole below; no older step may follow it
@@ -224,7 +231,7 @@ class DiffusionPanel(QWidget):
         self.run = result
         if (result.latents is not None) != self.latent:
             self._set_latent(result.latents is not None)
-        frames = len(result.xt)
+        frames = result.frames
         self.progress.show_step(frames - 1, self.progress.maximum(),
                                 "stopped at step %v of %m" if result.stopped else f"done in {result.seconds:.1f} s")
         self.timeline.setEnabled(True)
@@ -234,6 +241,7 @@ class DiffusionPanel(QWidget):
         self.timeline.setValue(frames - 1)
         self.timeline.blockSignals(False)
         self._scrub(frames - 1)
+        self._decode_frames(frames - 1)
         self.finished.emit(result.stopped)
         self.first_image.emit()
 
@@ -241,12 +249,53 @@ class DiffusionPanel(QWidget):
         run = self.run
         if run is None:
             return
-        index = min(index, len(run.xt) - 1)
-        self.xt.set_image(run.xt[index])
-        self.x0.set_image(run.x0[index])
+        index = min(index, run.frames - 1)
+        if run.has_pictures(index):
+            self.xt.set_image(run.xt[index])
+            self.x0.set_image(run.x0[index])
+        else:  # the pictures of the last step shown stay till this one's are decoded (a few hundredths of a second)
+            self._decode_frames(index)
         if run.latents is not None:
             self.channels.set_latent(run.latents[index])
         self.step_label.setText(self._step_caption(index))
+
+    def _decode_frames(self, index: int) -> None:
+        """Ask the worker for a latent run's pictures not decoded yet: step `index` first, then by distance from it
+        (a newer ask replaces this one, so scrubbing moves the front of the queue)."""
+        run = self.run
+        if run is None or run.decoded is None or run.decoded.all():
+            return
+        missing = np.flatnonzero(~run.decoded)
+        order = missing[np.argsort(np.abs(missing - index), kind="stable")]
+        self._frames_request = self.context.submit(DecodeRunFrames(
+            run.model, run.request_id, run.latents, run.latents0, tuple(int(i) for i in order)))
+
+    def _frames_decoded(self, result: Result) -> None:
+        run = self.run
+        if result.error:
+            if result.request_id == self._frames_request:
+                self.step_label.setText(f"Could not draw the run's pictures: {result.error}")
+            return
+        if run is None or result.run != run.request_id:
+            return
+        shown = min(self.timeline.value(), run.frames - 1)
+        for i, picture_t, picture_0 in zip(result.indices, result.xt, result.x0):
+            run.xt[i] = picture_t
+            if picture_0 is not None:
+                run.x0[i] = picture_0
+            run.decoded[i] = True
+            if i == shown:
+                self.xt.set_image(picture_t)
+                self.x0.set_image(run.x0[i])
+
+    def animation_not_ready(self) -> str:
+        """Why the run cannot be saved as an animation yet ("" when it can): a latent run's pictures are still
+        being decoded."""
+        run = self.run
+        if run is None or run.decoded is None or run.decoded.all():
+            return ""
+        return (f"The run's pictures are still being drawn ({int(run.decoded.sum())} of {run.frames}); save the "
+                f"animation again in a moment.")
 
     def export_title(self) -> str:
         """The exported picture's title line: the model and the sampler, steps, eta and seed of the run shown (the
@@ -259,13 +308,13 @@ class DiffusionPanel(QWidget):
         if request is None:
             return title
         eta = f", eta {request.eta:.1f}" if request.sampler == "ddim" else ""
-        stopped = f" (stopped after {len(self.run.xt) - 1})" if not running and self.run.stopped else ""
+        stopped = f" (stopped after {self.run.frames - 1})" if not running and self.run.stopped else ""
         return f"{title}: {sampler_name(request.sampler)}, {request.steps} steps{stopped}{eta}, seed {request.seed}"
 
     def _step_caption(self, index: int) -> str:
         t = self.run.timesteps[index]
         where = "pure noise" if index == 0 else ("the finished face" if t < 0 else f"t = {t}")
-        return f"step {index} of {len(self.run.xt) - 1}: {where}"
+        return f"step {index} of {self.run.frames - 1}: {where}"
 
     def current_image(self) -> np.ndarray | None:
         """x_t and the predicted x0 as shown, at the export size, titled and named."""
@@ -274,7 +323,7 @@ class DiffusionPanel(QWidget):
             return None
         running = self.stop.isEnabled()  # the views then show a live step, not the timeline's
         caption = "" if running or self.run is None else self._step_caption(min(self.timeline.value(),
-                                                                                  len(self.run.xt) - 1))
+                                                                                  self.run.frames - 1))
         labels = LATENT_COLUMN_LABELS if self.latent else COLUMN_LABELS
         return slide_picture([[a, b]], self.export_size.face_size(), self.export_title(), column_labels=labels,
                              caption=caption)
@@ -285,7 +334,7 @@ class DiffusionPanel(QWidget):
         run = self.run
         if run is None:
             return None
-        count = len(run.xt)
+        count = run.frames
         picks = sorted(set(np.linspace(0, count - 1, min(count, 60)).round().astype(int)))
         title, size = self.export_title(), self.export_size.face_size()
         captions = {i: self._step_caption(i) for i in picks}

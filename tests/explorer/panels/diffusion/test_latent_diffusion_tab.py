@@ -70,7 +70,8 @@ def test_every_sampler_runs_the_latent_model_with_decoded_pictures_and_its_chann
     model = load_checkpoint(latent_copy, "cpu").model
     for sampler, steps in STEPS.items():
         run = _run(qtbot, panel, sampler, steps)
-        assert run.error is None and not run.stopped
+        settle(qtbot, context)  # the timeline's pictures are decoded after the run
+        assert run.error is None and not run.stopped and run.decoded.all()
         assert run.latents is not None and run.latents.shape == (steps + 1, 2, 4, 4)
         assert run.xt.shape == run.x0.shape == (steps + 1, 16, 16, 3)  # pictures: faces, not the 4 x 4 latent
         # Frame 0 is the starting noise in the latent, decoded (a smeared face), not the noise itself.
@@ -99,6 +100,32 @@ def test_every_sampler_runs_the_latent_model_with_decoded_pictures_and_its_chann
     assert np.array_equal(panel.xt.image(), run.xt[2]) and np.array_equal(panel.x0.image(), run.x0[2])
     assert all(np.array_equal(a, b) for a, b in zip(panel.channels.images(), channel_images(run.latents[2])))
     assert panel.step_label.text().startswith("step 2 of 5")
+
+
+def test_a_run_decodes_only_its_finished_face_and_the_timeline_draws_the_rest_after(win, latent_copy, qtbot):
+    """The run's cost is the sampler's: its decoder draws the finished face, and the other steps' pictures come
+    after it (nearest the step shown first), each the decoder's picture of that step's two latents."""
+    panel, context = win.diffusion, win.context
+    at_finish = []
+    panel.finished.connect(lambda _: at_finish.append(panel.run.decoded.copy()))
+    run = _run(qtbot, panel, "ddim", 6)
+    assert at_finish[-1].tolist() == [False] * 6 + [True]
+    assert panel.animation_not_ready().startswith("The run's pictures are still being drawn")
+    settle(qtbot, context)
+    assert run.decoded.all() and panel.animation_not_ready() == ""
+    model = load_checkpoint(latent_copy, "cpu").model
+    with torch.no_grad():
+        for i in (1, 4):
+            pictures = model.from_latent(torch.from_numpy(np.stack([run.latents[i], run.latents0[i]])))
+            assert np.array_equal(run.xt[i], to_uint8(pictures[0])) and np.array_equal(run.x0[i], to_uint8(pictures[1]))
+    assert (run.x0[0] == 255).all()  # no prediction before the first step
+
+    # A step not drawn yet is drawn when scrubbed to, and shown.
+    run.decoded[3] = False
+    run.xt[3] = 0
+    panel.timeline.setValue(3)
+    settle(qtbot, context)
+    assert run.decoded[3] and np.array_equal(panel.xt.image(), run.xt[3]) and run.xt[3].any()
 
 
 def test_the_finished_faces_prediction_is_its_latent_decoded_whole(win, qtbot):
