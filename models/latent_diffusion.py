@@ -7,9 +7,9 @@ dropped at random in training, so that one network is both the conditional and t
 (classifier-free guidance, Ho & Salimans 2022). A small noise-aware attribute classifier on the noisy latent steers
 the unconditional model instead when asked (classifier guidance, Dhariwal & Nichol 2021).
 
-Training has two stages of the same model (`stage`): "autoencoder" trains the encoder and decoder; "denoiser",
-usually started with `--init-from` the first stage's checkpoint, freezes them, measures the scale factor on the
-first batch and trains the denoiser and the classifier.
+Training has two stages of the same model (`stage`, models/latent_space.py): "autoencoder" trains the encoder and
+decoder; "denoiser", usually started with `--init-from` the first stage's checkpoint, freezes them, measures the
+scale factor on the first batch and trains the denoiser and the classifier.
 """
 
 from __future__ import annotations
@@ -22,18 +22,16 @@ from typing import ClassVar
 import torch
 from torch import nn
 
-from models.config_check import IMAGE_SIZE, Choice, ConfigError, Number, Whole, Wholes, check_ranges
+from models.config_check import Choice, Number, Whole
 from models.diffusion import SCHEDULES, NoiseSchedule, ddim_invert, run_sampler
 from models.diffusion_unet import ResBlock as TimeResBlock
-from models.diffusion_unet import UNet, timestep_embedding
+from models.diffusion_unet import timestep_embedding
 from models.face_renderer import ATTRIBUTE_NAMES, ATTRIBUTES
 from models.feature_net import attributes_to_targets, outputs_to_attributes
-from models.generative import (DEFAULT_DECODING, DEFAULT_ENCODING, DEFAULT_GUIDANCE, GUIDES, Decoding, Encoding,
-                               GenerativeModel)
-from models.latent_autoencoder import PatchDiscriminator, SpatialDecoder, SpatialEncoder
+from models.generative import DEFAULT_DECODING, DEFAULT_ENCODING, DEFAULT_GUIDANCE, GUIDES, Decoding, Encoding
+from models.latent_space import LatentSpaceConfig, LatentSpaceModel
 from models.progress import Progress
 
-STAGES = ("autoencoder", "denoiser")
 CONDITION_DIM = 2 * len(ATTRIBUTE_NAMES)  # each attribute's value (0..1 scale) and whether it is given
 # How sharply classifier guidance wants a continuous attribute: a quarter of its range, the width a hit is judged by
 # (models/guidance_measures.py). Narrower made its gradient ~100x a Bernoulli's (glasses) at the same scale, so one
@@ -44,69 +42,19 @@ _BINARY = torch.tensor([a.binary for a in ATTRIBUTES])
 
 
 @dataclass
-class LatentDiffusionConfig:
-    image_size: int = 64
-    # The first stage: the latent is latent_channels x (image_size / latent_factor)^2.
-    latent_channels: int = 4
-    latent_factor: int = 4
-    autoencoder_channels: int = 32  # at the full image size; doubled at each halving (at most 4x)
-    kl_weight: float = 1e-6  # CompVis's: just enough to keep the latent bounded
-    adversarial_weight: float = 0.0  # the patch discriminator's push on the decoder, relative to reconstruction's
-    discriminator_start: int = 500  # autoencoder steps before the discriminator has a say
-    discriminator_channels: int = 32
-    # The denoiser, a U-Net on the latent (models/diffusion_unet.py).
-    base_channels: int = 64
-    channel_mults: tuple[int, ...] = (1, 2, 2)
-    res_blocks: int = 1
-    attention_resolutions: tuple[int, ...] = (8,)  # latent sizes at which blocks also attend globally
-    dropout: float = 0.0
-    heads: int = 4
+class LatentDiffusionConfig(LatentSpaceConfig):
     schedule: str = "cosine"
     timesteps: int = 1000
     # Classifier-free guidance: how often training drops the whole condition (the unconditional model).
     condition_dropout: float = 0.15
     classifier_channels: int = 64  # the noise-aware attribute classifier for classifier guidance
-    stage: str = "denoiser"
 
-    RANGES: ClassVar[dict] = {
-        "image_size": IMAGE_SIZE,
-        "latent_channels": Whole(1, 64),
-        "latent_factor": Whole(4, 8, lambda n: n in (4, 8), "4 or 8"),
-        "autoencoder_channels": Whole(8, 256, lambda n: n % 8 == 0, "a multiple of 8"),
-        "kl_weight": Number(0.0, 1.0),
-        "adversarial_weight": Number(0.0, 100.0),
-        "discriminator_start": Whole(0, 1_000_000),
-        "discriminator_channels": Whole(8, 256, lambda n: n % 8 == 0, "a multiple of 8"),
-        "base_channels": Whole(8, 512, lambda n: n % 8 == 0, "a multiple of 8"),
-        "channel_mults": Wholes(Whole(1, 8), 1, 5),
-        "res_blocks": Whole(1, 8),
-        "attention_resolutions": Wholes(Whole(1, 64), 0, 5),
-        "dropout": Number(0.0, 1.0, high_open=True),
-        "heads": Whole(1, 64),
+    RANGES: ClassVar[dict] = LatentSpaceConfig.RANGES | {
         "schedule": Choice(SCHEDULES),
         "timesteps": Whole(2, 10_000),
         "condition_dropout": Number(0.0, 1.0),
         "classifier_channels": Whole(8, 512, lambda n: n % 8 == 0, "a multiple of 8"),
-        "stage": Choice(STAGES),
     }
-
-    def __post_init__(self):
-        check_ranges(self)
-        if self.image_size // self.latent_factor < 2:
-            raise ConfigError(f"setting 'latent_factor' {self.latent_factor} leaves a latent smaller than 2 x 2 "
-                              f"for {self.image_size} px images")
-        levels = len(self.channel_mults)
-        if self.latent_size >> (levels - 1) < 2:
-            raise ConfigError(f"setting 'channel_mults' has {levels} levels, too many for a {self.latent_size} x "
-                              f"{self.latent_size} latent (each level after the first halves it, down to 2)")
-
-    @property
-    def latent_size(self) -> int:
-        return self.image_size // self.latent_factor
-
-    @property
-    def halvings(self) -> int:
-        return self.latent_factor.bit_length() - 1
 
 
 class LatentClassifier(nn.Module):
@@ -184,49 +132,15 @@ def classifier_log_likelihood(outputs: torch.Tensor, attributes: Sequence[tuple[
     return total
 
 
-class LatentDiffusion(GenerativeModel):
+class LatentDiffusion(LatentSpaceModel):
     family = "latent-diffusion"
+    condition_dim = CONDITION_DIM
 
     def __init__(self, config: LatentDiffusionConfig | None = None):
         super().__init__(config or LatentDiffusionConfig())
         c = self.config
-        self.encoder = SpatialEncoder(c.autoencoder_channels, c.halvings, c.latent_channels)
-        self.decoder = SpatialDecoder(c.autoencoder_channels, c.halvings, c.latent_channels)
-        self.unet = UNet(c, channels=c.latent_channels, size=c.latent_size, condition_dim=CONDITION_DIM)
         self.classifier = LatentClassifier(c)
-        self.discriminator = PatchDiscriminator(c.discriminator_channels)
         self.schedule = NoiseSchedule(c.schedule, c.timesteps)
-        # 1 / the standard deviation of the first stage's latents, measured when the denoiser's training starts
-        # (0 until then); saved with the weights.
-        self.register_buffer("scale_factor", torch.zeros(()))
-
-    @property
-    def latent_shape(self) -> tuple[int, ...]:
-        c = self.config
-        return (c.latent_channels, c.latent_size, c.latent_size)
-
-    @property
-    def scale(self) -> torch.Tensor:
-        return torch.where(self.scale_factor > 0, self.scale_factor, torch.ones_like(self.scale_factor))
-
-    # ------------------------------------------------------------------------------------------- the first stage
-    def first_stage(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """images (N, 3, H, W) in [-1, 1] -> the encoder's mean and spread of the latent, unscaled."""
-        mean, logvar = self.encoder(images)
-        return mean, (0.5 * logvar).exp()
-
-    def to_latent(self, images: torch.Tensor) -> torch.Tensor:
-        """images -> the diffusion's clean latent z_0 (the encoder's mean, scaled to unit variance)."""
-        return self.first_stage(images)[0] * self.scale
-
-    def from_latent(self, z: torch.Tensor) -> torch.Tensor:
-        """A clean (or predicted clean) latent in the diffusion's units -> images (N, 3, H, W) in [-1, 1]."""
-        return self.decoder(z / self.scale).clamp(-1.0, 1.0)
-
-    def posterior(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """The first stage's latent of images, in the diffusion's units: (mean, spread), each (N, C, h, w)."""
-        mean, spread = self.first_stage(images)
-        return mean * self.scale, spread * self.scale
 
     # ----------------------------------------------------------------------------------------------- denoising
     def eps(self, z: torch.Tensor, t: torch.Tensor, condition: torch.Tensor | None = None) -> torch.Tensor:
@@ -297,21 +211,6 @@ class LatentDiffusion(GenerativeModel):
         d = decoding
         return run_sampler(self.guided_eps(d), self.schedule, latents, d.sampler, d.steps, eta=d.eta, seed=d.seed,
                            clip=False)
-
-    def decode_steps(self, latents: torch.Tensor, decoding: Decoding = DEFAULT_DECODING) -> Iterator[Progress]:
-        """Sampling from x_T = latents; every step's predicted clean latent is decoded into `image` (a preview of
-        the face); the latent itself is `state`."""
-        for p in self.latent_steps(latents, decoding):
-            with torch.no_grad():
-                yield dataclasses.replace(p, image=self.from_latent(p.image))
-
-    @torch.no_grad()
-    def decode(self, latents: torch.Tensor, decoding: Decoding = DEFAULT_DECODING) -> torch.Tensor:
-        """Latents -> images, decoding only the final latent (a step's preview costs a decoder pass)."""
-        final = None
-        for final in self.latent_steps(latents, decoding):
-            pass
-        return self.from_latent(final.image)
 
     def encode_steps(self, images: torch.Tensor, encoding: Encoding = DEFAULT_ENCODING,
                      refine: int = 4) -> Iterator[Progress]:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
+import torch.distributed as dist
 from torch import nn
 
 from models.family import get_family
@@ -110,3 +111,23 @@ class OneOptimiserTrainer(FamilyTrainer):
 def make_trainer(model: GenerativeModel, lr: float | None, ema: float | None, wrap: Wrap,
                  generator: torch.Generator) -> FamilyTrainer:
     return get_family(model.family).trainer_class(model, lr, ema, wrap, generator)
+
+
+def adaptive_weight(reconstruction: torch.Tensor, adversarial: torch.Tensor, last: nn.Parameter) -> torch.Tensor:
+    """How much the adversarial term must be scaled for its gradient at `last` (the decoder's output layer) to be as
+    large as the reconstruction's (Esser et al. 2021); detached, and bounded so a vanishing gradient cannot make it
+    explode."""
+    (g_rec,) = torch.autograd.grad(reconstruction, last, retain_graph=True)
+    (g_adv,) = torch.autograd.grad(adversarial, last, retain_graph=True)
+    return (g_rec.norm() / (g_adv.norm() + 1e-4)).clamp(0.0, 1e4).detach()
+
+
+def agreed(values: torch.Tensor) -> torch.Tensor:
+    """The mean of `values` over every torchrun process (as they are, in one process). Whether the discriminator
+    steps is decided from it, so that every process takes the same branch: one that skips the step while another
+    steps would leave DistributedDataParallel's gradient exchange waiting, or mixed with the next one."""
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+        return values
+    values = values.clone()
+    dist.all_reduce(values)
+    return values / dist.get_world_size()

@@ -6,27 +6,16 @@ import copy
 from typing import Any
 
 import torch
-import torch.distributed as dist
 import torch.nn.functional as F
-from torch import nn
 
 from models.families.vae import ACTIVE_DIM_THRESHOLD
 from models.family import BarAgainst, Family, Option, register_family
 from models.gan import generator_loss
-from models.trainer import EMA, FamilyTrainer, NextBatch, StepResult, adam
+from models.trainer import EMA, FamilyTrainer, NextBatch, StepResult, adam, adaptive_weight, agreed
 from models.vae import kl_per_dimension
 from models.vae_gan import EQUILIBRIUM, VAEGAN, Autoencoder, VAEGANConfig
 
 BETAS = (0.5, 0.999)  # DCGAN's: a GAN game with Adam's default momentum oscillates
-
-
-def adaptive_weight(reconstruction: torch.Tensor, adversarial: torch.Tensor, last: nn.Parameter) -> torch.Tensor:
-    """How much the adversarial term must be scaled for its gradient at `last` (the decoder's output layer) to be as
-    large as the reconstruction's (Esser et al. 2021); detached, and bounded so a vanishing gradient cannot make it
-    explode."""
-    (g_rec,) = torch.autograd.grad(reconstruction, last, retain_graph=True)
-    (g_adv,) = torch.autograd.grad(adversarial, last, retain_graph=True)
-    return (g_rec.norm() / (g_adv.norm() + 1e-4)).clamp(0.0, 1e4).detach()
 
 
 def equilibrium(d_real: float, d_fake: float, margin: float) -> tuple[bool, bool]:
@@ -40,17 +29,6 @@ def equilibrium(d_real: float, d_fake: float, margin: float) -> tuple[bool, bool
     if not (train_d or train_adversarial):  # each off for the other's reason: let both play rather than neither
         return True, True
     return train_d, train_adversarial
-
-
-def agreed(values: torch.Tensor) -> torch.Tensor:
-    """The mean of `values` over every torchrun process (as they are, in one process). Whether the discriminator
-    steps is decided from it, so that every process takes the same branch: one that skips the step while another
-    steps would leave DistributedDataParallel's gradient exchange waiting, or mixed with the next one."""
-    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
-        return values
-    values = values.clone()
-    dist.all_reduce(values)
-    return values / dist.get_world_size()
 
 
 class VAEGANTrainer(FamilyTrainer):

@@ -75,3 +75,11 @@ def tiny_latent_diffusion(**kw):
                                     "autoencoder_channels": 8, "discriminator_channels": 8, "base_channels": 8,
                                     "channel_mults": (1, 2), "attention_resolutions": (2,), "timesteps": 100,
                                     "classifier_channels": 8, **kw})
+
+
+def tiny_latent_flow(**kw):
+    from models.latent_flow import LatentFlowConfig
+
+    return LatentFlowConfig(**{"image_size": 16, "latent_channels": 2, "latent_factor": 4, "autoencoder_channels": 8,
+                               "discriminator_channels": 8, "base_channels": 8, "channel_mults": (1, 2),
+                               "attention_resolutions": (2,), **kw})
