@@ -11,7 +11,7 @@ import json
 import math
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -411,33 +411,49 @@ def _decode_pictures(model: GenerativeModel, z_t: torch.Tensor, z_0: torch.Tenso
     return to_uint8(pictures[0]), to_uint8(pictures[1])
 
 
+def _recorded(req: Diffuse, steps: Iterator[Progress], record: Callable[[Progress], None],
+              pictures: Callable[[], dict[str, np.ndarray]], control: Control) -> Generator[Step, None, bool]:
+    """A run's steps, each recorded (`record`) and reported to the panels, with `pictures()` as its preview at most
+    every PREVIEW_INTERVAL (a screen shows no more); returns whether Stop came before the end."""
+    shown = 0.0
+    with torch.no_grad():
+        for p in steps:
+            record(p)
+            if p.finished:
+                return False
+            if control.stop_requested():
+                return True
+            preview = {}
+            if time.perf_counter() - shown > PREVIEW_INTERVAL:
+                shown = time.perf_counter()
+                preview = pictures()
+            yield Step(req.id, req.slot, progress=Progress(p.done, p.total, f"Step {p.done} of {p.total}", t=int(p.t)),
+                       preview=preview)
+    return False
+
+
 def _diffuse_latent(model: GenerativeModel, req: Diffuse, decoding: Decoding, x_T: torch.Tensor,
                     control: Control, start: float) -> Iterator[Result]:
     """A latent model's run: every step's z_t and predicted clean latent recorded, pictures decoded within
     PREVIEW_SHARE of the time (see above), the finished face decoded at the end."""
     latents, latents0, times = [x_T[0]], [torch.zeros_like(x_T[0])], [model.schedule.timesteps - 1]
-    stopped, shown, decoding_seconds, cost = False, 0.0, 0.0, FIRST_PREVIEW_GUESS
-    with torch.no_grad():
-        for p in model.latent_steps(x_T, decoding):
-            latents.append(p.state[0])
-            latents0.append(p.image[0])
-            times.append(int(p.t))
-            if p.finished:
-                break
-            if control.stop_requested():
-                stopped = True
-                break
-            preview: dict[str, np.ndarray] = {}
-            now = time.perf_counter()
-            if now - shown > PREVIEW_INTERVAL:
-                shown = now
-                preview["latent"] = latents[-1].cpu().numpy().astype(np.float32)
-                if decoding_seconds + cost <= PREVIEW_SHARE * (now - start):
-                    preview["xt"], preview["x0"] = _decode_pictures(model, latents[-1], latents0[-1])
-                    cost = time.perf_counter() - now
-                    decoding_seconds += cost
-            yield Step(req.id, req.slot, progress=Progress(p.done, p.total, f"Step {p.done} of {p.total}", t=int(p.t)),
-                       preview=preview)
+    spent = {"decoding": 0.0, "cost": FIRST_PREVIEW_GUESS}
+
+    def record(p: Progress) -> None:
+        latents.append(p.state[0])
+        latents0.append(p.image[0])
+        times.append(int(p.t))
+
+    def pictures() -> dict[str, np.ndarray]:
+        now = time.perf_counter()
+        preview = {"latent": latents[-1].cpu().numpy().astype(np.float32)}
+        if spent["decoding"] + spent["cost"] <= PREVIEW_SHARE * (now - start):
+            preview["xt"], preview["x0"] = _decode_pictures(model, latents[-1], latents0[-1])
+            spent["cost"] = time.perf_counter() - now
+            spent["decoding"] += spent["cost"]
+        return preview
+
+    stopped = yield from _recorded(req, model.latent_steps(x_T, decoding), record, pictures, control)
     count = len(latents)
     xt, x0 = _blank_frames(model, count), _blank_frames(model, count)
     last = count - 1
@@ -468,23 +484,14 @@ def diffuse(store: ModelStore, req: Diffuse, control: Control) -> Iterator[Resul
         yield from _diffuse_latent(model, req, decoding, x_T, control, start)
         return
     xt, x0, times = [to_uint8(x_T[0])], [np.full_like(to_uint8(x_T[0]), 255)], [model.schedule.timesteps - 1]
-    stopped, shown = False, 0.0
-    with torch.no_grad():
-        for p in model.decode_steps(x_T, decoding):
-            xt.append(to_uint8(p.state[0]))
-            x0.append(to_uint8(p.image[0]))
-            times.append(int(p.t))
-            if p.finished:
-                break
-            if control.stop_requested():
-                stopped = True
-                break
-            preview = {}
-            if time.perf_counter() - shown > PREVIEW_INTERVAL:  # every step reports; few carry pictures
-                shown = time.perf_counter()
-                preview = {"xt": xt[-1], "x0": x0[-1]}
-            yield Step(req.id, req.slot, progress=Progress(p.done, p.total, f"Step {p.done} of {p.total}", t=int(p.t)),
-                       preview=preview)
+
+    def record(p: Progress) -> None:
+        xt.append(to_uint8(p.state[0]))
+        x0.append(to_uint8(p.image[0]))
+        times.append(int(p.t))
+
+    stopped = yield from _recorded(req, model.decode_steps(x_T, decoding), record,
+                                   lambda: {"xt": xt[-1], "x0": x0[-1]}, control)
     yield Diffused(req.id, req.slot, seconds=_elapsed(start), created=req.created, model=req.model, xt=np.stack(xt),
                    x0=np.stack(x0), timesteps=tuple(times), stopped=stopped)
 
