@@ -10,7 +10,8 @@ whose solution from t = 1 to 0 carries the noise distribution onto the data's.
   guess of where it ends: x_t - t v (following the present velocity in a straight line to t = 0).
 - Encoding (`flow_invert`) runs the same steps backwards from data to noise. Each backward step is solved so that
   the forward step lands exactly where it started (a fixed-point iteration), so decoding an encoding gives the
-  latent back to the iteration's tolerance, not to the steps' truncation error: encode and decode are inverses.
+  latent back to the iteration's tolerance, not to the steps' truncation error: encode and decode are inverses
+  (where the iteration settles; where it cannot, each step reports how far it missed).
 - The exact log-likelihood (`log_likelihood`) comes from the instantaneous change of variables (Chen et al. 2018):
   along the ODE, d log p(x_t) / dt = -div v(x_t, t), so log p_0(x0) = log N(x_1; 0, I) + integral of div v from 0
   to 1. The divergence is the trace of v's Jacobian: exact (one backward pass per dimension) where that is cheap,
@@ -93,24 +94,40 @@ def flow_sample(velocity: Velocity, x1: torch.Tensor, steps: int = 20, method: s
         yield Progress(i + 1, steps, state=x, image=x - t_next * v, t=shown_t)
 
 
+INVERT_TOLERANCE = 1e-6  # how near (relative to the point's size) the forward step must land on where it started
+INVERT_MAX_ITERATIONS = 50
+
+
 @torch.no_grad()
 def flow_invert(velocity: Velocity, x0: torch.Tensor, steps: int = 20, method: str = "heun",
-                refine: int = 6) -> Iterator[Progress]:
+                tolerance: float = INVERT_TOLERANCE, max_iterations: int = INVERT_MAX_ITERATIONS
+                ) -> Iterator[Progress]:
     """From data x0 back to the noise that flow_sample with the same steps and method maps onto it. Each backward
-    step from t_next up to t starts from the step run in reverse (a guess) and is refined `refine` times by the
-    fixed point x = x_next - (step(x) - x): the forward step from x then lands on x_next. Yields each step's x
-    (`state`, the last is the noise) and its time in TIME_UNITS."""
+    step from t_next up to t starts from the step run in reverse (a guess) and is refined by the fixed point
+    x = x_next - (step(x) - x) until the forward step from x lands on x_next within `tolerance` (relative), or
+    `max_iterations` have passed. The iteration settles only where a step is short against how fast the field
+    changes (step size x its steepness below 1): where it does not, the closest point found is kept, and every
+    step's `loss` is the worst relative miss so far, so a caller can tell an exact inverse from an approximate one.
+    Yields each step's x (`state`, the last is the noise) and its time in TIME_UNITS."""
     check_method(method)
     grid = time_grid(steps)[::-1]  # 0 ... 1
-    x = x0
+    x, worst = x0, 0.0
     for i in range(steps):
         t_next, t = grid[i], grid[i + 1]  # the forward step goes from t down to t_next
         x_next = x
+        size = x_next.norm().clamp_min(1e-12)
         x = x_next + (t - t_next) * velocity(x_next, _times(x, t_next))  # run backwards: the first guess
-        for _ in range(refine):
+        best, best_miss = x, float("inf")
+        for _ in range(max_iterations):
             landed, _ = _step(velocity, x, t, t_next, method)
+            miss = float((landed - x_next).norm() / size)
+            if miss < best_miss:
+                best, best_miss = x, miss
+            if miss <= tolerance or not math.isfinite(miss):
+                break
             x = x + (x_next - landed)
-        yield Progress(i + 1, steps, state=x, t=round(t * TIME_UNITS))
+        x, worst = best, max(worst, best_miss)
+        yield Progress(i + 1, steps, state=x, t=round(t * TIME_UNITS), loss=worst)
 
 
 def divergence(velocity: Velocity, x: torch.Tensor, t: torch.Tensor, probes: torch.Tensor | None

@@ -32,8 +32,8 @@ ALL_JOBS = {**JOBS, **compare_jobs.JOBS, **latent_map_jobs.JOBS, **model_catalog
 # the steps of any longer job; background ones (studying a model for its sliders, which can take a minute)
 # let every other request run between their steps; the rest run in order of arrival.
 # A latent model's forward process (the Diffusion tab's t slider) is dragged too: it runs between a run's steps.
-# Decoding a finished latent run's timeline pictures waits for anything else.
-INTERACTIVE = (Render, ForwardNoise)
+# Decoding a finished latent run's timeline pictures waits for anything else, except the step the timeline shows.
+INTERACTIVE = (Render, ForwardNoise, run_frames_jobs.ShowRunFrame)
 BACKGROUND = (AnalyseModel, compare_jobs.Measure, run_frames_jobs.DecodeRunFrames)
 
 

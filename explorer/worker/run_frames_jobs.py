@@ -1,9 +1,9 @@
 """A latent diffusion run's timeline pictures, decoded after the run and on demand.
 
 The run itself (inference_jobs.diffuse) records every step's latents but decodes only the finished face: at 64 px a
-decoder pass costs several denoiser steps. The Diffusion tab then asks for the other pictures here, nearest the
-step it shows first; scrubbing asks again from the new place (the newest request wins, so the old order is
-dropped). The job is a background one: whatever a person drags in another tab runs between its batches.
+decoder pass costs several denoiser steps. The Diffusion tab then asks for the other pictures here in the
+background (whatever a person drags runs between its batches), those an animation takes first; the step the
+timeline is moved to is asked for apart (ShowRunFrame), at a slider's priority.
 """
 
 from __future__ import annotations
@@ -30,6 +30,12 @@ class DecodeRunFrames(Request):
     latents: np.ndarray  # float32 (S+1, C, h, w): z_t of every frame
     latents0: np.ndarray  # float32 (S+1, C, h, w): the predicted clean latent of every frame (frame 0: none)
     indices: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class ShowRunFrame(DecodeRunFrames):
+    """The frame the timeline has just been moved to: decoded before anything else, between the steps of any
+    longer job, as a slider's face is (a request of its own kind, so it never cancels the background decoding)."""
 
 
 @dataclass(frozen=True)
@@ -64,4 +70,4 @@ def decode_run_frames(store: ModelStore, req: DecodeRunFrames, control: Control)
         yield Step(req.id, req.slot, progress=Progress(done, len(indices), f"decoded {done} of {len(indices)} steps"))
 
 
-JOBS = {DecodeRunFrames: decode_run_frames}
+JOBS = {DecodeRunFrames: decode_run_frames, ShowRunFrame: decode_run_frames}

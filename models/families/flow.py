@@ -2,9 +2,9 @@
 latent families' shared trainer, models/families/latent_space_trainer.py; the model is in models/latent_flow.py).
 Not yet registered as a family: the app's views of it (its path beside diffusion's, its likelihood) come first.
 
-Its autoencoder is meant to be latent diffusion's: a run started with `--init-from` a latent diffusion checkpoint
-takes its encoder, decoder and scale factor (and nothing of its denoiser, which learnt another thing), so that the
-two families differ only in their objective and sampler."""
+Its autoencoder is meant to be latent diffusion's, so that the two families differ only in their objective and
+sampler. (A warm start copies every weight whose name and shape match, the U-Net's too, which learnt another
+objective: which weights a flow takes from a latent diffusion checkpoint is still to be settled, with its family.)"""
 
 from __future__ import annotations
 

@@ -24,10 +24,14 @@ def tiny_flow(**kw):
 def trained():
     """A tiny flow after a few dozen denoiser steps (an untrained U-Net's last layer is zero: no velocity at all)."""
     model = tiny_flow().train()
+    autoencoder = {k: v.clone() for k, v in (model.encoder.state_dict() | model.decoder.state_dict()).items()}
     trainer = LatentFlowTrainer(model, 3e-3, 0.0, lambda m: m, torch.Generator().manual_seed(0))
     images = torch.rand(16, 3, 16, 16, generator=torch.Generator().manual_seed(1)) * 2 - 1
     results = run_steps(trainer, images, None, 60)
-    return trainer.export(), images, results
+    exported = trainer.export()
+    after = exported.encoder.state_dict() | exported.decoder.state_dict()
+    assert all(torch.equal(v, after[k]) for k, v in autoencoder.items())
+    return exported, images, results
 
 
 def test_the_denoiser_stage_learns_the_velocity_and_leaves_the_autoencoder_alone(trained):

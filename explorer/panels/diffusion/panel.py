@@ -26,7 +26,7 @@ from explorer.widgets.pixel_image import PixelImage
 from explorer.widgets.shown_text import shown_html
 from explorer.widgets.step_progress import StepProgress
 from explorer.worker.requests import Diffuse, Diffused, Result, Step, StepsCurve, StepsCurveRead
-from explorer.worker.run_frames_jobs import DecodeRunFrames, RunFramesDecoded
+from explorer.worker.run_frames_jobs import DecodeRunFrames, RunFramesDecoded, ShowRunFrame
 
 COLUMN_LABELS = (Label("x_t", "the picture being cleaned"), Label("predicted x0", "its guess of the finished face"))
 LATENT_COLUMN_LABELS = (Label("x_t, decoded", "the noisy latent, as the decoder draws it"),
@@ -44,6 +44,11 @@ def _captioned(image: QWidget, caption: str) -> tuple[QVBoxLayout, QLabel]:
     label.setAlignment(Qt.AlignmentFlag.AlignCenter)
     box.addWidget(label)
     return box, label
+
+
+def _animation_picks(frames: int) -> np.ndarray:
+    """The steps an exported animation shows: at most 60, evenly spread from the noise to the face."""
+    return np.unique(np.linspace(0, frames - 1, min(frames, 60)).round().astype(int))
 
 
 EXPLAIN_WIDTH = 360
@@ -70,7 +75,8 @@ class DiffusionPanel(QWidget):
         self._presenter = False
         self._curve_request = 0
         self._curve_html = ""
-        self._frames_request = 0  # the newest request for the shown latent run's pictures
+        self._frames_requests: set[int] = set()  # requests for the shown latent run's pictures (their errors)
+        self._shown_index = 0  # the run's step whose pictures are on screen (a step not decoded yet shows the last)
         self._build()
         context.current_changed.connect(lambda _: self._model_changed())
         context.models_changed.connect(self._model_changed)
@@ -216,7 +222,7 @@ class DiffusionPanel(QWidget):
                 self._curve_html = steps_curve_html(result.curve, result.why, path)
                 self._explain()
             return
-        if isinstance(result, RunFramesDecoded) or result.request_id == self._frames_request:
+        if isinstance(result, RunFramesDecoded) or result.request_id in self._frames_requests:
             self._frames_decoded(result)
             return
         if result.request_id != self._request:
@@ -241,7 +247,7 @@ class DiffusionPanel(QWidget):
         self.timeline.setValue(frames - 1)
         self.timeline.blockSignals(False)
         self._scrub(frames - 1)
-        self._decode_frames(frames - 1)
+        self._decode_frames()
         self.finished.emit(result.stopped)
         self.first_image.emit()
 
@@ -253,49 +259,61 @@ class DiffusionPanel(QWidget):
         if run.has_pictures(index):
             self.xt.set_image(run.xt[index])
             self.x0.set_image(run.x0[index])
-        else:  # the pictures of the last step shown stay till this one's are decoded (a few hundredths of a second)
-            self._decode_frames(index)
+            self._shown_index = index
+        else:  # the last step's pictures stay till this one's are decoded (a few hundredths of a second)
+            self._frames_requests.add(self.context.submit(ShowRunFrame(
+                run.model, run.request_id, run.latents, run.latents0, (index,))))
         if run.latents is not None:
             self.channels.set_latent(run.latents[index])
         self.step_label.setText(self._step_caption(index))
 
-    def _decode_frames(self, index: int) -> None:
-        """Ask the worker for a latent run's pictures not decoded yet: step `index` first, then by distance from it
-        (a newer ask replaces this one, so scrubbing moves the front of the queue)."""
+    def _decode_frames(self) -> None:
+        """Ask the worker for a latent run's pictures, in the background: first the steps an animation takes,
+        nearest the last step, then the rest (the step the timeline shows is asked for apart, at once: _scrub)."""
         run = self.run
         if run is None or run.decoded is None or run.decoded.all():
             return
         missing = np.flatnonzero(~run.decoded)
-        order = missing[np.argsort(np.abs(missing - index), kind="stable")]
-        self._frames_request = self.context.submit(DecodeRunFrames(
-            run.model, run.request_id, run.latents, run.latents0, tuple(int(i) for i in order)))
+        last = run.frames - 1
+        picked = np.isin(missing, _animation_picks(run.frames))
+        order = missing[np.lexsort((np.abs(missing - last), ~picked))]
+        self._frames_requests.add(self.context.submit(DecodeRunFrames(
+            run.model, run.request_id, run.latents, run.latents0, tuple(int(i) for i in order))))
 
     def _frames_decoded(self, result: Result) -> None:
         run = self.run
+        self._frames_requests.discard(result.request_id)
         if result.error:
-            if result.request_id == self._frames_request:
-                self.step_label.setText(f"Could not draw the run's pictures: {result.error}")
+            self.step_label.setText(f"Could not draw the run's pictures: {result.error}")
             return
         if run is None or result.run != run.request_id:
             return
-        shown = min(self.timeline.value(), run.frames - 1)
+        wanted = min(self.timeline.value(), run.frames - 1)
+        running = self.stop.isEnabled()  # a new run's live pictures are on screen: leave them
         for i, picture_t, picture_0 in zip(result.indices, result.xt, result.x0):
+            if run.decoded[i]:  # an earlier request's answer came first; an export may be reading it
+                continue
             run.xt[i] = picture_t
             if picture_0 is not None:
                 run.x0[i] = picture_0
             run.decoded[i] = True
-            if i == shown:
-                self.xt.set_image(picture_t)
+            if i == wanted and not running:
+                self.xt.set_image(run.xt[i])
                 self.x0.set_image(run.x0[i])
+                self._shown_index = i
 
     def animation_not_ready(self) -> str:
-        """Why the run cannot be saved as an animation yet ("" when it can): a latent run's pictures are still
-        being decoded."""
+        """Why the run cannot be saved as an animation yet ("" when it can): the steps an animation takes of a
+        latent run are still being decoded."""
         run = self.run
-        if run is None or run.decoded is None or run.decoded.all():
+        if run is None or run.decoded is None:
             return ""
-        return (f"The run's pictures are still being drawn ({int(run.decoded.sum())} of {run.frames}); save the "
-                f"animation again in a moment.")
+        picks = _animation_picks(run.frames)
+        done = int(run.decoded[picks].sum())
+        if done == len(picks):
+            return ""
+        return (f"The run's pictures are still being drawn ({done} of the {len(picks)} an animation takes); save "
+                f"the animation again in a moment.")
 
     def export_title(self) -> str:
         """The exported picture's title line: the model and the sampler, steps, eta and seed of the run shown (the
@@ -322,27 +340,27 @@ class DiffusionPanel(QWidget):
         if a is None or b is None:
             return None
         running = self.stop.isEnabled()  # the views then show a live step, not the timeline's
-        caption = "" if running or self.run is None else self._step_caption(min(self.timeline.value(),
-                                                                                  self.run.frames - 1))
+        caption = "" if running or self.run is None else self._step_caption(self._shown_index)
         labels = LATENT_COLUMN_LABELS if self.latent else COLUMN_LABELS
         return slide_picture([[a, b]], self.export_size.face_size(), self.export_title(), column_labels=labels,
                              caption=caption)
 
     def animation_job(self) -> Callable[[], list[np.ndarray]] | None:
         """What makes the run's frames for a GIF, noise to face (at most 60, at the export size, titled, named,
-        each step captioned), holding its own copy of what it needs: it runs away from the GUI thread."""
+        each step captioned), holding its own copy of what it needs: it runs away from the GUI thread. None before
+        a run, or while a latent run's pictures for it are still being decoded (animation_not_ready says so)."""
         run = self.run
-        if run is None:
+        if run is None or self.animation_not_ready():
             return None
-        count = run.frames
-        picks = sorted(set(np.linspace(0, count - 1, min(count, 60)).round().astype(int)))
+        picks = _animation_picks(run.frames)
         title, size = self.export_title(), self.export_size.face_size()
-        captions = {i: self._step_caption(i) for i in picks}
+        captions = [self._step_caption(int(i)) for i in picks]
         labels = LATENT_COLUMN_LABELS if run.latents is not None else COLUMN_LABELS
+        xt, x0 = run.xt[picks].copy(), run.x0[picks].copy()  # copies: the GUI thread may still write the run's
 
         def frames() -> list[np.ndarray]:
-            return [slide_picture([[run.xt[i], run.x0[i]]], size, title, column_labels=labels,
-                                  caption=captions[i]) for i in picks]
+            return [slide_picture([[a, b]], size, title, column_labels=labels, caption=caption)
+                    for a, b, caption in zip(xt, x0, captions)]
         return frames
 
     def animation_frames(self) -> list[np.ndarray]:
