@@ -155,7 +155,7 @@ def app_figures(window, app, quick: bool) -> list[Figure]:
         median, p99 = statistics.median(latencies), _percentile(latencies, 99)
         name = family.title
         figures += [
-            Figure(f"{name} slider latency, median", median, "ms", f"≤ 1.5 × bare decoder ({1.5 * bare:.1f} ms)",
+            Figure(f"{name} slider latency, median", median, "ms", f"≤ 1.5 × bare decoder ({1.5 * bare:.2f} ms)",
                    median <= 1.5 * bare),
             Figure(f"{name} slider latency, 99th percentile", p99, "ms", f"< {FRAME_MS:.1f} ms", p99 < FRAME_MS),
             Figure(f"{name} bare decoder forward", bare, "ms", "", None),
