@@ -31,7 +31,7 @@ from models.progress import Progress
 
 Wants = Sequence[tuple[str, float]]
 DEFAULT_WANTS: tuple[tuple[str, float], ...] = (("smile", 1.0), ("glasses", 1.0))
-GUIDANCE_SCALES = (0.0, 1.0, 2.0, 3.0, 5.0)
+GUIDANCE_SCALES = (0.0, 1.0, 2.0, 3.0, 5.0, 8.0)  # 8: past the default guide's default (6), where faces collapse
 KNOB_VALUES = {"guidance": GUIDANCE_SCALES, "truncation": (0.4, 0.6, 0.8, 1.0), "temperature": (0.5, 0.75, 1.0, 1.25)}
 STEP_COUNTS = (5, 10, 20, 50)
 STEP_SAMPLERS = ("ddim", "dpm++")

@@ -127,7 +127,7 @@ def build_parser() -> Parser:
                    help=f"a guided family: free or classifier (default {DEFAULT_GUIDE})")
     e.add_argument("--guidance-scales", type=scale_list(MAX_GUIDANCE), default=None, metavar="S,S,...",
                    help="a guided family: the scales to measure hit rates at besides the guide's default "
-                        f"({DEFAULT_GUIDANCE[DEFAULT_GUIDE]:g}); default 0 (unguided). 0,1,2,3,5 gives the card's "
+                        f"({DEFAULT_GUIDANCE[DEFAULT_GUIDE]:g}); default 0 (unguided). 0,1,2,3,5,8 gives the card's "
                         "curve, about three times the hit rates' default cost")
     e.add_argument("--guidance-samples", default=200,
                    type=whole(Whole(0, EVAL_SAMPLES.high, lambda n: n == 0 or n >= EVAL_SAMPLES.low,

@@ -12,6 +12,7 @@ from models.family import build_model, get_family
 from models.feature_net import DEFAULT_FEATURE_NET, load_feature_net
 from models.generative import DEFAULT_GUIDANCE, DEFAULT_GUIDE
 from models.guidance_measures import (
+    GUIDANCE_SCALES,
     check_wants,
     guidance_hits_steps,
     hit_rates,
@@ -97,16 +98,18 @@ def test_hit_rates_follow_the_scale_on_the_same_latents_and_the_base_rate_is_ung
     steps = list(guidance_hits_steps(model, ReadsBrightness(), samples=30, seed=5))
     result = steps[-1].result
     assert [p.done for p in steps] == list(range(steps[-1].total + 1)) and steps[-1].finished
-    assert result["scales"] == [0.0, 1.0, 2.0, 3.0, 5.0] and result["scale"] == DEFAULT_GUIDANCE[DEFAULT_GUIDE]
-    assert result["all_by_scale"] == [0.0, 0.0, 1.0, 1.0, 1.0]
+    default = DEFAULT_GUIDANCE[DEFAULT_GUIDE]
+    scales = sorted(set(GUIDANCE_SCALES) | {default})  # the card's scales and the default guide's own
+    assert result["scales"] == scales and result["scale"] == default
+    assert result["all_by_scale"] == [float(s >= 2) for s in scales]
     assert result["all"] == 1.0 and result["base_rate"] == 0.0
     assert result["per_attribute"] == {"smile": 1.0, "glasses": 1.0}
     assert result["wants"] == [["smile", 1.0], ["glasses", 1.0]] and result["samples"] == 30
     for key in ("recall", "recall_unguided", "recall_real", "precision"):
         assert 0.0 <= result[key] <= 1.0
-    assert len(result["recall_by_scale"]) == 5
+    assert len(result["recall_by_scale"]) == len(scales)
     # Unguided and each nonzero scale, two batches each, all from the same latents (seeds 5..34).
-    assert len(seen) == 2 * 5
+    assert len(seen) == 2 * len(scales)
     assert not seen[0][1].attributes and seen[2][1].attributes == (("smile", 1.0), ("glasses", 1.0))
     for z, _ in seen[2::2]:
         assert torch.equal(z, seen[0][0])
@@ -136,7 +139,7 @@ def test_guidance_hits_run_through_the_real_guidance(guide, one_thread):
 @needs_net
 @pytest.mark.parametrize("family, config, knob, count", [("vae", tiny_vae, "temperature", 4),
                                                          ("gan", tiny_gan, "truncation", 4),
-                                                         ("latent-diffusion", tiny_latent_diffusion, "guidance", 5)])
+                                                         ("latent-diffusion", tiny_latent_diffusion, "guidance", len(GUIDANCE_SCALES))])
 def test_every_knob_curve_has_a_point_per_setting_within_range(family, config, knob, count, one_thread):
     from models.generative import Decoding
 
@@ -211,6 +214,6 @@ def test_the_card_says_the_measures_in_sentences_and_names_the_flags():
     assert "0: 0.80 / 0.70; 3: 0.90 / 0.50" in text and "DPM++ 5 steps 2.00" in text
     assert extra_measure_lines({}) == []
     latent = evaluate_command("latent-diffusion", 2000, get_family("latent-diffusion"))
-    assert "--guidance-scales 0,1,2,3,5 --curves" in latent and latent.endswith("--samples 2000")
+    assert "--guidance-scales 0,1,2,3,5,8 --curves" in latent and latent.endswith("--samples 2000")
     assert "--guidance" not in evaluate_command("gan", 2000, get_family("gan"))
     assert "--curves" in evaluate_command("diffusion", 2000, get_family("diffusion"))
