@@ -99,7 +99,8 @@ class ComparePanel(QWidget):
         # out of sight on a projector, and two of the colours look alike to some viewers.
         self.colour_key = QLabel("Bars: " + " ".join(
             f"<span style='color:{view_of(f).colour}'>■</span>&nbsp;{view_of(f).title}&nbsp;" for f in self.families)
-            + f" &nbsp;<span style='color:#555555'>- - -</span>&nbsp;{LINE_TEXT} (a second set, measured as a model is)")
+            + f" &nbsp;<span style='color:#555555'>- - -</span>&nbsp;{LINE_TEXT}")
+        self.colour_key.setWordWrap(True)  # six entries must not widen the window past a 1024 px projector
         self.colour_key.setTextFormat(Qt.TextFormat.RichText)
         charts = QVBoxLayout()
         charts.setContentsMargins(0, 0, 0, 0)

@@ -15,6 +15,7 @@ from explorer.worker.compare_jobs import Measure, Measured, card_path, clean_gui
 from explorer.worker.inference_jobs import LoadModel, ModelStore, NoControl, load_model
 from models.cache import feature_net_digest, file_digest
 from models.feature_net import DEFAULT_FEATURE_NET
+from models.guidance_measures import GUIDANCE_SCALES
 from tests.explorer.conftest import open_window
 
 needs_net = pytest.mark.skipif(not DEFAULT_FEATURE_NET.exists(), reason="the feature network is not built")
@@ -176,7 +177,7 @@ def test_a_model_without_a_card_gets_its_curve_and_hit_rates_measured_live(tiny_
     latent = results[-1]
     assert not latent.error, latent.error
     curve, guidance = latent.figures["knob_curve"], latent.figures["guidance"]
-    assert curve["knob"] == "guidance" and len(curve["precision"]) == len(curve["values"]) == 5
+    assert curve["knob"] == "guidance" and len(curve["precision"]) == len(curve["values"]) == len(GUIDANCE_SCALES)
     assert guidance["samples"] == 10 and 0 <= guidance["all"] <= 1 and "base_rate" in guidance
     assert any("Guidance hit rates" in r.progress.message for r in results if type(r).__name__ == "Step")
     # Kept for next time: the same figures come back from the cache, knob curve included.
