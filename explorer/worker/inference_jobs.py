@@ -162,7 +162,7 @@ def model_info(checkpoint: Checkpoint, key: str) -> ModelInfo:
                      signal=signal, noise=noise)
 
 
-def _elapsed(start: float) -> float:
+def elapsed_seconds(start: float) -> float:
     return time.perf_counter() - start
 
 
@@ -178,7 +178,7 @@ def load_model(store: ModelStore, req: LoadModel, control: Control) -> Iterator[
         store.models[key] = LoadedModel(checkpoint, model_info(checkpoint, key), mtime=mtime)
         if old is not None:  # new weights, same latent space shape: the old slider directions still apply
             store.models[key].analysis, store.models[key].recon_errors = old.analysis, old.recon_errors
-    yield Loaded(req.id, req.slot, seconds=_elapsed(start), created=req.created, info=store.models[key].info)
+    yield Loaded(req.id, req.slot, seconds=elapsed_seconds(start), created=req.created, info=store.models[key].info)
 
 
 def analysis_paths(entry: LoadedModel) -> tuple[Path, Path | None]:
@@ -233,7 +233,7 @@ def analyse_model(store: ModelStore, req: AnalyseModel, control: Control) -> Ite
         if path is not None:
             write_cached(path, lambda p: save_analysis(p, analysis), "analysis", (AnalysisError, OSError))
     entry.recon_errors = np.asarray(analysis.recon_errors, dtype=np.float64)
-    entry.analysis = Analysed(req.id, req.slot, seconds=_elapsed(start), created=req.created, model=req.model,
+    entry.analysis = Analysed(req.id, req.slot, seconds=elapsed_seconds(start), created=req.created, model=req.model,
                               principal=_direction_infos(analysis.principal),
                               attributes=_direction_infos(analysis.attributes), dim_order=tuple(analysis.dim_order),
                               dim_kl=tuple(float(v) for v in analysis.dim_kl), notes=tuple(analysis.notes),
@@ -278,7 +278,7 @@ def render(store: ModelStore, req: Render, control: Control) -> Iterator[Result]
     # The latent drawn: a one-pass decoder's state is the latent it decoded (truncated, where ψ applies); a stepwise
     # decoder's is its picture in progress, so its latent is the one it started from.
     drawn = z if family.iterative else final.state
-    yield Rendered(req.id, req.slot, seconds=_elapsed(start), created=req.created, model=req.model,
+    yield Rendered(req.id, req.slot, seconds=elapsed_seconds(start), created=req.created, model=req.model,
                    image=to_uint8(image[0]), latent=drawn[0].detach().cpu().numpy(),
                    draft=req.draft and family.iterative)
 
@@ -317,7 +317,7 @@ def encode_image(store: ModelStore, req: EncodeImage, control: Control) -> Itera
         report = _encoder_report(store.get(req.encoder), req.source, req.posterior_samples)
     out: list[torch.Tensor] = []
     yield from _run_encode(model, _pixels_to_tensor(pixels, model.device), 20, "the face", req, out)
-    yield Encoded(req.id, req.slot, seconds=_elapsed(start), created=req.created, model=req.model,
+    yield Encoded(req.id, req.slot, seconds=elapsed_seconds(start), created=req.created, model=req.model,
                   original=pixels, latent=out[0][0].cpu().numpy().astype(np.float32), encoder=report)
 
 
@@ -371,7 +371,7 @@ def interpolate_models(store: ModelStore, req: Interpolate, control: Control) ->
             strips[key] = to_uint8(model.from_latent(final.image) if in_latent else final.image)
         latents[key] = path.cpu().numpy()
         labels[key] = _how(model.family, req.a, req.b)
-    yield Interpolated(req.id, req.slot, seconds=_elapsed(start), created=req.created, strips=strips, labels=labels,
+    yield Interpolated(req.id, req.slot, seconds=elapsed_seconds(start), created=req.created, strips=strips, labels=labels,
                        latents=latents)
 
 
@@ -397,7 +397,7 @@ PREVIEW_SHARE = 0.08
 FIRST_PREVIEW_GUESS = 0.025
 
 
-def _decode_pictures(model: GenerativeModel, z_t: torch.Tensor, z_0: torch.Tensor | None
+def decode_pictures(model: GenerativeModel, z_t: torch.Tensor, z_0: torch.Tensor | None
                      ) -> tuple[np.ndarray, np.ndarray | None]:
     """The decoder's pictures of z_t and of the predicted clean latent (each (C, h, w)); one pass when they are
     the same latent (the last step), none for z_0 when there is none (the pure noise)."""
@@ -448,7 +448,7 @@ def _diffuse_latent(model: GenerativeModel, req: Diffuse, decoding: Decoding, x_
         now = time.perf_counter()
         preview = {"latent": latents[-1].cpu().numpy().astype(np.float32)}
         if spent["decoding"] + spent["cost"] <= PREVIEW_SHARE * (now - start):
-            preview["xt"], preview["x0"] = _decode_pictures(model, latents[-1], latents0[-1])
+            preview["xt"], preview["x0"] = decode_pictures(model, latents[-1], latents0[-1])
             spent["cost"] = time.perf_counter() - now
             spent["decoding"] += spent["cost"]
         return preview
@@ -457,12 +457,12 @@ def _diffuse_latent(model: GenerativeModel, req: Diffuse, decoding: Decoding, x_
     count = len(latents)
     xt, x0 = _blank_frames(model, count), _blank_frames(model, count)
     last = count - 1
-    xt[last], picture_0 = _decode_pictures(model, latents[last], latents0[last] if last else None)
+    xt[last], picture_0 = decode_pictures(model, latents[last], latents0[last] if last else None)
     if picture_0 is not None:
         x0[last] = picture_0
     decoded = np.zeros(count, dtype=bool)
     decoded[last] = True
-    yield Diffused(req.id, req.slot, seconds=_elapsed(start), created=req.created, model=req.model, xt=xt, x0=x0,
+    yield Diffused(req.id, req.slot, seconds=elapsed_seconds(start), created=req.created, model=req.model, xt=xt, x0=x0,
                    timesteps=tuple(times), stopped=stopped, decoded=decoded,
                    latents=torch.stack(latents).cpu().numpy().astype(np.float32),
                    latents0=torch.stack(latents0).cpu().numpy().astype(np.float32))
@@ -492,7 +492,7 @@ def diffuse(store: ModelStore, req: Diffuse, control: Control) -> Iterator[Resul
 
     stopped = yield from _recorded(req, model.decode_steps(x_T, decoding), record,
                                    lambda: {"xt": xt[-1], "x0": x0[-1]}, control)
-    yield Diffused(req.id, req.slot, seconds=_elapsed(start), created=req.created, model=req.model, xt=np.stack(xt),
+    yield Diffused(req.id, req.slot, seconds=elapsed_seconds(start), created=req.created, model=req.model, xt=np.stack(xt),
                    x0=np.stack(x0), timesteps=tuple(times), stopped=stopped)
 
 
@@ -506,14 +506,14 @@ def forward_noise(store: ModelStore, req: ForwardNoise, control: Control) -> Ite
     face = endpoint_pixels(req.source, model.image_size)
     t = min(max(int(req.t), 0), model.schedule.timesteps - 1)
     if not diffuses_a_latent(model):
-        yield ForwardNoised(req.id, req.slot, seconds=_elapsed(start), created=req.created, face=face, t=t)
+        yield ForwardNoised(req.id, req.slot, seconds=elapsed_seconds(start), created=req.created, face=face, t=t)
         return
     with torch.no_grad():
         z0 = model.to_latent(_pixels_to_tensor(face, model.device))
         noise = torch.randn(z0.shape, generator=torch.Generator().manual_seed(FORWARD_NOISE_SEED)).to(z0)
         zt = model.schedule.q_sample(z0, torch.tensor([t], device=z0.device), noise)
         pictures = model.from_latent(torch.cat([zt, z0]))
-    yield ForwardNoised(req.id, req.slot, seconds=_elapsed(start), created=req.created, face=face, t=t,
+    yield ForwardNoised(req.id, req.slot, seconds=elapsed_seconds(start), created=req.created, face=face, t=t,
                         latent=z0[0].cpu().numpy().astype(np.float32), noisy=zt[0].cpu().numpy().astype(np.float32),
                         decoded=to_uint8(pictures[0]), rebuilt=to_uint8(pictures[1]))
 

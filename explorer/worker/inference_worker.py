@@ -37,7 +37,7 @@ INTERACTIVE = (Render, ForwardNoise, run_frames_jobs.ShowRunFrame)
 BACKGROUND = (AnalyseModel, compare_jobs.Measure, run_frames_jobs.DecodeRunFrames)
 
 
-def _priority(request: Request) -> int:
+def priority_of(request: Request) -> int:
     return 0 if isinstance(request, INTERACTIVE) else 2 if isinstance(request, BACKGROUND) else 1
 
 
@@ -134,10 +134,10 @@ class InferenceWorker(QObject):
 
     def _take(self, below: int = 3) -> Request | None:
         """The next request (lock held) whose priority is below `below`: most urgent first, then oldest."""
-        ready = [s for s, r in self._pending.items() if _priority(r) < below]
+        ready = [s for s, r in self._pending.items() if priority_of(r) < below]
         if not ready:
             return None
-        slot = min(ready, key=lambda s: (_priority(self._pending[s]), self._pending[s].id))
+        slot = min(ready, key=lambda s: (priority_of(self._pending[s]), self._pending[s].id))
         return self._pending.pop(slot)
 
     def _is_stale(self, request: Request) -> bool:
@@ -159,7 +159,7 @@ class InferenceWorker(QObject):
                     raise _Superseded
                 if isinstance(item, Step):
                     self.progress.emit(item)
-                    self._serve_between_steps(_priority(request))
+                    self._serve_between_steps(priority_of(request))
                 else:
                     self.result.emit(item)
         except _Superseded:

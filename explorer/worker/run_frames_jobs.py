@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from explorer.worker.inference_jobs import Control, ModelStore, _decode_pictures, _elapsed
+from explorer.worker.inference_jobs import Control, ModelStore, decode_pictures, elapsed_seconds
 from explorer.worker.requests import Request, Result, Step
 from models.progress import Progress
 
@@ -60,10 +60,10 @@ def decode_run_frames(store: ModelStore, req: DecodeRunFrames, control: Control)
         for i in batch:
             z_t = torch.from_numpy(req.latents[i]).to(model.device)
             z_0 = torch.from_numpy(req.latents0[i]).to(model.device) if i > 0 else None
-            picture_t, picture_0 = _decode_pictures(model, z_t, z_0)
+            picture_t, picture_0 = decode_pictures(model, z_t, z_0)
             xt.append(picture_t)
             x0.append(picture_0)
-        yield RunFramesDecoded(req.id, req.slot, seconds=_elapsed(start), created=req.created, run=req.run,
+        yield RunFramesDecoded(req.id, req.slot, seconds=elapsed_seconds(start), created=req.created, run=req.run,
                                indices=tuple(batch), xt=tuple(xt), x0=tuple(x0))
         done = first + len(batch)
         # A step between batches: the worker serves more urgent requests there (a background job's due).

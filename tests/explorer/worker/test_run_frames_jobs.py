@@ -40,11 +40,11 @@ def test_a_latent_run_is_decoded_after_it_ends_in_the_order_asked(latent_checkpo
 
 
 def test_the_step_the_timeline_shows_goes_first_and_the_rest_waits_for_everything():
-    from explorer.worker.inference_worker import _priority
+    from explorer.worker.inference_worker import priority_of
     from explorer.worker.requests import Render
     from explorer.worker.run_frames_jobs import ShowRunFrame
 
     z = np.zeros((2, 2, 4, 4), np.float32)
     shown, rest = ShowRunFrame("m", 1, z, z, (1,)), DecodeRunFrames("m", 1, z, z, (0, 1))
-    assert _priority(shown) == _priority(Render("m", z[0])) == 0 and _priority(rest) == 2
+    assert priority_of(shown) == priority_of(Render("m", z[0])) == 0 and priority_of(rest) == 2
     assert shown.slot != rest.slot  # asking for the shown step never cancels the background decoding
