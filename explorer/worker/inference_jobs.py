@@ -371,8 +371,8 @@ def interpolate_models(store: ModelStore, req: Interpolate, control: Control) ->
             strips[key] = to_uint8(model.from_latent(final.image) if in_latent else final.image)
         latents[key] = path.cpu().numpy()
         labels[key] = _how(model.family, req.a, req.b)
-    yield Interpolated(req.id, req.slot, seconds=elapsed_seconds(start), created=req.created, strips=strips, labels=labels,
-                       latents=latents)
+    yield Interpolated(req.id, req.slot, seconds=elapsed_seconds(start), created=req.created, strips=strips,
+                       labels=labels, latents=latents)
 
 
 def _how(family: str, a: Endpoint, b: Endpoint) -> str:
@@ -398,7 +398,7 @@ FIRST_PREVIEW_GUESS = 0.025
 
 
 def decode_pictures(model: GenerativeModel, z_t: torch.Tensor, z_0: torch.Tensor | None
-                     ) -> tuple[np.ndarray, np.ndarray | None]:
+                    ) -> tuple[np.ndarray, np.ndarray | None]:
     """The decoder's pictures of z_t and of the predicted clean latent (each (C, h, w)); one pass when they are
     the same latent (the last step), none for z_0 when there is none (the pure noise)."""
     with torch.no_grad():
@@ -492,8 +492,8 @@ def diffuse(store: ModelStore, req: Diffuse, control: Control) -> Iterator[Resul
 
     stopped = yield from _recorded(req, model.decode_steps(x_T, decoding), record,
                                    lambda: {"xt": xt[-1], "x0": x0[-1]}, control)
-    yield Diffused(req.id, req.slot, seconds=elapsed_seconds(start), created=req.created, model=req.model, xt=np.stack(xt),
-                   x0=np.stack(x0), timesteps=tuple(times), stopped=stopped)
+    yield Diffused(req.id, req.slot, seconds=elapsed_seconds(start), created=req.created, model=req.model,
+                   xt=np.stack(xt), x0=np.stack(x0), timesteps=tuple(times), stopped=stopped)
 
 
 FORWARD_NOISE_SEED = 0  # the same noise at every t: dragging t changes only its amount

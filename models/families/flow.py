@@ -26,12 +26,11 @@ class VelocityNet(nn.Module):
         self.unet = model.unet
 
     def forward(self, z_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        return self.unet(z_t, t * LatentFlowTrainer.time_units)
+        return self.unet(z_t, t * LatentFlow.time_units)
 
 
 class LatentFlowTrainer(LatentSpaceTrainer):
     second_stage = VelocityNet
-    time_units = LatentFlow.time_units
 
     def _denoiser_step(self, x: torch.Tensor, attributes: torch.Tensor | None,
                        where: tuple[torch.Tensor, int] | None = None) -> StepResult:

@@ -139,7 +139,8 @@ def test_guidance_hits_run_through_the_real_guidance(guide, one_thread):
 @needs_net
 @pytest.mark.parametrize("family, config, knob, count", [("vae", tiny_vae, "temperature", 4),
                                                          ("gan", tiny_gan, "truncation", 4),
-                                                         ("latent-diffusion", tiny_latent_diffusion, "guidance", len(GUIDANCE_SCALES))])
+                                                         ("latent-diffusion", tiny_latent_diffusion, "guidance",
+                                                          len(GUIDANCE_SCALES))])
 def test_every_knob_curve_has_a_point_per_setting_within_range(family, config, knob, count, one_thread):
     from models.generative import Decoding
 

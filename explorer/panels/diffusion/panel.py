@@ -182,6 +182,7 @@ class DiffusionPanel(QWidget):
         request = Diffuse(self._model, self.sampler.currentData(), self.steps.value(), float(self.eta.value()),
                           self.seed.value())
         self.context.worker.stop(DecodeRunFrames.slot_for())  # the old run's pictures are not wanted any more
+        self._frames_requests.clear()  # nor word of them (superseded requests never answer: the set would only grow)
         self._request = self.context.submit(request)
         shown = self.run.request_id if self.run is not None else None
         self._requests = {**{k: v for k, v in self._requests.items() if k == shown}, request.id: request}
